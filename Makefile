@@ -1,0 +1,37 @@
+# kyc-service developer commands. Each target builds .venv from the requirements
+# files when they changed, so a fresh clone needs nothing but Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+REQS := requirements.txt requirements-dev.txt requirements-engines.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test run bench package deploy clean
+
+venv: $(STAMP)
+
+$(STAMP): $(REQS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-engines.txt
+	touch $(STAMP)
+
+# pytest exits 5 when it collects no test: that is a failure here, not a pass.
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+run: $(STAMP)
+	$(PY) -m kyc_service run --api-port 8000 --aws-port 5000 --stage local
+
+bench: $(STAMP)
+	$(PY) -m kyc_service.bench
+
+package: $(STAMP)
+	$(PY) -m kyc_service package --stage $(STAGE)
+
+deploy: $(STAMP)
+	$(PY) -m kyc_service deploy --stage $(STAGE)
+
+clean:
+	rm -rf $(VENV) dist

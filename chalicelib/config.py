@@ -1,0 +1,104 @@
+"""Stage configuration, read from environment variables at call time.
+
+Every value a stage can change lives in `.chalice/config.json` as an environment
+variable; tests and the local stack set the same variables. Nothing is cached at
+import, so a test can change a variable and the next call sees it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+ID_TYPES = ("Driving license", "Passport", "ID card")
+ADMIN_GROUP = "kyc-admin"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    value = _env(name)
+    return float(value) if value is not None else default
+
+
+def _int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    identity_table_name: str
+    events_table_name: str
+    bucket: str
+    topic_name: str
+    license_queue_name: str
+    license_dlq_name: str
+    failure_queue_name: str
+    verify_threshold: float
+    review_threshold: float
+    provider: str  # "aws", "selfhosted" or "none"
+    verify_concurrency: int
+    token_issuer: str | None
+    jwks_url: str | None
+    token_audience: str | None
+    user_pool_id: str | None
+    aws_endpoint: str | None  # set only by the local stack and tests
+    max_body_bytes: int
+    max_upload_bytes: int
+    upload_url_ttl: int
+    license_validator_url: str | None
+    license_validator_timeout: float
+    license_validator_token: str | None
+    license_check_required: bool
+    production: bool
+
+    @property
+    def is_local(self) -> bool:
+        return self.aws_endpoint is not None
+
+
+def settings() -> Settings:
+    stage = _env("KYC_STAGE", "local")
+    issuer = _env("KYC_TOKEN_ISSUER")
+    return Settings(
+        stage=stage,
+        region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
+        table_name=_env("KYC_TABLE_NAME", f"{stage}_kyc_service"),
+        identity_table_name=_env("KYC_IDENTITY_TABLE_NAME", f"{stage}_identity"),
+        events_table_name=_env("KYC_EVENTS_TABLE_NAME", f"{stage}_kyc_events"),
+        bucket=_env("KYC_BUCKET", f"{stage}-kyc-documents"),
+        topic_name=_env("KYC_TOPIC_NAME", f"{stage}-kyc-notifications"),
+        license_queue_name=_env("KYC_LICENSE_QUEUE_NAME", f"{stage}-license-queue"),
+        license_dlq_name=_env("KYC_LICENSE_DLQ_NAME", f"{stage}-license-dlq"),
+        failure_queue_name=_env("KYC_FAILURE_QUEUE_NAME", f"{stage}-kyc-stream-failures"),
+        verify_threshold=_float("KYC_VERIFY_THRESHOLD", 95.0),
+        review_threshold=_float("KYC_REVIEW_THRESHOLD", 80.0),
+        provider=_env("KYC_PROVIDER", "aws"),
+        verify_concurrency=_int("KYC_VERIFY_CONCURRENCY", 10),
+        token_issuer=issuer,
+        jwks_url=_env("KYC_JWKS_URL", f"{issuer}/.well-known/jwks.json" if issuer else None),
+        token_audience=_env("KYC_TOKEN_AUDIENCE"),
+        user_pool_id=_env("KYC_USER_POOL_ID"),
+        aws_endpoint=_env("KYC_AWS_ENDPOINT"),
+        max_body_bytes=_int("KYC_MAX_BODY_BYTES", 64 * 1024),
+        max_upload_bytes=_int("KYC_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        upload_url_ttl=_int("KYC_UPLOAD_URL_TTL", 900),
+        license_validator_url=_env("KYC_LICENSE_VALIDATOR_URL"),
+        license_validator_timeout=_float("KYC_LICENSE_VALIDATOR_TIMEOUT", 10.0),
+        license_validator_token=_env("KYC_LICENSE_VALIDATOR_TOKEN"),
+        license_check_required=_bool("KYC_LICENSE_CHECK_REQUIRED", False),
+        production=_bool("KYC_PRODUCTION", stage == "prod"),
+    )
