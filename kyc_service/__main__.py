@@ -1,0 +1,3 @@
+from kyc_service.cli import main
+
+raise SystemExit(main())

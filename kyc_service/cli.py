@@ -1,0 +1,44 @@
+"""`python -m kyc_service <command>`.
+
+Each command lives in its own module, which exposes `register(subparsers)`; a
+module's heavy imports happen inside its command function, so `--help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "kyc_service.stack",          # run
+    "kyc_service.tokens",         # token
+    "kyc_service.engines.cli",    # compare-faces, analyze-id
+    "kyc_service.demo",           # demo
+    "kyc_service.deploy",         # package, deploy, harden-mappings
+    "kyc_service.bundle_cli",     # submit-bundle
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kyc_service",
+                                     description="kyc-service local stack and tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # module not written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = args.func(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
