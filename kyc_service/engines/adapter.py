@@ -1,0 +1,53 @@
+"""`SelfHostedProvider`: the VerificationProvider port over the self-hosted engines.
+
+Reads image bytes from S3 (the stage's document bucket; the embedded AWS locally).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from chalicelib.providers import FaceComparison, ImageRef, UnusableInput
+
+from .images import MAX_INPUT_BYTES
+
+
+class SelfHostedProvider:
+    name = "selfhosted"
+
+    _shared = None
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> "SelfHostedProvider":
+        """One process-wide instance (the engines' models are loaded once anyway)."""
+        if cls._shared is None:
+            with cls._shared_lock:
+                if cls._shared is None:
+                    cls._shared = cls()
+        return cls._shared
+
+    def _read(self, ref: ImageRef) -> bytes:
+        from botocore.exceptions import ClientError
+        from chalicelib.aws import client
+
+        try:
+            obj = client("s3").get_object(Bucket=ref.bucket, Key=ref.key)
+        except ClientError as exc:
+            code = (exc.response.get("Error") or {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
+                raise UnusableInput("document image not found") from exc
+            raise
+        if int(obj.get("ContentLength") or 0) > MAX_INPUT_BYTES:
+            raise UnusableInput("image too large")
+        return obj["Body"].read()
+
+    def compare_faces(self, source: ImageRef, target: ImageRef) -> FaceComparison:
+        from .faces import FaceEngine
+
+        return FaceEngine.shared().compare(self._read(source), self._read(target))
+
+    def analyze_id(self, front: ImageRef, back: ImageRef | None = None) -> dict[str, Any]:
+        from .analyze import analyze
+
+        return analyze(self._read(front), self._read(back) if back else None)

@@ -1,0 +1,126 @@
+"""Face detection and comparison with dlib.
+
+Pipeline per image: decode (EXIF applied, any mode -> RGB, long side <= 800 px) ->
+HOG frontal face detector (upsampled once when nothing is found at 1x, for small ID
+portraits) -> 5-point landmarks -> 128-d ResNet embedding (dlib_face_recognition_resnet_model_v1).
+
+Only the 5-point landmark model is loaded. The 68-point model of face_recognition_models
+is trained on iBUG 300-W, whose licence excludes commercial use; the 5-point model is
+trained on dlib's own CC0 data set and is all the ResNet alignment needs.
+
+The distance between two embeddings is mapped to a similarity 0-100 by a monotone
+piecewise-linear table calibrated on the face fixtures (see docs/engines.md).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from chalicelib.providers import FaceComparison
+
+MAX_SIDE = 800
+
+# (distance, similarity) anchors, distance ascending, similarity strictly descending.
+# dlib's reference tolerance 0.6 ("same person" below) sits at the review threshold 80.
+# Fixtures: genuine distances <= 0.53 map to >= 95.8; impostors >= 0.61 map to <= 77.
+CALIBRATION = (
+    (0.00, 100.0),
+    (0.45, 98.0),
+    (0.56, 95.0),
+    (0.60, 80.0),
+    (0.70, 50.0),
+    (1.00, 10.0),
+    (1.50, 0.0),
+)
+
+
+def similarity_from_distance(distance: float) -> float:
+    """Monotone (non-increasing) map of an embedding distance to a similarity 0-100."""
+    if distance <= CALIBRATION[0][0]:
+        return CALIBRATION[0][1]
+    for (d0, s0), (d1, s1) in zip(CALIBRATION, CALIBRATION[1:]):
+        if distance <= d1:
+            return round(s0 + (s1 - s0) * (distance - d0) / (d1 - d0), 2)
+    return CALIBRATION[-1][1]
+
+
+@dataclass
+class FaceSet:
+    """Faces found in one image: embeddings (largest face first) and count."""
+    embeddings: list  # numpy arrays, 128-d
+    areas: list
+
+    @property
+    def count(self) -> int:
+        return len(self.embeddings)
+
+
+class FaceEngine:
+    """dlib models, loaded once. Use `FaceEngine.shared()`.
+
+    dlib's Python bindings keep the GIL during detection and embedding, and the ResNet
+    network object keeps per-call layer outputs inside itself, so it must not run on two
+    threads at once. One lock serialises the dlib calls; threads still overlap on image
+    decoding and I/O.
+    """
+
+    _instance = None
+    _instance_lock = threading.Lock()
+
+    def __init__(self):
+        import dlib
+        import face_recognition_models as frm
+
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self._net = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> "FaceEngine":
+        if cls._instance is None:
+            with cls._instance_lock:
+                if cls._instance is None:
+                    cls._instance = cls()
+        return cls._instance
+
+    def faces(self, image_bytes: bytes) -> FaceSet:
+        """Detect every face in the image and embed each one."""
+        import numpy as np
+        from .images import load_rgb
+
+        img = np.asarray(load_rgb(image_bytes, MAX_SIDE))
+        with self._lock:
+            rects = self._detector(img, 0)
+            if len(rects) == 0:
+                rects = self._detector(img, 1)
+            found = []
+            for rect in rects:
+                shape = self._shape(img, rect)
+                emb = np.asarray(self._net.compute_face_descriptor(img, shape, 0))
+                found.append((rect.area(), emb))
+        found.sort(key=lambda item: -item[0])
+        return FaceSet([e for _, e in found], [a for a, _ in found])
+
+    @staticmethod
+    def best_distance(source: FaceSet, target: FaceSet) -> float | None:
+        """Distance of the source's largest face to its nearest target face."""
+        import numpy as np
+
+        if not source.count or not target.count:
+            return None
+        probe = source.embeddings[0]
+        return float(min(np.linalg.norm(probe - t) for t in target.embeddings))
+
+    def compare(self, source_bytes: bytes, target_bytes: bytes) -> FaceComparison:
+        """Compare the selfie (source) with the ID portrait (target)."""
+        source = self.faces(source_bytes)
+        target = self.faces(target_bytes)
+        distance = self.best_distance(source, target)
+        similarity = None if distance is None else similarity_from_distance(distance)
+        return FaceComparison(similarity, source.count, target.count)
+
+
+def compare(source_bytes: bytes, target_bytes: bytes) -> FaceComparison:
+    """Module-level shortcut over the shared engine."""
+    return FaceEngine.shared().compare(source_bytes, target_bytes)
