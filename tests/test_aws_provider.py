@@ -1,0 +1,284 @@
+"""AwsProvider against botocore Stubber-ed Rekognition and Textract clients.
+
+Responses are shaped like the documented AWS ones; the Stubber checks both the
+request parameters and the response shapes against the service models.
+"""
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from chalicelib.providers import (FaceComparison, ImageRef, ProviderThrottled, UnusableInput,
+                                  reading_from_analyze_id)
+from chalicelib.providers.aws import AwsProvider
+
+BUCKET = "test-kyc-documents"
+SELFIE = ImageRef(BUCKET, "acme/uploads/selfie.jpg")
+FRONT = ImageRef(BUCKET, "acme/uploads/front.png")
+BACK = ImageRef(BUCKET, "acme/uploads/back.png")
+
+
+def _client(service: str):
+    return boto3.session.Session().client(
+        service, region_name="us-east-1", aws_access_key_id="testing",
+        aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def rekognition():
+    client = _client("rekognition")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def textract():
+    client = _client("textract")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _provider(rek=None, tex=None, sleeps=None, **kwargs) -> AwsProvider:
+    return AwsProvider(rekognition=rek, textract=tex, sleep=sleeps if sleeps is not None else Sleeps(),
+                       jitter=lambda: 1.0, **kwargs)
+
+
+def _s3(ref: ImageRef) -> dict:
+    return {"S3Object": {"Bucket": ref.bucket, "Name": ref.key}}
+
+
+# --- documented response shapes -------------------------------------------------------------
+
+def _box(left=0.3, top=0.2) -> dict:
+    return {"Width": 0.25, "Height": 0.35, "Left": left, "Top": top}
+
+
+def _face_detail(left=0.3) -> dict:
+    return {
+        "BoundingBox": _box(left),
+        "Landmarks": [
+            {"Type": "eyeLeft", "X": left + 0.07, "Y": 0.33},
+            {"Type": "eyeRight", "X": left + 0.17, "Y": 0.33},
+            {"Type": "mouthLeft", "X": left + 0.08, "Y": 0.45},
+            {"Type": "mouthRight", "X": left + 0.16, "Y": 0.45},
+            {"Type": "nose", "X": left + 0.12, "Y": 0.39},
+        ],
+        "Pose": {"Roll": -1.8, "Yaw": 3.2, "Pitch": 6.5},
+        "Quality": {"Brightness": 81.3, "Sharpness": 92.2},
+        "Confidence": 99.99,
+    }
+
+
+def _detect_faces_response(count: int) -> dict:
+    return {"FaceDetails": [_face_detail(0.1 + 0.3 * i) for i in range(count)]}
+
+
+def _compared_face(left=0.3) -> dict:
+    detail = _face_detail(left)
+    return {k: detail[k] for k in ("BoundingBox", "Confidence", "Landmarks", "Pose", "Quality")}
+
+
+def _compare_faces_response(similarities: list[float], unmatched: int = 0) -> dict:
+    return {
+        "SourceImageFace": {"BoundingBox": _box(), "Confidence": 99.98},
+        "FaceMatches": [{"Similarity": s, "Face": _compared_face(0.05 + 0.4 * i)}
+                        for i, s in enumerate(similarities)],
+        "UnmatchedFaces": [_compared_face(0.6) for _ in range(unmatched)],
+    }
+
+
+def _id_field(name: str, text: str, confidence: float, normalized: str | None = None) -> dict:
+    value = {"Text": text, "Confidence": confidence}
+    if normalized:
+        value["NormalizedValue"] = {"Value": normalized, "ValueType": "Date"}
+    return {"Type": {"Text": name}, "ValueDetection": value}
+
+
+ANALYZE_ID_RESPONSE = {
+    "IdentityDocuments": [{
+        "DocumentIndex": 1,
+        "IdentityDocumentFields": [
+            _id_field("FIRST_NAME", "JOHN", 98.7),
+            _id_field("LAST_NAME", "SAMPLE", 98.3),
+            _id_field("MIDDLE_NAME", "", 99.1),
+            _id_field("SUFFIX", "", 99.0),
+            _id_field("DOCUMENT_NUMBER", "S123-456-57-901-0", 96.1),
+            _id_field("EXPIRATION_DATE", "01/12/2030", 97.9, "2030-01-12T00:00:00"),
+            _id_field("DATE_OF_BIRTH", "01/12/1957", 97.0, "1957-01-12T00:00:00"),
+            _id_field("STATE_NAME", "FLORIDA", 98.8),
+            _id_field("ID_TYPE", "DRIVER LICENSE FRONT", 98.9),
+        ],
+    }],
+    "DocumentMetadata": {"Pages": 2},
+    "AnalyzeIDModelVersion": "1.0",
+}
+
+
+# --- compare_faces ---------------------------------------------------------------------------
+
+def _expect_detect(stub, count: int) -> None:
+    stub.add_response("detect_faces", _detect_faces_response(count),
+                      {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
+
+
+def _expect_compare(stub, response: dict) -> None:
+    stub.add_response("compare_faces", response, {
+        "SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0})
+
+
+def test_match_returns_best_similarity_and_counts_target_faces(rekognition):
+    client, stub = rekognition
+    _expect_detect(stub, 1)
+    _expect_compare(stub, _compare_faces_response([99.1, 12.5], unmatched=1))
+    result = _provider(client).compare_faces(SELFIE, FRONT)
+    assert result == FaceComparison(similarity=99.1, source_face_count=1, target_face_count=3)
+
+
+def test_no_match_keeps_low_similarity(rekognition):
+    client, stub = rekognition
+    _expect_detect(stub, 1)
+    _expect_compare(stub, _compare_faces_response([7.25]))
+    result = _provider(client).compare_faces(SELFIE, FRONT)
+    assert result == FaceComparison(similarity=7.25, source_face_count=1, target_face_count=1)
+
+
+def test_no_face_on_the_id_gives_no_similarity(rekognition):
+    client, stub = rekognition
+    _expect_detect(stub, 1)
+    _expect_compare(stub, _compare_faces_response([]))
+    result = _provider(client).compare_faces(SELFIE, FRONT)
+    assert result == FaceComparison(similarity=None, source_face_count=1, target_face_count=0)
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_selfie_without_exactly_one_face_skips_compare_faces(rekognition, count):
+    client, stub = rekognition
+    _expect_detect(stub, count)  # a CompareFaces call would fail: none is stubbed
+    result = _provider(client).compare_faces(SELFIE, FRONT)
+    assert result.similarity is None
+    assert result.source_face_count == count
+
+
+def test_throttling_is_retried_with_backoff_then_succeeds(rekognition):
+    client, stub = rekognition
+    stub.add_client_error("detect_faces", "ThrottlingException", "Rate exceeded", 400)
+    stub.add_client_error("detect_faces", "ProvisionedThroughputExceededException", "slow down", 400)
+    _expect_detect(stub, 1)
+    stub.add_client_error("compare_faces", "InternalServerError", "oops", 500)
+    _expect_compare(stub, _compare_faces_response([98.0]))
+    sleeps = Sleeps()
+    result = _provider(client, sleeps=sleeps).compare_faces(SELFIE, FRONT)
+    assert result.similarity == 98.0
+    assert sleeps == [0.25, 0.5, 0.25]  # exponential per call, jitter pinned to its maximum
+
+
+def test_throttling_exhausted_raises_provider_throttled(rekognition):
+    client, stub = rekognition
+    for _ in range(3):
+        stub.add_client_error("detect_faces", "ThrottlingException", "Rate exceeded", 400)
+    sleeps = Sleeps()
+    with pytest.raises(ProviderThrottled):
+        _provider(client, sleeps=sleeps, max_attempts=3).compare_faces(SELFIE, FRONT)
+    assert sleeps == [0.25, 0.5]
+
+
+def test_backoff_is_capped_and_jittered():
+    provider = AwsProvider(rekognition=object(), base_delay=1.0, max_delay=3.0, jitter=lambda: 0.5)
+    assert [provider._delay(n) for n in range(4)] == [0.5, 1.0, 1.5, 1.5]
+
+
+def test_invalid_parameter_becomes_unusable_input(rekognition):
+    client, stub = rekognition
+    _expect_detect(stub, 1)
+    stub.add_client_error("compare_faces", "InvalidParameterException",
+                          "Request has invalid parameters", 400)
+    with pytest.raises(UnusableInput) as caught:
+        _provider(client).compare_faces(SELFIE, FRONT)
+    assert "face" in caught.value.reason
+    assert caught.value.review is False
+
+
+@pytest.mark.parametrize("code,review", [
+    ("InvalidImageFormatException", False),
+    ("ImageTooLargeException", False),
+    ("InvalidS3ObjectException", True),
+])
+def test_image_errors_become_unusable_input(rekognition, code, review):
+    client, stub = rekognition
+    stub.add_client_error("detect_faces", code, "bad image", 400)
+    sleeps = Sleeps()
+    with pytest.raises(UnusableInput) as caught:
+        _provider(client, sleeps=sleeps).compare_faces(SELFIE, FRONT)
+    assert caught.value.review is review
+    assert sleeps == []  # never retried
+
+
+def test_other_errors_propagate_unchanged(rekognition):
+    client, stub = rekognition
+    stub.add_client_error("detect_faces", "AccessDeniedException", "denied", 403)
+    with pytest.raises(ClientError) as caught:
+        _provider(client).compare_faces(SELFIE, FRONT)
+    assert not isinstance(caught.value, (ProviderThrottled, UnusableInput))
+
+
+# --- analyze_id ------------------------------------------------------------------------------
+
+def test_analyze_id_sends_both_pages_and_returns_the_response(textract):
+    client, stub = textract
+    stub.add_response("analyze_id", ANALYZE_ID_RESPONSE,
+                      {"DocumentPages": [_s3(FRONT), _s3(BACK)]})
+    response = _provider(tex=client).analyze_id(FRONT, BACK)
+    assert response == ANALYZE_ID_RESPONSE
+    reading = reading_from_analyze_id(response)
+    assert reading.fields["DATE_OF_BIRTH"].normalized == "1957-01-12"
+    assert reading.fields["DOCUMENT_NUMBER"].value == "S123-456-57-901-0"
+    assert "MIDDLE_NAME" not in reading.fields
+
+
+def test_analyze_id_front_only(textract):
+    client, stub = textract
+    stub.add_response("analyze_id", ANALYZE_ID_RESPONSE, {"DocumentPages": [_s3(FRONT)]})
+    assert _provider(tex=client).analyze_id(FRONT)["DocumentMetadata"] == {"Pages": 2}
+
+
+def test_analyze_id_throttled_then_success(textract):
+    client, stub = textract
+    stub.add_client_error("analyze_id", "LimitExceededException", "limit", 400)
+    stub.add_response("analyze_id", ANALYZE_ID_RESPONSE, {"DocumentPages": [_s3(FRONT)]})
+    sleeps = Sleeps()
+    assert _provider(tex=client, sleeps=sleeps).analyze_id(FRONT)["IdentityDocuments"]
+    assert sleeps == [0.25]
+
+
+@pytest.mark.parametrize("code", ["UnsupportedDocumentException", "BadDocumentException",
+                                  "DocumentTooLargeException", "InvalidParameterException"])
+def test_analyze_id_document_errors_become_unusable_input(textract, code):
+    client, stub = textract
+    stub.add_client_error("analyze_id", code, "cannot read", 400)
+    with pytest.raises(UnusableInput) as caught:
+        _provider(tex=client).analyze_id(FRONT)
+    assert caught.value.reason and "cannot read" not in caught.value.reason
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+def test_clients_are_created_lazily_through_chalicelib_aws(monkeypatch):
+    import chalicelib.aws
+
+    created = []
+    monkeypatch.setattr(chalicelib.aws, "client", lambda service: created.append(service) or service)
+    provider = AwsProvider()
+    assert provider.name == "aws" and created == []
+    assert provider.rekognition == "rekognition"
+    assert provider.textract == "textract"
+    assert provider.rekognition == "rekognition"
+    assert created == ["rekognition", "textract"]
