@@ -158,14 +158,22 @@ def resolve_two_digit_year(yy: int, kind: str, today: date) -> int:
     return year - 100 if year > today.year else year
 
 
-def _year(text: str, kind: str, today: date) -> int:
-    return int(text) if len(text) == 4 else resolve_two_digit_year(int(text), kind, today)
+def _resolve(year_text: str, month: int, day: int, kind: str, today: date) -> date | None:
+    """A date from a 4- or 2-digit year; a 2-digit birth or issue date is never after today."""
+    if len(year_text) == 4:
+        return _safe_date(int(year_text), month, day)
+    year = resolve_two_digit_year(int(year_text), kind, today)
+    found = _safe_date(year, month, day)
+    if found is not None and kind != "expiry" and found > today:
+        found = _safe_date(year - 100, month, day)
+    return found
 
 
-def _ordered(first: int, second: int, year: int, convention: str) -> list[date]:
+def _ordered(first: int, second: int, year_text: str, convention: str, kind: str,
+             today: date) -> list[date]:
     """Both readings of first/second as month/day, the convention's first, valid ones only."""
-    month_first = _safe_date(year, first, second)
-    day_first = _safe_date(year, second, first)
+    month_first = _resolve(year_text, first, second, kind, today)
+    day_first = _resolve(year_text, second, first, kind, today)
     ordered = [month_first, day_first] if convention == US else [day_first, month_first]
     out: list[date] = []
     for d in ordered:
@@ -189,7 +197,7 @@ def _with_month_name(text: str, kind: str, today: date) -> list[date]:
         day_text, year_text = numbers
     if len(day_text) > 2 or len(year_text) not in (2, 4):
         return []
-    found = _safe_date(_year(year_text, kind, today), month, int(day_text))
+    found = _resolve(year_text, month, int(day_text), kind, today)
     return [found] if found else []
 
 
@@ -207,9 +215,9 @@ def date_readings(text: str | None, *, convention: str = US, kind: str = "birth"
         as_ymd = _safe_date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
         if as_ymd and 1800 <= as_ymd.year <= 2200:
             return [as_ymd]
-        return _ordered(int(cleaned[:2]), int(cleaned[2:4]), int(cleaned[4:]), convention)
+        return _ordered(int(cleaned[:2]), int(cleaned[2:4]), cleaned[4:], convention, kind, today)
     if m := _NUMERIC.match(cleaned):
-        return _ordered(int(m[1]), int(m[2]), _year(m[3], kind, today), convention)
+        return _ordered(int(m[1]), int(m[2]), m[3], convention, kind, today)
     return _with_month_name(cleaned, kind, today)
 
 
