@@ -81,7 +81,7 @@ class AwsProvider:
     name = "aws"
 
     def __init__(self, rekognition: Any = None, textract: Any = None, *,
-                 max_attempts: int = 4, base_delay: float = 0.25, max_delay: float = 4.0,
+                 max_attempts: int = 3, base_delay: float = 0.25, max_delay: float = 4.0,
                  sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random):
         self._rekognition = rekognition
