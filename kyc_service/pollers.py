@@ -539,7 +539,17 @@ class SQSPoller(_Poller):
                 AttributeNames=["All"], MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"])
             got = resp.get("Messages", [])
-            messages.extend(got)
+            seen = {m["MessageId"]: i for i, m in enumerate(messages)}
+            again = False
+            for m in got:
+                if m["MessageId"] in seen:  # visible again already (visibility 0)
+                    messages[seen[m["MessageId"]]] = m  # keep the newest receipt handle
+                    again = True
+                else:
+                    seen[m["MessageId"]] = len(messages)
+                    messages.append(m)
+            if again:
+                break
             if not got and (not wait or time.monotonic() >= deadline or self.mgr.stopping):
                 break
             if not got:
