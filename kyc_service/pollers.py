@@ -658,7 +658,7 @@ class S3Poller(_Poller):
             return False
         if self.queue_url is None:
             self.queue_url = sqs.create_queue(QueueName=self.queue_name,
-                                              Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+                                              Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         entry: dict[str, Any] = {"Id": self.config_id, "QueueArn": queue_arn,
@@ -762,12 +762,16 @@ class EventSourceManager:
     app_module:   the module that defines `app` (a chalice.Chalice), or its import name;
                   handlers are looked up as attributes of this module by handler_string.
     aws:          the endpoint URL of the embedded AWS ("http://127.0.0.1:5000"), or a
-                  boto3 Session (then give endpoint_url too, for moto), or None.
+                  boto3 Session (then give endpoint_url too, for moto), or None
+                  (= settings.aws_endpoint, i.e. KYC_AWS_ENDPOINT).
     region:       region of the clients and of the event records.
     stage:        used in function names/ARNs ("{app_name}-{stage}-{handler name}").
     failure_queue: name of the SQS queue that gets stream on-failure records;
                   None = chalicelib.config.settings().failure_queue_name; "" = none.
     max_retries:  MaximumRetryAttempts of each stream mapping (default 3).
+    settings:     a chalicelib.config.Settings; fills stage, region, failure_queue and
+                  the endpoint when those are not given (default: settings() from env).
+    See docs/local.md ("Event sources") for the other knobs.
     """
 
     def __init__(self, app_module: ModuleType | str, aws: Any = None,
@@ -782,19 +786,25 @@ class EventSourceManager:
                  memory_size: int = 128, timeout_seconds: float = 60.0,
                  account_id: str = "123456789012",
                  internal_prefix: str = "kyc-local",
-                 handlers: Iterable[str] | None = None):
+                 handlers: Iterable[str] | None = None,
+                 settings: Any = None):
         if isinstance(app_module, str):
             app_module = importlib.import_module(app_module)
         self.app_module = app_module
         self.app = getattr(app_module, "app")
         self.app_name = getattr(self.app, "app_name", "app")
-        if stage is None or failure_queue is None:
-            from chalicelib.config import settings
+        if settings is None and (stage is None or failure_queue is None or region is None
+                                 or (aws is None and endpoint_url is None)):
+            from chalicelib.config import settings as _settings
 
-            s = settings()
-            stage = stage if stage is not None else s.stage
-            failure_queue = failure_queue if failure_queue is not None else s.failure_queue_name
-            region = region or s.region
+            settings = _settings()
+        if settings is not None:
+            stage = stage if stage is not None else settings.stage
+            failure_queue = (failure_queue if failure_queue is not None
+                             else settings.failure_queue_name)
+            region = region or settings.region
+            if aws is None and endpoint_url is None:
+                aws = settings.aws_endpoint
         self.stage = stage
         self.failure_queue = failure_queue or None
         self.clients = _Clients(aws, region, endpoint_url)

@@ -488,3 +488,24 @@ def test_start_and_stop_threads(aws):
         mgr.poll_once()
     mgr.stop(timeout=10)
     assert not mgr.running
+
+
+def test_threads_deliver_and_stop_promptly(aws):
+    import threading
+
+    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test",
+                             failure_queue=FAILQ, handlers=["stream_b", "s3_handler"],
+                             poll_interval=0.05)
+    mgr.prime()
+    got = threading.Event()
+    BEHAVIOUR["s3_handler"] = lambda ev: got.set()
+    with mgr:
+        put(aws, "threaded")
+        aws["s3"].put_object(Bucket=BUCKET, Key="zipped/threaded.zip", Body=b"t")
+        assert got.wait(20)
+        for _ in range(200):
+            if "threaded" in pks("stream_b"):
+                break
+            threading.Event().wait(0.05)
+    assert not mgr.running
+    assert pks("stream_b") == ["threaded"]
