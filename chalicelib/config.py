@@ -53,6 +53,7 @@ class Settings:
     verify_concurrency: int
     token_issuer: str | None
     jwks_url: str | None
+    jwks: str | None  # inline JWKS document (tests, offline setups); wins over jwks_url
     token_audience: str | None
     user_pool_id: str | None
     aws_endpoint: str | None  # set only by the local stack and tests
@@ -90,6 +91,7 @@ def settings() -> Settings:
         verify_concurrency=_int("KYC_VERIFY_CONCURRENCY", 10),
         token_issuer=issuer,
         jwks_url=_env("KYC_JWKS_URL", f"{issuer}/.well-known/jwks.json" if issuer else None),
+        jwks=_env("KYC_JWKS"),
         token_audience=_env("KYC_TOKEN_AUDIENCE"),
         user_pool_id=_env("KYC_USER_POOL_ID"),
         aws_endpoint=_env("KYC_AWS_ENDPOINT"),

@@ -1,0 +1,51 @@
+"""kyc-service: Chalice entry point. Routes and handlers only; the work is in chalicelib."""
+import os
+
+from chalice import Chalice
+
+from chalicelib import api
+
+app = Chalice(app_name="kyc-service")
+
+# The KYC table's stream. Deployments set it (or the template wires it); the local
+# stack polls the table's real stream whatever this says.
+KYC_STREAM_ARN = os.environ.get(
+    "KYC_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/local_kyc_service/stream/local")
+
+TENANT = "/kyc/stage/{stage}/tenant/{tenant}"
+
+
+@app.authorizer(ttl_seconds=300)
+def jwt_auth(auth_request):
+    return api.authorize(auth_request)
+
+
+@app.route("/health", methods=["GET"])
+@api.json_errors
+def health():
+    return api.health()
+
+
+@app.route(TENANT + "/create_or_update", methods=["POST", "PUT"], authorizer=jwt_auth)
+@api.json_errors
+def create_or_update(stage, tenant):
+    return api.create_or_update(app.current_request, stage, tenant)
+
+
+@app.route(TENANT + "/email/{email}", methods=["GET"], authorizer=jwt_auth)
+@api.json_errors
+def get_records(stage, tenant, email):
+    return api.get_records(app.current_request, stage, tenant, email)
+
+
+@app.route(TENANT + "/email/{email}/validate", methods=["POST"], authorizer=jwt_auth)
+@api.json_errors
+def validate(stage, tenant, email):
+    return api.validate(app.current_request, stage, tenant, email)
+
+
+@app.route(TENANT + "/documents", methods=["POST"], authorizer=jwt_auth)
+@api.json_errors
+def documents(stage, tenant):
+    return api.documents(app.current_request, stage, tenant)

@@ -1,0 +1,128 @@
+"""What the REST routes do. app.py only wires routes to these functions.
+
+Every route checks the caller's tenant and e-mail itself (object-level
+authorization), whatever the authorizer already decided.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from chalice import Response
+
+from chalicelib import aws
+from chalicelib.auth import (Caller, bearer, require_admin, require_record_access,
+                             require_tenant, verify_token)
+from chalicelib.config import settings
+from chalicelib.errors import ApiError, NotFound, error_body
+from chalicelib.logs import logger
+from chalicelib.models import tables
+from chalicelib.records import RecordStore, to_public
+from chalicelib.validation import (check_path_echo, check_tenant, normalise_email, parse_json_body,
+                                   parse_manual_decision, parse_submission)
+
+JSON = {"Content-Type": "application/json"}
+TENANT_METHODS = ["GET", "POST", "PUT"]
+
+
+def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ApiError into the contract's error shape; anything else into a 500 without details."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ApiError as exc:
+            return Response(body=exc.body(), status_code=exc.status, headers=JSON)
+        except Exception:
+            logger().exception("unhandled error in route", extra={"route": view.__name__})
+            return Response(body=error_body("internal_error", "an internal error occurred"),
+                            status_code=500, headers=JSON)
+    return wrapper
+
+
+def authorize(auth_request) -> Any:
+    """The built-in authorizer: a verified token gets a policy limited to its tenant's paths.
+
+    An invalid token raises Exception("Unauthorized"), which API Gateway answers with 401.
+    """
+    from chalice import AuthResponse, AuthRoute
+
+    try:
+        caller = verify_token(bearer(auth_request.token), settings())
+        check_tenant(caller.tenant)
+    except ApiError:
+        raise Exception("Unauthorized") from None
+    routes = [AuthRoute(f"/kyc/stage/*/tenant/{caller.tenant}/*", TENANT_METHODS)]
+    return AuthResponse(routes=routes, principal_id=caller.subject, context=caller.to_context())
+
+
+def store() -> RecordStore:
+    s = settings()
+    return RecordStore(tables(), s3=aws.client("s3"), cognito=aws.client("cognito-idp"),
+                       bucket=s.bucket, user_pool_id=s.user_pool_id,
+                       max_upload_bytes=s.max_upload_bytes)
+
+
+def _caller(request) -> Caller:
+    return Caller.from_context((request.context or {}).get("authorizer"))
+
+
+def _check_stage(stage: str) -> None:
+    if stage != settings().stage:
+        raise NotFound("no such stage")
+
+
+def _body(request) -> dict[str, Any]:
+    return parse_json_body(request.raw_body, settings())
+
+
+def create_or_update(request, stage: str, tenant: str) -> Response:
+    _check_stage(stage)
+    caller = _caller(request)
+    require_tenant(caller, check_tenant(tenant))
+    submission = parse_submission(_body(request), stage, tenant, settings())
+    require_record_access(caller, tenant, submission.email)
+    record, created, _changed = store().save(tenant, submission)
+    return Response(body=to_public(record), status_code=201 if created else 200, headers=JSON)
+
+
+def get_records(request, stage: str, tenant: str, email: str) -> Response:
+    _check_stage(stage)
+    caller = _caller(request)
+    require_tenant(caller, check_tenant(tenant))
+    email = normalise_email(unquote(email))
+    require_record_access(caller, tenant, email)
+    records = store().list_for_email(tenant, email)
+    if not records:
+        raise NotFound("no records for that e-mail")
+    return Response(body={"records": [to_public(r) for r in records]}, status_code=200, headers=JSON)
+
+
+def validate(request, stage: str, tenant: str, email: str) -> Response:
+    _check_stage(stage)
+    caller = _caller(request)
+    require_admin(caller, check_tenant(tenant))
+    email = normalise_email(unquote(email))
+    decision = parse_manual_decision(_body(request), stage, tenant, email)
+    record = store().decide_manually(tenant, email, decision, caller.subject)
+    return Response(body=to_public(record), status_code=200, headers=JSON)
+
+
+def documents(request, stage: str, tenant: str) -> Response:
+    from chalicelib.documents import parse_upload_request, presigned_upload
+
+    _check_stage(stage)
+    caller = _caller(request)
+    require_tenant(caller, check_tenant(tenant))
+    body = _body(request)
+    check_path_echo(body, stage, tenant)
+    content_type, kind = parse_upload_request(body)
+    s = settings()
+    upload = presigned_upload(aws.client("s3"), s.bucket, tenant, content_type, kind,
+                              s.max_upload_bytes, s.upload_url_ttl)
+    return Response(body=upload, status_code=201, headers=JSON)
+
+
+def health() -> dict[str, Any]:
+    return {"status": "ok", "stage": settings().stage}

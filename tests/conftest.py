@@ -1,0 +1,123 @@
+"""Shared fixtures: in-process moto for AWS, a token issuer with its own key pair,
+and the Chalice test client on the `local` stage."""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+ISSUER = "https://issuer.kyc.test/pool-1"
+STAGE = "local"
+FIXTURES = Path(os.environ.get("KYC_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+
+
+def fixtures_dir(sub: str = "") -> Path:
+    """The shared fixtures folder, or skip the test with a clear message."""
+    path = FIXTURES / sub
+    if not path.is_dir():
+        pytest.skip(f"shared fixtures not found at {path} (set KYC_FIXTURES_DIR)")
+    return path
+
+
+class Issuer:
+    """Signs RS256 ID tokens shaped like Cognito's, with its own key pair."""
+
+    def __init__(self, kid: str = "test-key"):
+        self.kid = kid
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwks(self) -> str:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        return json.dumps({"keys": [jwk]})
+
+    def token(self, tenant: str | None = "acme", email: str | None = "user@example.com",
+              admin: bool = False, expires_in: int = 3600, **extra) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "sub": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{tenant}/{email}")),
+                  "aud": "client-1", "token_use": "id", "iat": now, "auth_time": now,
+                  "exp": now + expires_in}
+        if tenant is not None:
+            claims["custom:tenant"] = tenant
+        if email is not None:
+            claims["email"] = email
+        if admin:
+            claims["cognito:groups"] = ["kyc-admin"]
+        claims.update(extra)
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Issuer:
+    return Issuer()
+
+
+@pytest.fixture(scope="session")
+def other_issuer() -> Issuer:
+    return Issuer(kid="test-key")  # same kid, different key: a forged token
+
+
+def create_stage_tables(stage: str = STAGE) -> None:
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    for name, keys, extra in (
+            (f"{stage}_kyc_service", [("tenant#email", "HASH"), ("id_type#id", "RANGE")],
+             {"StreamSpecification": stream}),
+            (f"{stage}_identity", [("tenant#email", "HASH")], {}),
+            (f"{stage}_kyc_events", [("pk", "HASH"), ("sk", "RANGE")], {})):
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+                         **extra)
+
+
+@pytest.fixture
+def aws_env(monkeypatch, issuer):
+    """In-process moto with the stage's tables, bucket and user pool."""
+    from moto import mock_aws
+
+    from chalicelib import aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_REGION": "us-east-1", "KYC_STAGE": STAGE,
+                        "KYC_TOKEN_ISSUER": ISSUER, "KYC_JWKS": issuer.jwks()}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KYC_AWS_ENDPOINT", raising=False)
+    aws.reset_clients()
+    with mock_aws():
+        create_stage_tables()
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=f"{STAGE}-kyc-documents")
+        cognito = boto3.client("cognito-idp", region_name="us-east-1")
+        pool = cognito.create_user_pool(
+            PoolName="kyc", UsernameAttributes=["email"],
+            Schema=[{"Name": "tenant", "AttributeDataType": "String", "Mutable": True}])
+        monkeypatch.setenv("KYC_USER_POOL_ID", pool["UserPool"]["Id"])
+        yield
+    aws.reset_clients()
+
+
+@pytest.fixture
+def client(aws_env):
+    from chalice.test import Client
+
+    from kyc_service.gateway import install
+
+    install()
+    import app as app_module
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # the test client reads .chalice/config.json from the current directory
+    try:
+        with Client(app_module.app, stage_name=STAGE) as c:
+            yield c
+    finally:
+        os.chdir(cwd)
