@@ -258,6 +258,9 @@ class StreamPoller(_Poller):
         self._last_describe = 0.0
         self.failures_sent = 0
 
+    def idle_sleep(self) -> float:
+        return self.mgr.poll_interval if self.stream_arn else 1.0
+
     # -- setup
     def _streams(self):
         return self.mgr.clients("dynamodbstreams")
@@ -510,7 +513,7 @@ class SQSPoller(_Poller):
         self.queue_arn: str | None = None
 
     def idle_sleep(self) -> float:
-        return 0.0  # receive already long-polls
+        return 0.0 if self.queue_url else 1.0  # receive already long-polls
 
     def _resolve(self) -> bool:
         if self.queue_url:
