@@ -248,7 +248,10 @@ class StreamPoller(_Poller):
 
     def __init__(self, mgr: "EventSourceManager", config: Any, handler: Callable):
         super().__init__(mgr, config, handler)
-        self.table_name = table_name_from_stream_arn(config.stream_arn)
+        override = mgr.stream_table
+        if isinstance(override, dict):
+            override = override.get(config.name)
+        self.table_name = override or table_name_from_stream_arn(config.stream_arn)
         self.batch_size = max(1, int(config.batch_size or 100))
         self.window = float(config.maximum_batching_window_in_seconds or 0)
         self.starting_position = (mgr.starting_position or config.starting_position
@@ -772,6 +775,8 @@ class EventSourceManager:
     failure_queue: name of the SQS queue that gets stream on-failure records;
                   None = chalicelib.config.settings().failure_queue_name; "" = none.
     max_retries:  MaximumRetryAttempts of each stream mapping (default 3).
+    stream_table: the table whose stream the stream handlers read, instead of the name
+                  in their stream_arn: one name for all, or {handler name: table}.
     settings:     a chalicelib.config.Settings; fills stage, region, failure_queue and
                   the endpoint when those are not given (default: settings() from env).
     See docs/local.md ("Event sources") for the other knobs.
@@ -790,6 +795,7 @@ class EventSourceManager:
                  account_id: str = "123456789012",
                  internal_prefix: str = "kyc-local",
                  handlers: Iterable[str] | None = None,
+                 stream_table: str | dict[str, str] | None = None,
                  settings: Any = None):
         if isinstance(app_module, str):
             app_module = importlib.import_module(app_module)
@@ -824,6 +830,7 @@ class EventSourceManager:
         self.timeout_seconds = timeout_seconds
         self.account_id = account_id
         self.internal_prefix = internal_prefix
+        self.stream_table = stream_table
         self.s3_config_lock = threading.Lock()
         self.s3_setup_lock = threading.Lock()
         self._failure_url: str | None = None

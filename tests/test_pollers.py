@@ -148,6 +148,9 @@ def test_discovers_handlers_and_stream(aws):
         ("sqs", "queue_handler")]
     a = mgr.poller("stream_a")
     assert a.table_name == TABLE and a.batch_size == 3
+    assert EventSourceManager(THIS, aws["endpoint"], REGION, stage="test", failure_queue=FAILQ,
+                              stream_table={"stream_b": "other"}).poller("stream_b").table_name \
+        == "other"
     a.prime()
     assert a.stream_arn == aws["ddb"].describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
 
@@ -509,3 +512,10 @@ def test_threads_deliver_and_stop_promptly(aws):
             threading.Event().wait(0.05)
     assert not mgr.running
     assert pks("stream_b") == ["threaded"]
+
+
+def test_missing_resources_are_waited_for(aws):
+    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test", failure_queue=FAILQ,
+                             stream_table="no_such_table", handlers=["stream_a"])
+    assert mgr.drain() == 0
+    assert mgr.poller("stream_a").stream_arn is None
