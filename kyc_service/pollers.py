@@ -448,7 +448,7 @@ class StreamPoller(_Poller):
                      shard.shard_id, seqs[0], seqs[-1], shard.attempts,
                      self.mgr.max_retries + 1)
         if shard.attempts > self.mgr.max_retries:
-            retry_batch = shard.buffer[: self.batch_size]
+            retry_batch = batch[first:]  # what was just attempted, from the checkpoint
             self._send_failure(shard, retry_batch, error, shard.attempts)
             del shard.buffer[: len(retry_batch)]
             shard.head_seq, shard.attempts = None, 0
