@@ -49,3 +49,23 @@ def validate(stage, tenant, email):
 @api.json_errors
 def documents(stage, tenant):
     return api.documents(app.current_request, stage, tenant)
+
+
+# -- stream handlers: one Lambda mapping each on the KYC table's stream ----------
+
+@app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
+def verify_records(event):
+    from chalicelib import verifier
+    return verifier.handle_batch(event)
+
+
+@app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def update_identity(event):
+    from chalicelib import identity
+    return identity.handle_batch(event)
+
+
+@app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def notify_decisions(event):
+    from chalicelib import notifier
+    return notifier.handle_batch(event)

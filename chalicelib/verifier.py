@@ -1,0 +1,113 @@
+"""The verifier: records whose new image has verify == true get a decision.
+
+Face comparison and ID reading run concurrently; a batch's records run
+concurrently up to the stage's limit. The decision is written with verify =
+false only if the record still has the submission id and version that were
+read; otherwise a newer submission won and the stale result is dropped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.config import settings
+from chalicelib.decision import Decision, date_convention_for, decide, decide_unusable
+from chalicelib.logs import logger, ref
+from chalicelib.models import tables
+from chalicelib.providers import (ImageRef, UnusableInput, VerificationProvider, get_provider,
+                                  reading_from_analyze_id)
+from chalicelib.streams import as_model, images, process_batch, raw_record
+
+MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
+
+
+def _first(record, kind: str) -> str | None:
+    for link in record.document_links or []:
+        if link["kind"] == kind if isinstance(link, dict) else link.kind == kind:
+            return link["key"] if isinstance(link, dict) else link.key
+    return None
+
+
+def submitted_details(record) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in
+            ("first_name", "middle_name", "last_name", "date_of_birth", "id_type", "id_value")}
+
+
+def evaluate(record, provider: VerificationProvider, bucket: str, today: dt.date | None = None) -> Decision:
+    """Run both provider calls concurrently and decide. ProviderThrottled propagates (retry)."""
+    s = settings()
+    selfie, front, back = _first(record, "selfie"), _first(record, "id_front"), _first(record, "id_back")
+    if not selfie or not front:
+        return decide_unusable(MISSING_DOCUMENTS, review=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        face_f = pool.submit(provider.compare_faces, ImageRef(bucket, selfie), ImageRef(bucket, front))
+        id_f = pool.submit(provider.analyze_id, ImageRef(bucket, front), ImageRef(bucket, back) if back else None)
+        try:
+            face = face_f.result()
+            reading = reading_from_analyze_id(id_f.result())
+        except UnusableInput as exc:
+            return decide_unusable(exc.reason, exc.review)
+    return decide(submitted_details(record), face, reading, s.verify_threshold, s.review_threshold,
+                  today=today or dt.date.today(), date_convention=date_convention_for(record.id_type))
+
+
+def write_decision(record, decision: Decision, decided_by: str = "system") -> bool:
+    """Write the decision if the record is still the submission that was verified."""
+    kyc = type(record)
+    now = int(time.time())
+    try:
+        record.update(
+            actions=[kyc.validation_status.set(decision.status), kyc.verify.set(False),
+                     kyc.checks.set(decision.checks), kyc.reasons.set(decision.reasons),
+                     kyc.decided_by.set(decided_by), kyc.decided_time.set(now),
+                     kyc.decision_id.set(uuid.uuid4().hex), kyc.last_updated_time.set(now)],
+            condition=(kyc.submission_id == record.submission_id) & (kyc.verify == True))  # noqa: E712
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            logger().info("stale verification result dropped", extra={"record": ref(record.pk, record.sk)})
+            return False
+        raise
+    logger().info("decision written", extra={"record": ref(record.pk, record.sk), "status": decision.status})
+    return True
+
+
+def still_current(record) -> bool:
+    """Skip work for a stream record that a newer write has already superseded."""
+    try:
+        current = type(record).get(record.pk, record.sk, consistent_read=True,
+                                   attributes_to_get=["version", "submission_id", "verify"])
+    except DoesNotExist:
+        return False
+    return (current.version == record.version and current.submission_id == record.submission_id
+            and current.verify is True)
+
+
+def verify_one(raw: dict[str, Any], provider_factory=None) -> None:
+    if raw.get("eventName") == "REMOVE":
+        return
+    _old, new = images(raw)
+    record = as_model(tables().kyc, new)
+    if record is None or record.verify is not True or not still_current(record):
+        return
+    decision = evaluate(record, (provider_factory or get_provider)(), settings().bucket)
+    write_decision(record, decision)
+
+
+def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Within one batch only the last image of a record matters; older ones are superseded."""
+    last: dict[str, dict[str, Any]] = {}
+    for raw in records:
+        keys = (raw.get("dynamodb") or {}).get("Keys") or {}
+        last[repr(sorted((k, str(v)) for k, v in keys.items()))] = raw
+    return list(last.values())
+
+
+def handle_batch(records, provider_factory=None) -> dict[str, Any]:
+    raws = latest_per_key([raw_record(r) for r in records])
+    return process_batch(raws, lambda raw: verify_one(raw, provider_factory),
+                         concurrency=settings().verify_concurrency, name="verifier")

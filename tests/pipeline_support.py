@@ -1,0 +1,96 @@
+"""A whole stage on an in-process moto server: resources from the one definition,
+the app's stream handlers driven by the local pollers, and a fake of the provider
+port (the port is ours; fakes of it are not mocks of boto3)."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from chalicelib.providers import FaceComparison, ProviderThrottled, UnusableInput
+
+REGION = "us-east-1"
+
+
+def textract_fields(first="ASHISH", last="PALANKAR", dob="04/20/1990", number="D1234-5678",
+                    expiry="04/20/2031", **extra) -> dict[str, Any]:
+    """A response shaped like Textract AnalyzeID's."""
+    def field(name, text, normalized=None):
+        value = {"Text": text, "Confidence": 98.5}
+        if normalized:
+            value["NormalizedValue"] = {"Value": normalized, "ValueType": "Date"}
+        return {"Type": {"Text": name}, "ValueDetection": value}
+
+    def iso(us):
+        m, d, y = us.split("/")
+        return f"{y}-{m}-{d}T00:00:00"
+
+    fields = [field("FIRST_NAME", first), field("LAST_NAME", last), field("DOCUMENT_NUMBER", number),
+              field("DATE_OF_BIRTH", dob, iso(dob)), field("EXPIRATION_DATE", expiry, iso(expiry)),
+              field("ID_TYPE", "DRIVER LICENSE FRONT")]
+    fields += [field(k, v) for k, v in extra.items()]
+    return {"IdentityDocuments": [{"DocumentIndex": 1, "IdentityDocumentFields": fields}],
+            "DocumentMetadata": {"Pages": 1}, "AnalyzeIDModelVersion": "1.0"}
+
+
+@dataclass
+class FakeProvider:
+    """Answers per selfie key; raises what it is told to."""
+    name: str = "fake"
+    faces: dict[str, Any] = field(default_factory=dict)     # selfie key -> FaceComparison | Exception
+    documents: dict[str, Any] = field(default_factory=dict)  # front key -> response | Exception
+    calls: list[str] = field(default_factory=list)
+    before_answer: Any = None  # a hook run inside compare_faces (races)
+
+    def compare_faces(self, source, target):
+        self.calls.append("compare_faces")
+        if self.before_answer:
+            hook, self.before_answer = self.before_answer, None
+            hook()
+        answer = self.faces.get(source.key, FaceComparison(99.0, 1, 1))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def analyze_id(self, front, back=None):
+        self.calls.append("analyze_id")
+        answer = self.documents.get(front.key, textract_fields())
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class Stage:
+    """Handles on the running stage for tests."""
+
+    def __init__(self, endpoint: str, outputs: dict[str, Any], manager):
+        self.endpoint = endpoint
+        self.outputs = outputs
+        self.manager = manager
+        kw = dict(endpoint_url=endpoint, region_name=REGION)
+        self.s3, self.sqs, self.sns, self.ddb = (boto3.client(s, **kw) for s in ("s3", "sqs", "sns", "dynamodb"))
+        self.inbox = self.sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=outputs["NotificationsTopicArn"], Protocol="sqs", Endpoint=arn,
+                           Attributes={"RawMessageDelivery": "false"})
+
+    def upload(self, tenant: str, kind: str, body: bytes = b"\x89PNG\r\n\x1a\n" + b"0" * 32) -> str:
+        key = f"tenants/{tenant}/uploads/{kind}/{uuid.uuid4().hex}.png"
+        self.s3.put_object(Bucket=self.outputs["DocumentBucketName"], Key=key, Body=body, ContentType="image/png")
+        return key
+
+    def notifications(self) -> list[dict[str, Any]]:
+        out = []
+        while True:
+            msgs = self.sqs.receive_message(QueueUrl=self.inbox, MaxNumberOfMessages=10,
+                                            MessageAttributeNames=["All"], WaitTimeSeconds=0).get("Messages", [])
+            if not msgs:
+                return out
+            for m in msgs:
+                envelope = json.loads(m["Body"])
+                out.append({"message": json.loads(envelope["Message"]),
+                            "attributes": {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}})
+                self.sqs.delete_message(QueueUrl=self.inbox, ReceiptHandle=m["ReceiptHandle"])
