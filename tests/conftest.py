@@ -14,6 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+# The app's event handlers the `stage` fixture drives (every one the app declares).
+STAGE_HANDLERS = None
 ISSUER = "https://issuer.kyc.test/pool-1"
 STAGE = "local"
 FIXTURES = Path(os.environ.get("KYC_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
@@ -121,3 +124,55 @@ def client(aws_env):
             yield c
     finally:
         os.chdir(cwd)
+
+
+# -- a whole stage on an in-process moto server (pipeline, bundle and local-stack tests) --
+
+@pytest.fixture(scope="module")
+def stage():
+    """Resources from the one definition on moto server; the app's event handlers driven
+    by the local pollers (`stage.manager.drain()`)."""
+    from moto.server import ThreadedMotoServer
+
+    from chalicelib import aws
+    from kyc_service.pollers import EventSourceManager
+    from kyc_service.resources import create_local_resources
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+           "AWS_REGION": REGION, "KYC_STAGE": "local", "KYC_AWS_ENDPOINT": endpoint, "KYC_PROVIDER": "fake",
+           "KYC_VERIFY_CONCURRENCY": "4"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    aws.reset_clients()
+    outputs = create_local_resources(endpoint, "local", region=REGION)
+    boto3.client("s3", endpoint_url=endpoint, region_name=REGION).delete_bucket_policy(
+        Bucket=outputs["DocumentBucketName"])  # TLS-only policy vs plain-http moto; see resources fix
+    import app as app_module
+    manager = EventSourceManager(app_module, endpoint, REGION, stage="local", retry_delay=0, poll_interval=0.05,
+                                 handlers=STAGE_HANDLERS)
+    manager.prime()
+    from tests.pipeline_support import Stage
+    yield Stage(endpoint, outputs, manager)
+    server.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    aws.reset_clients()
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    """A fake of the provider port used by the verifier (answers per image key)."""
+    from tests.pipeline_support import FakeProvider
+
+    fake = FakeProvider()
+    monkeypatch.setattr("chalicelib.verifier.get_provider", lambda: fake)
+    return fake
+
+
