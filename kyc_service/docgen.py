@@ -217,9 +217,11 @@ def aamva_payload(details: dict) -> str:
     ]
     subfile = "DL" + "\n".join(k + v for k, v in elements) + "\r"
     iin = IIN_BY_STATE.get(state, "636000")
-    header_len = 21 + 10  # compliance+sep+rs+cr+"ANSI "+IIN+ver+jver+entries (21) + 1 designator
+    # "@\n\x1e\r" + "ANSI " + IIN(6) + version(2) + jurisdiction version(2) + entries(2) = 21,
+    # then one subfile designator: type(2) + offset(4) + length(4) = 10
+    header_len = 21 + 10
     offset = header_len
-    header = f"@\n\x1e\rANSI {iin}0901DL{offset:04d}{len(subfile):04d}"
+    header = f"@\n\x1e\rANSI {iin}090101DL{offset:04d}{len(subfile):04d}"  # AAMVA v9, 1 entry
     return header + subfile
 
 
@@ -240,11 +242,15 @@ def licence_back(details: dict):
 
 
 def make_licence(details: dict | None = None, portrait=None, layout: int = 0,
-                 degrade: bool = False, seed: int = 0) -> tuple[bytes, bytes]:
-    """(front_png, back_png) of a synthetic US driving licence."""
+                 degrade: bool = False, seed: int = 0,
+                 barcode_details: dict | None = None) -> tuple[bytes, bytes]:
+    """(front_png, back_png) of a synthetic US driving licence.
+
+    `barcode_details` (tests) lets the back's barcode disagree with the printed front.
+    """
     details = details or random_details(seed)
     front = licence_front(details, portrait, layout)
-    back = licence_back(details)
+    back = licence_back(barcode_details or details)
     if degrade:
         front = degrade_image(front, seed)
         back = degrade_image(back, seed + 1, strength=0.6)
@@ -284,7 +290,8 @@ def passport_details(seed: int = 0) -> dict:
     return d
 
 
-def passport_page(details: dict, portrait=None, country: str = "UTO"):
+def passport_page(details: dict, portrait=None, country: str = "UTO", mrz_details=None):
+    """Draw the data page; `mrz_details` (tests) lets the MRZ disagree with the print."""
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (1250, 880), (240, 236, 226))
@@ -306,16 +313,43 @@ def passport_page(details: dict, portrait=None, country: str = "UTO"):
         draw.text((380, y + 22), value, font=val, fill=(20, 20, 30))
         y += 70
     mono = _font("DejaVuSansMono", 34)
-    for i, line in enumerate(passport_mrz(details, country).splitlines()):
+    for i, line in enumerate(passport_mrz(mrz_details or details, country).splitlines()):
         draw.text((40, 720 + i * 56), line, font=mono, fill=(10, 10, 10))
     return img
 
 
 def make_passport(details: dict | None = None, portrait=None, degrade: bool = False,
-                  seed: int = 0, country: str = "UTO") -> bytes:
+                  seed: int = 0, country: str = "UTO", mrz_details: dict | None = None) -> bytes:
     """PNG of a synthetic TD3 passport data page."""
     details = details or passport_details(seed)
-    img = passport_page(details, portrait, country)
+    img = passport_page(details, portrait, country, mrz_details)
     if degrade:
         img = degrade_image(img, seed)
     return _png(img)
+
+
+# ---------------------------------------------------------------- expected reading
+
+def expected_licence_fields(details: dict) -> dict[str, str]:
+    """What a perfect reader returns for a licence front (Textract names; dates ISO)."""
+    out = {
+        "DOCUMENT_NUMBER": details["document_number"], "LAST_NAME": details["last_name"],
+        "FIRST_NAME": details["first_name"],
+        "DATE_OF_BIRTH": details["date_of_birth"], "DATE_OF_ISSUE": details["date_of_issue"],
+        "EXPIRATION_DATE": details["expiration_date"], "ADDRESS": details["address"],
+        "CITY_IN_ADDRESS": details["city"], "STATE_IN_ADDRESS": details["state"],
+        "ZIP_CODE_IN_ADDRESS": details["zip_code"], "CLASS": details["class"],
+        "RESTRICTIONS": details["restrictions"], "ENDORSEMENTS": details["endorsements"],
+    }
+    if details.get("middle_name"):
+        out["MIDDLE_NAME"] = details["middle_name"]
+    return out
+
+
+def expected_passport_fields(details: dict) -> dict[str, str]:
+    out = {"DOCUMENT_NUMBER": details["passport_number"], "LAST_NAME": details["last_name"],
+           "FIRST_NAME": details["first_name"], "DATE_OF_BIRTH": details["date_of_birth"],
+           "EXPIRATION_DATE": details["expiration_date"], "ID_TYPE": "PASSPORT"}
+    if details.get("middle_name"):
+        out["MIDDLE_NAME"] = details["middle_name"]
+    return out

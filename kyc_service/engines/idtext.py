@@ -22,6 +22,8 @@ DATE_RE = re.compile(r"(?<!\d)(\d{2})\s?[/\-.]\s?(\d{2})\s?[/\-.]\s?(\d{4})(?!\d
 LOOSE_DATE_RE = re.compile(r"(?<!\d)(\d{2})[^\dA-Z]?(\d{2})[^\dA-Z]?(\d{4})(?!\d)")
 DLN_RE = re.compile(r"(?:\b4\s?D\b\s*)?\b(?:DLN|DL|LIC|LICENSE\s+NO|NO)[\s:.#]*"
                     r"(?P<dln>[A-Z0-9](?:[A-Z0-9\- ]{3,24})[A-Z0-9])")
+DIGIT_TO_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G"})
+ORDINAL = re.compile(r"^\d+(ST|ND|RD|TH)$")
 SUFFIXES = {"JR", "SR", "II", "III", "IV", "V"}
 LABEL_DOB = re.compile(r"(?:\b3\s*)?\b(D[O0Q]B|B[I1]RTH|D\.O\.B)")
 LABEL_ISS = re.compile(r"(?:\b4\s?A\b|\bISS|\bISSUED)")
@@ -43,8 +45,26 @@ def _prefixed(text: str, numbers: tuple[str, ...]) -> str | None:
     return None
 
 
+def _letters(word: str) -> str:
+    """A word that should be letters: map OCR digit look-alikes back (0->O, 1->I ...)."""
+    return word.translate(DIGIT_TO_LETTER)
+
+
+def _street(text: str) -> str:
+    """House number kept; street words with stray digits (8244 0AK AVE) fixed."""
+    words = text.split()
+    fixed = [words[0]] if words else []
+    for w in words[1:]:
+        letters = sum(ch.isalpha() for ch in w)
+        if letters and letters >= len(w) - 1 and not ORDINAL.match(w):
+            w = _letters(w)
+        fixed.append(w)
+    return " ".join(fixed)
+
+
 def _name_value(text: str) -> str | None:
     text = STOP_LABELS.sub("", text).strip(" .,:")
+    text = " ".join(_letters(w) for w in text.split())
     text = re.sub(r"^(?:LN|FN|LAST|FIRST|NAME)\b[:\s]*", "", text)
     return text if NAME_RE.match(text) else None
 
@@ -53,6 +73,10 @@ def parse_rows(rows: list[list]) -> dict[str, Field]:
     """Fields from OCR rows of a licence front (each row a list of `ocr.Line`)."""
     lines = []  # (text, confidence)
     for row in rows:
+        # drop specks: very short, unsure boxes (portrait edges, background pattern)
+        row = [b for b in row if len(b.text.strip()) > 2 or b.confidence >= 80]
+        if not row:
+            continue
         text = _clean(" ".join(b.text for b in row))
         conf = min(b.confidence for b in row)
         lines.append((text, conf))
@@ -81,12 +105,12 @@ def _names(lines, out):
     for text, conf in lines:
         if "LAST_NAME" not in out:
             v = _prefixed(text, ("1", "I", "L"))
-            if v and _name_value(v) and not re.search(r"\d", v):
+            if v and _name_value(v):
                 out["LAST_NAME"] = Field(_name_value(v), conf)
                 continue
         if "FIRST_NAME" not in out:
             v = _prefixed(text, ("2", "Z"))
-            if v and _name_value(v) and not re.search(r"\d", v):
+            if v and _name_value(v):
                 parts = _name_value(v).split()
                 suffix = parts[-1] if len(parts) > 1 and parts[-1].rstrip(".") in SUFFIXES else None
                 if suffix:
@@ -102,7 +126,8 @@ def _address(lines, out):
         m = CITY_RE.match(text)
         if not m or m.group("state") not in US_STATES:
             continue
-        out["CITY_IN_ADDRESS"] = Field(m.group("city").strip(" ,."), conf)
+        city = " ".join(_letters(w) for w in m.group("city").strip(" ,.").split())
+        out["CITY_IN_ADDRESS"] = Field(city, conf)
         out["STATE_IN_ADDRESS"] = Field(m.group("state"), conf)
         zip_code = m.group("zip") + (f"-{m.group('plus4')}" if m.group("plus4") else "")
         out["ZIP_CODE_IN_ADDRESS"] = Field(zip_code, conf)
@@ -110,7 +135,7 @@ def _address(lines, out):
             prev, pconf = lines[i - 1]
             street = _prefixed(prev, ("8", "B")) or prev
             if re.match(r"^\d", street):
-                out["ADDRESS"] = Field(street, pconf)
+                out["ADDRESS"] = Field(_street(street), pconf)
         return
 
 

@@ -1,0 +1,112 @@
+"""AAMVA barcode payloads and MRZ parsing, without OCR."""
+import io
+
+import pytest
+
+from kyc_service import docgen
+from kyc_service.engines import barcode, mrzread
+
+
+def test_generated_barcode_round_trip_reads_bytes():
+    pytest.importorskip("zxingcpp")
+    details = docgen.random_details(11)
+    raw = barcode.read_pdf417(docgen.licence_back(details))
+    assert raw is not None and raw.startswith(b"@\n\x1e\rANSI ")
+    fields = barcode.parse_aamva(raw)
+    assert fields["DOCUMENT_NUMBER"].value == details["document_number"]
+    assert fields["DATE_OF_BIRTH"].date.isoformat() == details["date_of_birth"]
+    assert fields["ZIP_CODE_IN_ADDRESS"].value == details["zip_code"]
+
+
+def test_no_barcode_gives_nothing():
+    from PIL import Image
+    assert barcode.read_back(Image.new("RGB", (400, 300), "white")) == {}
+
+
+def test_aamva_header_offsets_are_correct():
+    payload = docgen.aamva_payload(docgen.random_details(12))
+    offset, length = int(payload[23:27]), int(payload[27:31])
+    assert payload[offset:offset + 2] == "DL" and len(payload) == offset + length
+
+
+US = ("@\n\x1e\rANSI 636014090102DL00410250ZC02900045DLDAQD1234567\nDCSPUBLIC\nDACJOHN\n"
+      "DADQUINCY\nDBB01121957\nDBA01122030\nDBD01122022\nDAG123 MAIN ST\nDAISACRAMENTO\n"
+      "DAJCA\nDAK958150000  \nDCUJR\nDCANONE\r")
+CANADA = ("@\n\x1e\rANSI 636028090002DL00410200ZO02410030DLDAQ1234-56789-01234\nDCSTREMBLAY\n"
+          "DACMARIE\nDBB19800315\nDBA20281231\nDAJON\nDAKK1A 0B1    \nDCGCAN\r")
+
+
+def test_parse_us_aamva():
+    f = barcode.parse_aamva(US.encode())
+    assert f["LAST_NAME"].value == "PUBLIC" and f["FIRST_NAME"].value == "JOHN"
+    assert f["MIDDLE_NAME"].value == "QUINCY" and f["SUFFIX"].value == "JR"
+    assert f["DATE_OF_BIRTH"].date.isoformat() == "1957-01-12"
+    assert f["EXPIRATION_DATE"].date.isoformat() == "2030-01-12"
+    assert f["ZIP_CODE_IN_ADDRESS"].value == "95815"
+    assert f["STATE_NAME"].value == "CALIFORNIA"
+    assert "CLASS" not in f  # NONE is empty for class
+
+
+def test_parse_canadian_dates_yyyymmdd():
+    f = barcode.parse_aamva(CANADA.encode())
+    assert f["DATE_OF_BIRTH"].date.isoformat() == "1980-03-15"
+    assert f["EXPIRATION_DATE"].date.isoformat() == "2028-12-31"
+    assert f["ZIP_CODE_IN_ADDRESS"].value == "K1A0B1"
+
+
+def test_parse_garbage_payload():
+    assert barcode.parse_aamva(b"hello world") == {}
+
+
+def _td3(**kw):
+    details = docgen.passport_details(kw.pop("seed", 3))
+    details.update(kw)
+    return details, docgen.passport_mrz(details).splitlines()
+
+
+def test_mrz_td3_with_ocr_confusions_is_corrected():
+    details, lines = _td3(seed=4, last_name="OBOLO", first_name="SIMON")
+    ocr1 = lines[0].replace("O", "0").replace("<<<<", "<K<<", 1)
+    ocr2 = lines[1][:13] + lines[1][13:19].replace("1", "I").replace("0", "O") + lines[1][19:]
+    result = mrzread.find_mrz(["PASSPORT", ocr1, ocr2.replace("<<<", "«<", 1)])
+    assert result.valid, result.failed_checks
+    assert result.lines == lines
+    assert result.fields["LAST_NAME"].value == "OBOLO"
+    assert result.fields["DATE_OF_BIRTH"].date.isoformat() == details["date_of_birth"]
+
+
+def test_mrz_document_number_o_zero_retry():
+    details, lines = _td3(seed=5, passport_number="AB0101234")
+    bad = lines[1].replace("AB0101234", "ABO1O1234")  # letters are allowed there
+    result = mrzread.parse_lines([lines[0], bad])
+    assert result.valid and result.fields["DOCUMENT_NUMBER"].value == "AB0101234"
+
+
+def test_mrz_corrupted_check_digit_is_detected():
+    _, lines = _td3(seed=6)
+    line2 = lines[1]
+    wrong = str((int(line2[19]) + 1) % 10)
+    result = mrzread.parse_lines([lines[0], line2[:19] + wrong + line2[20:]])
+    assert not result.valid
+    assert "birth date hash" in result.failed_checks
+    assert result.fields["DATE_OF_BIRTH"].confidence <= 50
+
+
+def test_mrz_td1_and_td2():
+    from mrz.generator.td1 import TD1CodeGenerator
+    from mrz.generator.td2 import TD2CodeGenerator
+    td1 = str(TD1CodeGenerator("I", "UTO", "D23145890", "740812", "F", "300101", "UTO",
+                               "ERIKSSON", "ANNA MARIA")).splitlines()
+    r = mrzread.find_mrz(td1)
+    assert r.kind == "TD1" and r.valid and r.fields["FIRST_NAME"].value == "ANNA"
+    assert r.fields["DOCUMENT_NUMBER"].value == "D23145890"
+    td2 = str(TD2CodeGenerator("I", "UTO", "ERIKSSON", "ANNA MARIA", "D23145890", "UTO",
+                               "740812", "F", "300101")).splitlines()
+    r = mrzread.find_mrz(td2)
+    assert r.kind == "TD2" and r.valid
+    assert r.fields["DATE_OF_BIRTH"].date.isoformat() == "1974-08-12"
+    assert r.fields["EXPIRATION_DATE"].date.isoformat() == "2030-01-01"
+
+
+def test_no_mrz_in_ordinary_text():
+    assert mrzread.find_mrz(["4d DLN S694-167-87-113-7", "1 MULLER", "2 OMAR ANN"]) is None
