@@ -469,8 +469,10 @@ def create_local_resources(endpoint_url: str, stage: str, region: str = "us-east
     session = _session(region)
     account = session.client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
     template = load_template()
+    # moto server speaks plain http on loopback: a TLS-only bucket policy would refuse it
+    params = {"Stage": stage, "ExistingUserPoolId": existing_user_pool_id or "", "RequireTls": "false"}
     r = resolver(stage, region=region, account=account, template=template,
-                 ExistingUserPoolId=existing_user_pool_id or "")
+                 **{k: v for k, v in params.items() if k != "Stage"})
     applier = _LocalApplier(session, endpoint_url, r)
     name = stack_name(stage)
     status = None
@@ -481,9 +483,7 @@ def create_local_resources(endpoint_url: str, stage: str, region: str = "us-east
             try:
                 cfn.create_stack(StackName=name, TemplateBody=TEMPLATE_PATH.read_text(),
                                  Parameters=[{"ParameterKey": k, "ParameterValue": str(v)}
-                                             for k, v in (("Stage", stage), (
-                                                 "ExistingUserPoolId",
-                                                 existing_user_pool_id or ""))])
+                                             for k, v in params.items()])
             except Exception as exc:  # noqa: BLE001 - moto raises plain ClientErrors
                 applier.applied.append(f"create_stack failed: {exc}")
             status = _wait_stack(cfn, name)

@@ -149,8 +149,6 @@ def stage():
     os.environ.update(env)
     aws.reset_clients()
     outputs = create_local_resources(endpoint, "local", region=REGION)
-    boto3.client("s3", endpoint_url=endpoint, region_name=REGION).delete_bucket_policy(
-        Bucket=outputs["DocumentBucketName"])  # TLS-only policy vs plain-http moto; see resources fix
     import app as app_module
     manager = EventSourceManager(app_module, endpoint, REGION, stage="local", retry_delay=0, poll_interval=0.05,
                                  handlers=STAGE_HANDLERS)
