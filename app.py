@@ -69,3 +69,43 @@ def update_identity(event):
 def notify_decisions(event):
     from chalicelib import notifier
     return notifier.handle_batch(event)
+
+
+# -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles.py, licence.py) --
+
+_STAGE = os.environ.get("KYC_STAGE", "local")
+BUNDLE_BUCKET = os.environ.get("KYC_BUCKET", f"{_STAGE}-kyc-documents")
+LICENSE_QUEUE = os.environ.get("KYC_LICENSE_QUEUE_NAME", f"{_STAGE}-license-queue")
+LICENSE_DLQ = os.environ.get("KYC_LICENSE_DLQ_NAME", f"{_STAGE}-license-dlq")
+
+
+@app.on_s3_event(bucket=BUNDLE_BUCKET, prefix="zipped/", suffix=".zip", events=["s3:ObjectCreated:*"])
+def intake_bundle(event):
+    from chalicelib import bundles
+    bundles.handle_event(event)
+
+
+@app.on_sqs_message(queue=LICENSE_QUEUE, batch_size=5)
+def check_license(event):
+    from chalicelib import licence
+    return licence.handle_batch(event)
+
+
+@app.on_sqs_message(queue=LICENSE_DLQ, batch_size=5)
+def license_check_failed(event):
+    from chalicelib import licence
+    return licence.handle_dead_letters(event)
+
+
+@app.route("/mock/license-validator", methods=["POST"])
+@api.json_errors
+def mock_license_validator():
+    """The seeds' mock validator (non-production stages only): echoes validation_override."""
+    from chalicelib import licence
+    from chalicelib.config import settings
+    from chalicelib.errors import NotFound
+    from chalicelib.validation import parse_json_body
+
+    if settings().production:
+        raise NotFound("no such route")
+    return licence.mock_answer(parse_json_body(app.current_request.raw_body, settings()))

@@ -56,16 +56,22 @@ def evaluate(record, provider: VerificationProvider, bucket: str, today: dt.date
                   today=today or dt.date.today(), date_convention=date_convention_for(record.id_type))
 
 
-def write_decision(record, decision: Decision, decided_by: str = "system") -> bool:
-    """Write the decision if the record is still the submission that was verified."""
+def write_decision(record, decision: Decision, decided_by: str = "system", final: bool = True) -> bool:
+    """Write the decision if the record is still the submission that was verified.
+
+    final=False (a licence check the decision waits for): checks and reasons are written
+    with verify = false, but the status stays "pending" and no decision_id is set."""
     kyc = type(record)
     now = int(time.time())
+    if final:
+        actions = [kyc.validation_status.set(decision.status), kyc.decided_by.set(decided_by),
+                   kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
+    else:
+        actions = [kyc.validation_status.set("pending")]
     try:
         record.update(
-            actions=[kyc.validation_status.set(decision.status), kyc.verify.set(False),
-                     kyc.checks.set(decision.checks), kyc.reasons.set(decision.reasons),
-                     kyc.decided_by.set(decided_by), kyc.decided_time.set(now),
-                     kyc.decision_id.set(uuid.uuid4().hex), kyc.last_updated_time.set(now)],
+            actions=actions + [kyc.verify.set(False), kyc.checks.set(decision.checks),
+                               kyc.reasons.set(decision.reasons), kyc.last_updated_time.set(now)],
             condition=(kyc.submission_id == record.submission_id) & (kyc.verify == True))  # noqa: E712
     except UpdateError as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
@@ -95,6 +101,12 @@ def verify_one(raw: dict[str, Any], provider_factory=None) -> None:
     if record is None or record.verify is not True or not still_current(record):
         return
     decision = evaluate(record, (provider_factory or get_provider)(), settings().bucket)
+    from chalicelib import licence
+    if licence.applies(record):  # bundle records: the licence check follows (chalicelib/licence.py)
+        decision, final = licence.hold(decision)
+        licence.enqueue(record)  # before the write: a lost message cannot strand a waiting record
+        write_decision(record, decision, final=final)
+        return
     write_decision(record, decision)
 
 
