@@ -31,7 +31,12 @@ def read_front(img) -> tuple[dict[str, Field], dict[str, Field], str | None]:
 
     rows = _ocr_rows(img)
     texts = ["".join(b.text for b in row) for row in rows]
-    mrz = mrzread.find_mrz(texts, confidence=min([b.confidence for r in rows for b in r] or [0]))
+    mrz = mrzread.find_mrz(texts)
+    if mrz is not None:
+        # confidence of the MRZ fields: the OCR confidence of the rows they came from
+        conf = min((b.confidence for row in rows for b in row
+                    if len(mrzread.normalise("".join(x.text for x in row))) >= 26), default=0.0)
+        mrz = mrzread.find_mrz(texts, confidence=min(conf, 99.0) if mrz.valid else min(conf, 50.0))
     if mrz is not None:
         return passport_text.parse_rows(rows), mrz.fields, "mrz" if mrz.valid else "mrz_invalid"
     printed = idtext.parse_rows(rows)

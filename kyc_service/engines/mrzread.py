@@ -43,7 +43,7 @@ class MrzResult:
     failed_checks: list[str]
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     text = text.upper().replace("«", "<<").replace("‹", "<").replace(" ", "")
     return re.sub(r"[^A-Z0-9<]", "<", text)
 
@@ -51,7 +51,7 @@ def _normalise(text: str) -> str:
 def _candidates(texts: list[str]) -> list[str]:
     out = []
     for t in texts:
-        n = _normalise(t)
+        n = normalise(t)
         if len(n) >= 26 and (n.count("<") >= 2 or re.match(r"^[PIACV][A-Z<]", n)):
             out.append(n)
     return out
@@ -149,7 +149,7 @@ def _to_fields(kind: str, lines: list[str], checker, confidence: float) -> dict[
 
 def parse_lines(lines: list[str], confidence: float = 99.0) -> MrzResult | None:
     """Parse already-separated MRZ lines (2 or 3), correcting by position."""
-    lines = [_normalise(line) for line in lines]
+    lines = [normalise(line) for line in lines]
     kind = None
     if len(lines) == 3:
         kind = "TD1"

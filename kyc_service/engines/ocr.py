@@ -10,6 +10,10 @@ import threading
 from dataclasses import dataclass
 
 MAX_SIDE = 1600
+# Bundled PP-OCR det/rec models (model_root_dir defaults to the wheel's models/ folder).
+# The 180-degree text-direction classifier is skipped: images are EXIF-rotated first and
+# ID cards are read upright; it costs time on every box for no gain here.
+PARAMS = {"Global.log_level": "error", "Global.use_cls": False}
 
 
 @dataclass
@@ -44,7 +48,7 @@ def engine():
                 import logging
                 from rapidocr import RapidOCR
 
-                _engine = RapidOCR(params={"Global.log_level": "error"})
+                _engine = RapidOCR(params=PARAMS)
                 logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     return _engine
 
