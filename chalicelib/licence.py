@@ -75,7 +75,7 @@ def recall_override(tenant: str, app_uuid: str | None) -> bool | None:
         item = tables().events.get(*_override_keys(tenant, app_uuid), consistent_read=True)
     except DoesNotExist:
         return None
-    return {"true": True, "false": False}.get((item.data or {}).get("value"))
+    return {"true": True, "false": False}.get(_plain(item.data).get("value"))
 
 
 # -- the verifier's side -----------------------------------------------------------------

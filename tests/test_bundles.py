@@ -1,0 +1,374 @@
+"""Bundle intake (CONTRACT.md §3): zips dropped into zipped/{tenant}/ of the stage's bucket,
+driven by the app's S3 handler on moto server; hostile bundles refused with nothing half-written."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+import uuid
+import zipfile
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from chalicelib import bundles
+from chalicelib.bundles import BundleRefused
+from tests.pipeline_support import textract_fields
+
+TENANT = "acme"
+ROW = {"FIRST_NAME": "Ashish", "LAST_NAME": "Palankar", "CITY_IN_ADDRESS": "Tallahassee",
+       "ZIP_CODE_IN_ADDRESS": "32301-1234", "STATE_IN_ADDRESS": "FL", "DOCUMENT_NUMBER": "D1234-5678",
+       "DATE_OF_BIRTH": "4/20/1990", "ADDRESS": "123 Main Street"}
+
+
+# -- building bundles ---------------------------------------------------------------
+
+def png(width: int = 4, height: int = 4, seed: int = 0, noise: bool = False) -> bytes:
+    """A small, well-formed PNG (no Pillow needed); noise=True makes it incompressible."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    raw = b"".join(b"\x00" + (os.urandom(width * 3) if noise else bytes((seed + x + y) % 256 for x in range(width * 3)))
+                   for y in range(height))
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def details_csv(row: dict[str, str], encoding: str = "utf-8", extra_rows: int = 0) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(list(row))
+    for _ in range(1 + extra_rows):
+        writer.writerow(list(row.values()))
+    return out.getvalue().encode(encoding)
+
+
+def make_zip(members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def bundle(app_uuid: str, row: dict[str, str] | None = None, selfie: bytes | None = None,
+           licence: bytes | None = None, csv_bytes: bytes | None = None) -> bytes:
+    return make_zip([(f"{app_uuid}_details.csv", csv_bytes or details_csv(row or ROW)),
+                     (f"{app_uuid}_selfie.png", selfie or png(seed=1)),
+                     (f"{app_uuid}_license.png", licence or png(seed=2))])
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+# -- the stage -------------------------------------------------------------------------
+
+class Validator:
+    """A real HTTP licence validator on 127.0.0.1 with configurable answers."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.status, self.answer = 200, None  # answer None: echo validation_override (the mock's rule)
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                outer.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
+                answer = outer.answer if outer.answer is not None else \
+                    {"valid": body.get("validation_override") is not False}
+                data = json.dumps(answer if outer.status < 400 else {"error": "down"}).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/validate"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def reset(self, status: int = 200, answer: dict | None = None):
+        self.requests.clear()
+        self.status, self.answer = status, answer
+
+
+@pytest.fixture(scope="module")
+def validator(stage):
+    v = Validator()
+    saved = os.environ.get("KYC_LICENSE_VALIDATOR_URL")
+    os.environ["KYC_LICENSE_VALIDATOR_URL"] = v.url
+    yield v
+    v.server.shutdown()
+    if saved is None:
+        os.environ.pop("KYC_LICENSE_VALIDATOR_URL", None)
+    else:
+        os.environ["KYC_LICENSE_VALIDATOR_URL"] = saved
+
+
+def drop(stage, app_uuid: str, data: bytes, tenant: str = TENANT, key: str | None = None) -> str:
+    key = key or f"zipped/{tenant}/{app_uuid}.zip"
+    stage.s3.put_object(Bucket=stage.outputs["DocumentBucketName"], Key=key, Body=data)
+    stage.manager.drain()
+    return key
+
+
+def records_for(email: str, tenant: str = TENANT) -> list:
+    from chalicelib.api import store
+    return store().list_for_email(tenant, email)
+
+
+def keys_under(stage, prefix: str) -> list[str]:
+    got = stage.s3.list_objects_v2(Bucket=stage.outputs["DocumentBucketName"], Prefix=prefix)
+    return [o["Key"] for o in got.get("Contents", [])]
+
+
+def rejection(stage, key: str) -> dict | None:
+    try:
+        body = stage.s3.get_object(Bucket=stage.outputs["DocumentBucketName"],
+                                   Key=key[:-4] + ".rejected.json")["Body"].read()
+    except stage.s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(body)
+
+
+# -- accepted bundles (fake provider) ------------------------------------------------
+
+def test_good_bundle_becomes_a_verified_record_keyed_by_app_uuid(stage, provider, validator):
+    validator.reset()
+    app_uuid = new_uuid()
+    key = drop(stage, app_uuid, bundle(app_uuid))
+    assert rejection(stage, key) is None
+    [rec] = records_for(app_uuid)
+    assert rec.source == "bundle" and rec.app_uuid == app_uuid and rec.email == app_uuid
+    assert rec.id_type == "Driving license" and rec.id_value == "D1234-5678"
+    assert rec.date_of_birth == "1990-04-20" and rec.zip_code == "32301-1234"
+    assert rec.validation_status == "verified", rec.reasons
+    checks = rec.checks.as_dict()
+    assert checks["face_match"]["passed"] and checks["details_match"]["passed"]
+    assert checks["license_validation"]["passed"] is True
+    assert sorted(keys_under(stage, f"unzipped/{TENANT}/{app_uuid}/")) == sorted(
+        f"unzipped/{TENANT}/{app_uuid}/{app_uuid}_{m}" for m in ("details.csv", "selfie.png", "license.png"))
+    links = {link["kind"]: link["key"] for link in rec.document_links}
+    assert links == {"id_front": f"tenants/{TENANT}/bundles/{app_uuid}/id_front.png",
+                     "selfie": f"tenants/{TENANT}/bundles/{app_uuid}/selfie.png"}
+    assert [r["body"]["driver_license_id"] for r in validator.requests] == ["D1234-5678"]
+
+    # the same bundle again (a redelivered event or a second upload): nothing changes
+    version = rec.version
+    drop(stage, app_uuid, bundle(app_uuid))
+    [again] = records_for(app_uuid)
+    assert again.version == version and again.validation_status == "verified"
+
+
+def test_email_column_keys_the_record_by_email(stage, provider, validator):
+    validator.reset()
+    app_uuid = new_uuid()
+    drop(stage, app_uuid, bundle(app_uuid, {**ROW, "EMAIL": "Bank.Customer@Example.com",
+                                            "DATE_OF_BIRTH": "04/20/1990", "ZIP_CODE_IN_ADDRESS": "32301"}))
+    [rec] = records_for("bank.customer@example.com")
+    assert rec.app_uuid == app_uuid and rec.validation_status == "verified"
+    assert records_for(app_uuid) == []
+
+
+def test_jpeg_selfie_accepted_by_its_bytes(stage, provider, validator):
+    validator.reset()
+    app_uuid = new_uuid()
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buf, "JPEG")
+    drop(stage, app_uuid, bundle(app_uuid, selfie=buf.getvalue()))
+    [rec] = records_for(app_uuid)
+    assert {link["kind"]: link["key"] for link in rec.document_links}["selfie"].endswith("/selfie.jpg")
+
+
+def test_details_mismatch_and_face_mismatch_rejected_fake_provider(stage, provider, validator):
+    validator.reset()
+    a, b = new_uuid(), new_uuid()
+    provider.documents[f"tenants/{TENANT}/bundles/{a}/id_front.png"] = textract_fields(dob="01/12/1957")
+    from chalicelib.providers import FaceComparison
+    provider.faces[f"tenants/{TENANT}/bundles/{b}/selfie.png"] = FaceComparison(20.0, 1, 1)
+    drop(stage, a, bundle(a))
+    drop(stage, b, bundle(b))
+    [ra], [rb] = records_for(a), records_for(b)
+    assert ra.validation_status == "rejected" and ra.checks.as_dict()["details_match"]["passed"] is False
+    assert rb.validation_status == "rejected" and rb.checks.as_dict()["face_match"]["passed"] is False
+
+
+# -- refused bundles -----------------------------------------------------------------
+
+def _symlink(app_uuid):
+    info = zipfile.ZipInfo(f"{app_uuid}_selfie.png")
+    info.external_attr = (0o120777 << 16)
+    return info
+
+
+def _encrypted(app_uuid):
+    """A bundle whose selfie says it is encrypted (flag bit 0, local and central headers)."""
+    data = bytearray(bundle(app_uuid))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo(f"{app_uuid}_selfie.png")
+        start = zf.start_dir
+    data[info.header_offset + 6] |= 0x1
+    pos = start
+    while data[pos:pos + 4] == b"PK\x01\x02":
+        n, m, k = (int.from_bytes(data[pos + o:pos + o + 2], "little") for o in (28, 30, 32))
+        if data[pos + 46:pos + 46 + n].decode() == info.filename:
+            data[pos + 8] |= 0x1
+        pos += 46 + n + m + k
+    return bytes(data)
+
+
+def _members(u, selfie=None, csv_bytes=None, licence=None, extra=()):
+    return ([(f"{u}_details.csv", csv_bytes or details_csv(ROW)), (f"{u}_selfie.png", selfie or png(seed=1)),
+             (f"{u}_license.png", licence or png(seed=2))] + list(extra))
+
+
+UNSAFE = {
+    "not_a_zip": lambda u: b"PK\x03\x04 this is not really a zip",
+    "path_traversal": lambda u: make_zip(_members(u, extra=[(f"../{u}_x.png", png())])),
+    "absolute_path": lambda u: make_zip(_members(u, extra=[("/etc/cron.d/x", b"x")])),
+    "link": lambda u: make_zip(_members(u)[:1] + [(_symlink(u), b"/etc/passwd")] + _members(u)[2:]),
+    "directory": lambda u: make_zip(_members(u, extra=[("sub/", b"")])),
+    "nested_path": lambda u: make_zip(_members(u, extra=[(f"sub/{u}_selfie.png", png())])),
+    "duplicate_member": lambda u: make_zip(_members(u, extra=[(f"{u}_selfie.png", png())])),
+    "missing_member": lambda u: make_zip(_members(u)[:2]),
+    "extra_members": lambda u: make_zip(_members(u, extra=[("notes.txt", b"hello")])),
+    "encrypted": _encrypted,
+    "compression_ratio": lambda u: make_zip(_members(u, selfie=png() + b"\x00" * (5 * 1024 * 1024))),
+    "not_an_image": lambda u: make_zip(_members(u, selfie=b"#!/bin/sh\necho not a picture\n")),
+    "not_an_image_truncated": lambda u: make_zip(_members(u, licence=png(32, 32)[:-20])),
+    "csv_encoding": lambda u: make_zip(_members(u, csv_bytes=details_csv({**ROW, "FIRST_NAME": "Jos\u00e9"},
+                                                                         encoding="latin-1"))),
+    "csv_columns": lambda u: make_zip(_members(u, csv_bytes=details_csv(
+        {k: v for k, v in ROW.items() if k != "DOCUMENT_NUMBER"}))),
+    "csv_rows": lambda u: make_zip(_members(u, csv_bytes=details_csv(ROW, extra_rows=1))),
+    "bad_date": lambda u: make_zip(_members(u, csv_bytes=details_csv({**ROW, "DATE_OF_BIRTH": "13/40/1990"}))),
+    "invalid_details": lambda u: make_zip(_members(u, csv_bytes=details_csv({**ROW, "DOCUMENT_NUMBER": "D#1"}))),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNSAFE))
+def test_unsafe_bundle_is_refused_with_nothing_half_written(stage, provider, validator, kind):
+    app_uuid = new_uuid()
+    key = drop(stage, app_uuid, UNSAFE[kind](app_uuid))
+    report = rejection(stage, key)
+    expected = kind.replace("_truncated", "")
+    assert report is not None and report["code"] == expected, report
+    assert report["status"] == "refused" and report["reason"] and report["app_uuid"] == app_uuid
+    assert "Palankar" not in json.dumps(report) and "D1234" not in json.dumps(report)
+    assert records_for(app_uuid) == []
+    assert keys_under(stage, f"unzipped/{TENANT}/{app_uuid}") == []
+    assert keys_under(stage, f"tenants/{TENANT}/bundles/{app_uuid}") == []
+
+
+@pytest.mark.parametrize("cap,code", [("MAX_ZIP_BYTES", "zip_too_large"), ("MAX_IMAGE_BYTES", "member_too_large"),
+                                      ("MAX_TOTAL_BYTES", "bundle_too_large")])
+def test_size_caps(stage, provider, validator, monkeypatch, cap, code):
+    monkeypatch.setattr(bundles, cap, 600 if cap != "MAX_TOTAL_BYTES" else 700)
+    app_uuid = new_uuid()
+    key = drop(stage, app_uuid, bundle(app_uuid, selfie=png(16, 16, noise=True), licence=png(16, 16, noise=True)))
+    assert rejection(stage, key)["code"] == code
+    assert records_for(app_uuid) == [] and keys_under(stage, f"unzipped/{TENANT}/{app_uuid}") == []
+
+
+def test_bad_key_refused_next_to_the_bundle_and_rejection_objects_ignored(stage, provider, validator):
+    key = drop(stage, "x", bundle("x"), key="zipped/Not_A_Tenant/x.zip")
+    assert rejection(stage, key)["code"] == "bad_key"
+    before = stage.manager.poller("intake_bundle").invocations
+    stage.s3.put_object(Bucket=stage.outputs["DocumentBucketName"], Key="zipped/acme/y.rejected.json", Body=b"{}")
+    stage.manager.drain()
+    assert stage.manager.poller("intake_bundle").invocations == before
+
+
+def test_refusal_is_cleared_when_a_good_bundle_replaces_it(stage, provider, validator):
+    validator.reset()
+    app_uuid = new_uuid()
+    key = drop(stage, app_uuid, UNSAFE["csv_rows"](app_uuid))
+    assert rejection(stage, key)["code"] == "csv_rows"
+    drop(stage, app_uuid, bundle(app_uuid))
+    assert rejection(stage, key) is None and records_for(app_uuid)
+
+
+# -- pure parts ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,iso", [("01/12/1957", "1957-01-12"), ("1/12/1957", "1957-01-12"),
+                                       ("12/1/1957", "1957-12-01"), ("1957-01-12", "1957-01-12")])
+def test_us_dates(value, iso):
+    assert bundles.us_date(value) == iso
+
+
+@pytest.mark.parametrize("value", ["13/01/1957", "1957/01/12", "01-12-1957", "", "2/30/1990"])
+def test_bad_dates(value):
+    with pytest.raises(BundleRefused):
+        bundles.us_date(value)
+
+
+def test_zip_codes_and_bom_and_bundle_keys():
+    assert bundles.zip_code("323011234") == "32301-1234" and bundles.zip_code("32301") == "32301"
+    row = bundles.parse_details(b"\xef\xbb\xbf" + details_csv(ROW))
+    assert row["FIRST_NAME"] == "Ashish"
+    assert bundles.is_bundle_key(str(uuid.uuid4())) and not bundles.is_bundle_key("a@b.com")
+    assert bundles.bundle_email("ABC-def") == "abc-def" and bundles.bundle_email("x@y.org") is None
+    with pytest.raises(BundleRefused):
+        bundles.parse_key("zipped/acme/a/b.zip")
+
+
+# -- bundles from real faces and generated licences (self-hosted engines) ---------------
+
+def _engine_bundle(app_uuid: str, selfie_file: str, portrait_file: str, dob_in_csv: str | None = None) -> bytes:
+    from PIL import Image
+
+    from kyc_service.docgen import make_licence
+    from tests.conftest import fixtures_dir
+
+    faces = fixtures_dir("faces")
+    details = {"first_name": "MARIA", "middle_name": "", "last_name": "GARCIA", "date_of_birth": "1957-01-12",
+               "date_of_issue": "2023-01-12", "expiration_date": "2031-01-12",
+               "document_number": "G123-456-57-012-0", "address": "1200 OAK AVE", "city": "AUSTIN",
+               "state": "TX", "zip_code": "78701-1234", "sex": "F", "height": "5-06", "eyes": "BRO",
+               "class": "C", "restrictions": "NONE", "endorsements": "NONE", "dd": "ABCDEF123456"}
+    front, _back = make_licence(details, portrait=(faces / portrait_file).read_bytes(), layout=0)
+    buf = io.BytesIO()
+    Image.open(faces / selfie_file).convert("RGB").save(buf, "PNG")
+    row = {"FIRST_NAME": "Maria", "LAST_NAME": "Garcia", "CITY_IN_ADDRESS": "Austin",
+           "ZIP_CODE_IN_ADDRESS": "78701-1234", "STATE_IN_ADDRESS": "TX", "DOCUMENT_NUMBER": "G123-456-57-012-0",
+           "DATE_OF_BIRTH": dob_in_csv or "1/12/1957", "ADDRESS": "1200 Oak Ave"}
+    return bundle(app_uuid, row, selfie=buf.getvalue(), licence=front)
+
+
+@pytest.fixture
+def engines(monkeypatch):
+    from kyc_service.engines.adapter import SelfHostedProvider  # the engines are part of the project
+
+    monkeypatch.setattr("chalicelib.verifier.get_provider", SelfHostedProvider.shared)
+
+
+@pytest.mark.parametrize("case,selfie,dob,status,failed", [
+    ("good", "obama_2.jpg", None, "verified", None),
+    ("details", "obama_2.jpg", "01/21/1957", "rejected", "details_match"),
+    ("face", "biden_1.jpg", None, "rejected", "face_match"),
+])
+def test_engine_bundles(stage, engines, validator, case, selfie, dob, status, failed):
+    validator.reset()
+    app_uuid = new_uuid()
+    key = drop(stage, app_uuid, _engine_bundle(app_uuid, selfie, "obama_1.jpg", dob))
+    assert rejection(stage, key) is None
+    [rec] = records_for(app_uuid)
+    checks = rec.checks.as_dict()
+    assert rec.validation_status == status, (rec.reasons, checks)
+    assert set(checks) >= {"face_match", "details_match", "license_validation"}
+    assert checks["license_validation"]["passed"] is True
+    if failed:
+        assert checks[failed]["passed"] is False and rec.reasons
+        other = {"face_match", "details_match"} - {failed}
+        assert all(checks[o]["passed"] for o in other), checks
+    else:
+        assert checks["face_match"]["passed"] and checks["details_match"]["passed"]
