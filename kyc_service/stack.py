@@ -44,7 +44,7 @@ class LocalStack:
     host: str = "127.0.0.1"
     state_dir: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
-    provider: str = "none"
+    provider: str = "auto"  # "auto": the self-hosted engines when installed; "none": no verification
     provider_problem: str | None = None
 
     def __post_init__(self):
@@ -75,8 +75,11 @@ class LocalStack:
         if self.state_dir:
             from kyc_service.state import restore
             restore(self.state_dir, self.aws_url)
-        self.provider_problem = engines_available()
-        self.provider = "selfhosted" if self.provider_problem is None else "none"
+        if self.provider == "none":
+            self.provider_problem = "disabled with --provider none"
+        else:
+            self.provider_problem = engines_available()
+            self.provider = "selfhosted" if self.provider_problem is None else "none"
         localenv.apply(self.stage, self.aws_port, {
             **localenv.token_settings(self.stage, self.aws_port),
             "KYC_PROVIDER": self.provider,
@@ -167,7 +170,8 @@ def wait_for_interrupt() -> None:
 
 def _command(args) -> int:
     started = time.monotonic()
-    stack = LocalStack(stage=args.stage, api_port=args.api_port, aws_port=args.aws_port, state_dir=args.state_dir)
+    stack = LocalStack(stage=args.stage, api_port=args.api_port, aws_port=args.aws_port, state_dir=args.state_dir,
+                       provider=args.provider)
     try:
         stack.start()
     except OSError as exc:
@@ -190,4 +194,6 @@ def register(subparsers) -> None:
     p.add_argument("--aws-port", type=int, default=5000)
     p.add_argument("--stage", default="local")
     p.add_argument("--state-dir", help="keep the embedded AWS's state here across restarts")
+    p.add_argument("--provider", choices=("auto", "none"), default="auto",
+                   help="auto: self-hosted engines when installed; none: API and events without verification")
     p.set_defaults(func=_command)

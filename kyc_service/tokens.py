@@ -22,8 +22,9 @@ def issue_token(tenant: str, email: str | None = None, admin: bool = False,
     try:
         idp.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=attributes,
                               MessageAction="SUPPRESS")
-    except idp.exceptions.UsernameExistsException:
-        idp.admin_update_user_attributes(UserPoolId=pool_id, Username=email, UserAttributes=attributes)
+    except idp.exceptions.UsernameExistsException:  # keep the user; make sure the tenant is the one asked for
+        idp.admin_update_user_attributes(UserPoolId=pool_id, Username=email,
+                                         UserAttributes=[a for a in attributes if a["Name"] == "custom:tenant"])
     password = "Kyc-" + secrets.token_urlsafe(16) + "9a!"
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
     groups = {g["GroupName"] for g in idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=email)["Groups"]}
