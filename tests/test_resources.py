@@ -1,0 +1,253 @@
+"""The one resource definition (infra/resources.yaml) and the local stack built from it
+in moto server (CloudFormation create_stack + boto3 for what moto lacks)."""
+from __future__ import annotations
+
+import json
+import socket
+import warnings
+
+import boto3
+import pytest
+
+from kyc_service import resources as R
+
+REGION = "us-east-1"
+COMPARED = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "StreamViewType",
+            "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TimeToLiveAttribute",
+            "PointInTimeRecoveryEnabled")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def _client(service: str, url: str):
+    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                 region_name=REGION).client(service, endpoint_url=url)
+
+
+@pytest.fixture(scope="module")
+def local(moto_url):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # moto warns about the resource types it skips
+        return R.create_local_resources(moto_url, "local")
+
+
+def _subset(table: dict) -> dict:
+    return {k: table[k] for k in COMPARED}
+
+
+# ------------------------------------------------------------------ template
+
+def test_template_passes_cfn_lint():
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(R.TEMPLATE_PATH.read_text(), config=ManualArgs(regions=[REGION]))
+    assert [str(m) for m in matches] == []
+
+
+def test_table_definitions_follow_the_brief():
+    tables = {t["LogicalId"]: t for t in R.table_definitions("dev")}
+    kyc, ident, events = tables["KycTable"], tables["IdentityTable"], tables["EventsTable"]
+    assert kyc["TableName"] == "dev_kyc_service"
+    assert kyc["KeySchema"] == [{"AttributeName": "tenant#email", "KeyType": "HASH"},
+                                {"AttributeName": "id_type#id", "KeyType": "RANGE"}]
+    assert kyc["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert ident["TableName"] == "dev_identity"
+    assert ident["KeySchema"] == [{"AttributeName": "tenant#email", "KeyType": "HASH"}]
+    assert ident["StreamViewType"] is None
+    assert events["TableName"] == "dev_kyc_events"
+    assert [k["AttributeName"] for k in events["KeySchema"]] == ["pk", "sk"]
+    assert events["TimeToLiveAttribute"] == "expires_at"
+    for t in tables.values():
+        assert t["BillingMode"] == "PAY_PER_REQUEST"
+        assert t["SSEEnabled"] and t["PointInTimeRecoveryEnabled"]
+        assert all(a["AttributeType"] == "S" for a in t["AttributeDefinitions"])
+
+
+def test_bucket_definition_is_private_encrypted_tls_only():
+    r = R.resolver("beta")
+    props = r.properties("DocumentBucket")
+    assert props["BucketName"] == "beta-kyc-documents"
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    prefixes = {rule.get("Prefix") for rule in props["LifecycleConfiguration"]["Rules"]
+                if "ExpirationInDays" in rule}
+    assert prefixes == {"zipped/", "unzipped/"}
+    assert "PUT" in props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
+    r.attrs[("DocumentBucket", "Arn")] = "arn:aws:s3:::beta-kyc-documents"
+    r.refs["DocumentBucket"] = "beta-kyc-documents"
+    statement = r.properties("DocumentBucketPolicy")["PolicyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert r.active("DocumentBucketPolicy")  # deployed stages enforce TLS
+    # a deployed stage may name its bucket (bucket names are global)
+    assert R.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties(
+        "DocumentBucket")["BucketName"] == "acme-kyc-prod-docs"
+
+
+def test_existing_user_pool_skips_the_pool_resources():
+    r = R.resolver("prod", ExistingUserPoolId="us-east-1_abc")
+    assert not r.active("UserPool") and not r.active("UserPoolClient")
+    assert r.resolve(r.template["Outputs"]["UserPoolId"]["Value"]) == "us-east-1_abc"
+    assert r.resolve(r.template["Outputs"]["TokenIssuer"]["Value"]) == \
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
+    assert R.resolver("prod").active("UserPool")
+
+
+# ---------------------------------------------------------------- local stack
+
+def test_local_stack_creates_the_template_tables(local, moto_url):
+    assert local["StackStatus"] == "CREATE_COMPLETE"
+    ddb = _client("dynamodb", moto_url)
+    defined = R.table_definitions("local")
+    live = R.describe_tables(ddb, [t["TableName"] for t in defined])
+    assert [_subset(t) for t in live] == [_subset(t) for t in defined]
+    assert local["KycTableStreamArn"] == ddb.describe_table(
+        TableName="local_kyc_service")["Table"]["LatestStreamArn"]
+
+
+def test_local_stack_outputs_match_cloudformation_outputs(local, moto_url):
+    cfn = _client("cloudformation", moto_url)
+    stack = cfn.describe_stacks(StackName=local["StackName"])["Stacks"][0]
+    cfn_outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    for key in ("KycTableName", "KycTableStreamArn", "DocumentBucketName",
+                "NotificationsTopicArn", "LicenseQueueArn", "LicenseDlqArn",
+                "StreamFailureQueueArn"):
+        assert cfn_outputs[key] == local[key], key
+
+
+def test_local_bucket_settings(local, moto_url):
+    s3 = _client("s3", moto_url)
+    bucket = local["DocumentBucketName"]
+    assert bucket == "local-kyc-documents"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                  "RestrictPublicBuckets"))
+    enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules
+            if "Expiration" in r} == {("zipped/", 7), ("unzipped/", 7)}
+    cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert cors[0]["AllowedMethods"] == ["PUT"]
+
+
+def test_local_queues_topic_and_pool(local, moto_url):
+    sqs = _client("sqs", moto_url)
+    attrs = sqs.get_queue_attributes(QueueUrl=local["LicenseQueueUrl"],
+                                     AttributeNames=["All"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == "300"
+    assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": local["LicenseDlqArn"],
+                                                  "maxReceiveCount": 5}
+    assert local["LicenseDlqArn"].endswith(":local-license-dlq")
+    assert local["StreamFailureQueueArn"].endswith(":local-kyc-stream-failures")
+    topic = _client("sns", moto_url).get_topic_attributes(
+        TopicArn=local["NotificationsTopicArn"])["Attributes"]
+    assert topic["KmsMasterKeyId"] == "alias/aws/sns"
+
+    idp = _client("cognito-idp", moto_url)
+    pool = idp.describe_user_pool(UserPoolId=local["UserPoolId"])["UserPool"]
+    assert "custom:tenant" in [a["Name"] for a in pool["SchemaAttributes"]]
+    assert pool["UsernameAttributes"] == ["email"]
+    assert idp.get_group(GroupName="kyc-admin", UserPoolId=local["UserPoolId"])["Group"]
+    client = idp.describe_user_pool_client(UserPoolId=local["UserPoolId"],
+                                           ClientId=local["UserPoolClientId"])["UserPoolClient"]
+    assert not client.get("ClientSecret")
+    assert "custom:tenant" not in client.get("WriteAttributes", [])
+    assert local["TokenIssuer"].endswith("/" + local["UserPoolId"])
+
+
+def test_local_resources_are_idempotent(local, moto_url):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = R.create_local_resources(moto_url, "local")
+    for key in ("UserPoolId", "UserPoolClientId", "KycTableStreamArn", "LicenseQueueUrl",
+                "NotificationsTopicArn"):
+        assert again[key] == local[key]
+    assert not [a for a in again["Applied"] if "create_" in a]
+    assert len(_client("cognito-idp", moto_url).list_user_pools(MaxResults=60)["UserPools"]) == 1
+
+
+def test_boto3_path_builds_the_same_tables(moto_url):
+    """No CloudFormation (e.g. a persisted moto whose stack is gone): same definition."""
+    out = R.create_local_resources(moto_url, "alt", use_cloudformation=False)
+    assert out["StackStatus"] is None
+    ddb = _client("dynamodb", moto_url)
+    defined = R.table_definitions("alt")
+    live = R.describe_tables(ddb, [t["TableName"] for t in defined])
+    assert [_subset(t) for t in live] == [_subset(t) for t in defined]
+    assert all(t["SSEEnabled"] for t in live)
+    # ... and then the CloudFormation path over existing resources still completes them
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = R.create_local_resources(moto_url, "alt")
+    assert again["KycTableStreamArn"] == out["KycTableStreamArn"]
+    assert again["UserPoolId"] == out["UserPoolId"]
+
+
+# ------------------------------------------------------------------ IAM
+
+@pytest.mark.parametrize("stage", R.DEPLOYED_STAGES)
+def test_policy_files_are_rendered_from_the_definition(stage):
+    env = R.stage_environment(stage)
+    on_disk = json.loads(R.policy_path(stage).read_text())
+    assert on_disk == R.iam_policy(stage, bucket=env["KYC_BUCKET"])
+
+
+NO_RESOURCE_LEVEL = ("rekognition:", "textract:", "xray:", "sts:GetCallerIdentity")
+
+
+@pytest.mark.parametrize("stage", R.DEPLOYED_STAGES)
+def test_policy_is_least_privilege(stage):
+    env = R.stage_environment(stage)
+    doc = json.loads(R.policy_path(stage).read_text())
+    own_names = (f"{stage}_kyc_service", f"{stage}_identity", f"{stage}_kyc_events",
+                 env["KYC_BUCKET"], f"{stage}-kyc-notifications", f"{stage}-license-queue",
+                 f"{stage}-license-dlq", f"{stage}-kyc-stream-failures", R.POOL_TOKEN,
+                 f"/aws/lambda/kyc-service-{stage}-")
+    actions = set()
+    for st in doc["Statement"]:
+        assert st["Effect"] == "Allow"
+        acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        actions.update(acts)
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        assert all("*" != a and not a.endswith(":*") for a in acts)
+        if resources == ["*"]:
+            assert all(a.startswith(NO_RESOURCE_LEVEL) for a in acts), st
+            continue
+        for arn in resources:
+            assert any(name in arn for name in own_names), arn
+            assert ":*:" not in arn, arn  # region/account are real placeholders, not *
+    for needed in ("dynamodb:ConditionCheckItem", "dynamodb:GetRecords", "s3:PutObject",
+                   "sns:Publish", "sqs:SendMessage", "cognito-idp:AdminGetUser",
+                   "rekognition:CompareFaces", "textract:AnalyzeID", "xray:PutTraceSegments",
+                   "logs:PutLogEvents", "sts:GetCallerIdentity"):
+        assert needed in actions
+    assert not [a for a in actions if a.split(":")[1].startswith(("Delete", "Create"))
+                and a.split(":")[0] in ("dynamodb", "sns", "sqs")
+                and a not in ("dynamodb:DeleteItem", "sqs:DeleteMessage")]
+
+
+def test_rendered_policy_has_real_arns():
+    doc = R.render_policy_file("prod", "eu-west-1", "111122223333", "eu-west-1_pool")
+    text = json.dumps(doc)
+    assert "${" not in text
+    assert "arn:aws:dynamodb:eu-west-1:111122223333:table/prod_kyc_service" in text
+    assert "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/eu-west-1_pool" in text
