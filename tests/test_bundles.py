@@ -7,6 +7,7 @@ import io
 import json
 import os
 import threading
+import time
 import uuid
 import zipfile
 import zlib
@@ -73,20 +74,25 @@ class Validator:
     def __init__(self):
         self.requests: list[dict] = []
         self.status, self.answer = 200, None  # answer None: echo validation_override (the mock's rule)
+        self.delay = 0.0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
+                time.sleep(outer.delay)
                 answer = outer.answer if outer.answer is not None else \
                     {"valid": body.get("validation_override") is not False}
                 data = json.dumps(answer if outer.status < 400 else {"error": "down"}).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(outer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timeout tests)
+                    pass
 
             def log_message(self, *args):
                 pass
@@ -95,9 +101,9 @@ class Validator:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/validate"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def reset(self, status: int = 200, answer: dict | None = None):
+    def reset(self, status: int = 200, answer: dict | None = None, delay: float = 0.0):
         self.requests.clear()
-        self.status, self.answer = status, answer
+        self.status, self.answer, self.delay = status, answer, delay
 
 
 @pytest.fixture(scope="module")
