@@ -4,8 +4,10 @@ import os
 from chalice import Chalice
 
 from chalicelib import api
+from chalicelib.logs import with_invocation_context
 
 app = Chalice(app_name="kyc-service")
+app.register_middleware(with_invocation_context, "all")
 
 # The KYC table's stream. Deployments set it (or the template wires it); the local
 # stack polls the table's real stream whatever this says.

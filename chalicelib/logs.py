@@ -16,3 +16,18 @@ def logger():
 def ref(*parts: str) -> str:
     """A stable, non-reversible reference to a record for logs (sha256 prefix)."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def with_invocation_context(event, get_response):
+    """Chalice middleware: every log line of an invocation carries its request id
+    and function name (Powertools' structured keys), never the event itself."""
+    context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+    log = logger()
+    request_id = getattr(context, "aws_request_id", None)
+    if request_id:
+        log.append_keys(request_id=request_id, function_name=getattr(context, "function_name", None))
+    try:
+        return get_response(event)
+    finally:
+        if request_id:
+            log.remove_keys(["request_id", "function_name"])

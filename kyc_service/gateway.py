@@ -8,6 +8,9 @@ module makes it behave as the deployed API does.
 """
 from __future__ import annotations
 
+import re
+import sys
+
 from chalice import local
 
 from chalicelib.errors import error_json
@@ -15,7 +18,17 @@ from chalicelib.errors import error_json
 _HEADERS = {"Content-Type": "application/json"}
 
 
+_PII_SEGMENT = re.compile(r"(/email/)[^/?]+")
+
+
+def _access_log(handler, fmt, *args) -> None:
+    """The local server's access log without the e-mail path segment (PII)."""
+    line = (fmt % args) if args else fmt
+    sys.stderr.write("%s - %s\n" % (handler.address_string(), _PII_SEGMENT.sub(r"\1<email>", line)))
+
+
 def install() -> None:
+    local.ChaliceRequestHandler.log_message = _access_log
     cls = local.LocalGatewayAuthorizer
     if getattr(cls, "_kyc_gateway_responses", False):
         return

@@ -248,3 +248,22 @@ def test_remove_and_non_verify_events_are_ignored(stage, provider):
     assert app_module.notify_decisions(event, ctx) == {"batchItemFailures": []}
     assert app_module.update_identity(event, ctx) == {"batchItemFailures": []}
     assert provider.calls == []
+
+
+def test_no_pii_in_logs(stage, provider, capfd, caplog):
+    """Submissions, decisions, identity updates and notifications log hashed keys only."""
+    import logging
+
+    caplog.set_level(logging.INFO)  # the stages run at LOG_LEVEL INFO; botocore DEBUG wire logs are never on
+    email = "private.person@example.com"
+    _, body = submit(stage, email, first_name="Zebulon", last_name="Quixotic", id_value="Q9876-5432",
+                     date_of_birth="1977-07-17")
+    provider.documents[body["document_links"][0]["key"]] = textract_fields(first="ZEBULON", last="QUIXOTE",
+                                                                           dob="07/17/1977", number="Q9876-5432")
+    stage.manager.drain()
+    assert current(email, id_value="Q9876-5432").validation_status != "pending"
+    out, err = capfd.readouterr()
+    text = out + err + caplog.text
+    assert "decision written" in text  # the pipeline did log
+    for secret in (email, "private.person", "Zebulon", "ZEBULON", "Quixot", "Q9876", "1977-07-17", "07/17/1977"):
+        assert secret not in text
