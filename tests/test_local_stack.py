@@ -4,64 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 
-import boto3
 import pytest
 import requests
 
+from kyc_service.process import StackProcess
 from tests.conftest import ROOT
 
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningStack:
-    def __init__(self, *extra: str, state_dir: str | None = None):
-        self.api_port, self.aws_port = free_port(), free_port()
-        args = [sys.executable, "-m", "kyc_service", "run", "--api-port", str(self.api_port),
-                "--aws-port", str(self.aws_port), "--stage", "local", *extra]
-        if state_dir:
-            args += ["--state-dir", state_dir]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "AWS_"))}
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
-        self.output: list[str] = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line and self.proc.poll() is not None:
-                raise RuntimeError("stack exited:\n" + "".join(self.output))
-            self.output.append(line)
-            if line.startswith("ready in"):
-                break
-        else:
-            raise RuntimeError("stack not ready:\n" + "".join(self.output))
-        self.api = f"http://127.0.0.1:{self.api_port}"
-        self.aws = f"http://127.0.0.1:{self.aws_port}"
-
-    def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.aws, region_name=REGION,
-                            aws_access_key_id="local", aws_secret_access_key="local")
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            rest, _ = self.proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-        self.output.append(rest)
-        return self.proc.returncode
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -74,7 +27,7 @@ def cli(*args: str, **kw) -> subprocess.CompletedProcess:
 def running():
     pytest.importorskip("kyc_service.engines.adapter", reason="self-hosted engines not installed "
                         "(requirements-engines.txt); the local stack decides nothing without them")
-    stack = RunningStack()
+    stack = StackProcess()
     yield stack
     assert stack.stop() == 0, "".join(stack.output)
     assert "stopping..." in "".join(stack.output)
@@ -158,7 +111,7 @@ def test_token_command_prints_a_token_the_api_accepts_and_refuses_other_tenants(
 
 
 def test_without_a_provider_nothing_is_decided(tmp_path):
-    stack = RunningStack("--provider", "none")
+    stack = StackProcess("--provider", "none")
     try:
         assert "automatic verification is OFF" in "".join(stack.output)
         from kyc_service.demo import Api, application
@@ -176,7 +129,7 @@ def test_without_a_provider_nothing_is_decided(tmp_path):
 
 def test_state_dir_keeps_records_across_restarts(tmp_path):
     state = str(tmp_path / "state")
-    first = RunningStack("--provider", "none", state_dir=state)
+    first = StackProcess("--provider", "none", state_dir=state)
     from kyc_service.demo import Api, application
 
     try:
@@ -187,7 +140,7 @@ def test_state_dir_keeps_records_across_restarts(tmp_path):
         saved = api.save(dict(body, email="keep@example.com", document_links=links))
     finally:
         assert first.stop() == 0
-    second = RunningStack("--provider", "none", state_dir=state)
+    second = StackProcess("--provider", "none", state_dir=state)
     try:
         token = cli("token", "--tenant", "acme", "--email", "keep@example.com", "--aws-port", str(second.aws_port))
         api = Api(second.api, "local", "acme", token.stdout.strip().splitlines()[-1])
