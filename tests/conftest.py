@@ -69,17 +69,8 @@ def other_issuer() -> Issuer:
 
 
 def create_stage_tables(stage: str = STAGE) -> None:
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    for name, keys, extra in (
-            (f"{stage}_kyc_service", [("tenant#email", "HASH"), ("id_type#id", "RANGE")],
-             {"StreamSpecification": stream}),
-            (f"{stage}_identity", [("tenant#email", "HASH")], {}),
-            (f"{stage}_kyc_events", [("pk", "HASH"), ("sk", "RANGE")], {})):
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
-                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
-                         **extra)
+    from kyc_service.resources import create_tables
+    create_tables(boto3.client("dynamodb", region_name="us-east-1"), stage)
 
 
 @pytest.fixture
