@@ -630,3 +630,18 @@ def copy_template() -> dict:
 if __name__ == "__main__":  # regenerate the policy files
     for p in write_policy_files():
         print(p)
+
+
+def create_tables(ddb, stage: str) -> list[str]:
+    """Create just the stage's tables from the definition (in-process moto: tests, benchmarks)."""
+    names = []
+    for t in table_definitions(stage):
+        kw = {"TableName": t["TableName"], "KeySchema": t["KeySchema"],
+              "AttributeDefinitions": t["AttributeDefinitions"], "BillingMode": t["BillingMode"]}
+        if t["StreamViewType"]:
+            kw["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": t["StreamViewType"]}
+        if t["GlobalSecondaryIndexes"]:
+            kw["GlobalSecondaryIndexes"] = t["GlobalSecondaryIndexes"]
+        ddb.create_table(**kw)
+        names.append(t["TableName"])
+    return names
