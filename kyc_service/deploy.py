@@ -345,7 +345,8 @@ def zip_report(path: Path) -> dict:
 
 def package(stage: str, project_dir: str | os.PathLike | None = None,
             out_dir: str | os.PathLike | None = None,
-            resources_template: dict | None = None) -> dict:
+            resources_template: dict | None = None,
+            vendor_cache: str | os.PathLike | None = None) -> dict:
     """Build dist/<stage>/: sam.json (merged, hardened) and deployment.zip.
 
     Returns {"template": path, "zip": path, "zip_mb": float, "chalice_template": path}.
@@ -353,7 +354,7 @@ def package(stage: str, project_dir: str | os.PathLike | None = None,
     project = Path(project_dir or ROOT).resolve()
     out = Path(out_dir or DIST / stage).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    vendor = build_vendor(project, cache_dir=out.parent / ".vendor")
+    vendor = build_vendor(project, cache_dir=Path(vendor_cache) if vendor_cache else None)
     proj = stage_project(project, out, vendor)
     env = _stage_env(project, stage)
     chalice_out = out / "chalice"

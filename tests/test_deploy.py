@@ -1,0 +1,348 @@
+"""Packaging (chalice package + merge with the stage resources) and the `chalice deploy`
+path's hardening, against cfn-lint and moto.
+
+`chalice package` runs once per stage (module fixture); the Lambda wheels are built
+once into dist/.vendor (pip, manylinux) and reused.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from kyc_service import deploy as D
+from kyc_service import resources as R
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("dev", "beta", "prod")
+EXPECTED_SIZES = {  # handler -> (memory MB, timeout s), from the brief
+    "api_handler": (512, 30), "verify_records": (512, 120), "update_identity": (256, 30),
+    "notify_decisions": (256, 30), "intake_bundle": (1024, 120), "check_license": (256, 60),
+    "jwt_auth": (256, 10),
+}
+IAM_GUARDED = ("dynamodb:", "s3:", "sns:", "sqs:")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    result = {}
+    for stage in STAGES:
+        info = D.package(stage, project_dir=ROOT, out_dir=out / stage)
+        result[stage] = (json.loads(Path(info["template"]).read_text()), info)
+    return result
+
+
+def _functions(template: dict) -> dict[str, dict]:
+    """Chalice handler name -> function properties."""
+    out = {}
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::Serverless::Function":
+            props = res["Properties"]
+            handler = props["Handler"].split(".", 1)[1]
+            out["api_handler" if handler == "app" else handler] = props
+    return out
+
+
+def _events(template: dict, kind: str) -> list[tuple[str, dict]]:
+    return [(name, ev["Properties"]) for name, props in _functions(template).items()
+            for ev in props.get("Events", {}).values() if ev["Type"] == kind]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_packaged_template_passes_cfn_lint(packaged, stage):
+    from cfnlint.api import ManualArgs, lint
+
+    template, _ = packaged[stage]
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    assert [str(m) for m in matches] == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stream_mappings_are_hardened(packaged, stage):
+    template, _ = packaged[stage]
+    streams = _events(template, "DynamoDB")
+    assert sorted(name for name, _ in streams) == sorted(D.STREAM_HANDLERS)
+    for _, p in streams:
+        assert p["Stream"] == {"Fn::GetAtt": ["KycTable", "StreamArn"]}
+        assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert p["BisectBatchOnFunctionError"] is True
+        assert 0 < p["MaximumRetryAttempts"] <= 10
+        assert 60 <= p["MaximumRecordAgeInSeconds"] <= 86400
+        assert p["DestinationConfig"]["OnFailure"]["Destination"] == \
+            {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+    sqs = dict(_events(template, "SQS"))
+    assert sqs["check_license"]["Queue"] == {"Fn::GetAtt": ["LicenseQueue", "Arn"]}
+    for p in sqs.values():
+        assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (name, s3), = _events(template, "S3")
+    assert name == D.S3_HANDLER
+    assert s3["Bucket"] == {"Ref": "DocumentBucket"}
+    assert {"Name": "prefix", "Value": "zipped/"} in s3["Filter"]["S3Key"]["Rules"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_functions_sizes_runtime_tracing_and_env(packaged, stage):
+    template, _ = packaged[stage]
+    fns = _functions(template)
+    for name, (memory, timeout) in EXPECTED_SIZES.items():
+        assert (fns[name]["MemorySize"], fns[name]["Timeout"]) == (memory, timeout), name
+    for props in fns.values():
+        assert props["Runtime"] == D.LAMBDA_RUNTIME
+        assert props["Tracing"] == "Active"
+        env = props["Environment"]["Variables"]
+        assert env["KYC_STAGE"] == stage
+        assert env["KYC_TABLE_NAME"] == f"{stage}_kyc_service"
+        assert env["KYC_STREAM_ARN"] == {"Fn::GetAtt": ["KycTable", "StreamArn"]}
+        assert "Fn::If" in env["KYC_USER_POOL_ID"]
+    assert template["Parameters"]["Stage"]["Default"] == stage
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bucket_queue_and_pool_resources(packaged, stage):
+    template, _ = packaged[stage]
+    res = template["Resources"]
+    bucket = res["DocumentBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    deny = res["DocumentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    queue = res["LicenseQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == 300 and queue["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["LicenseDlq", "Arn"]},
+                                      "maxReceiveCount": 5}
+    assert res["NotificationsTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    assert res["KycTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == \
+        "NEW_AND_OLD_IMAGES"
+    assert {"KycTableStreamArn", "UserPoolId", "TokenIssuer", "LicenseQueueUrl"} <= \
+        set(template["Outputs"])
+
+
+def _statements(template: dict):
+    for logical, res in template["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role":
+            for pol in res["Properties"].get("Policies", []):
+                for st in pol["PolicyDocument"]["Statement"]:
+                    yield logical, st
+        if res["Type"] == "AWS::Serverless::Function":
+            assert "Policies" not in res["Properties"]  # no SAM policy templates
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_wildcard_resources_for_data_services(packaged, stage):
+    template, _ = packaged[stage]
+    seen = 0
+    for logical, st in _statements(template):
+        seen += 1
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        if any(a.startswith(IAM_GUARDED) for a in actions):
+            assert "*" not in resources, (logical, st)
+            text = json.dumps(resources)
+            assert stage in text, (logical, st)  # the stage's own resources
+            for r in resources:  # region/account come from Fn::Sub (S3 ARNs have none)
+                assert isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"] \
+                    or isinstance(r, str) and r.startswith("arn:aws:s3:::"), r
+    assert seen > 0
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_gateway_responses_follow_the_error_contract(packaged, stage):
+    template, _ = packaged[stage]
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for rtype, status, code in (("UNAUTHORIZED", "401", "unauthorized"),
+                                ("ACCESS_DENIED", "403", "forbidden")):
+        r = responses[rtype]
+        assert r["statusCode"] == status
+        rendered = r["responseTemplates"]["application/json"].replace(
+            "$context.error.messageString", json.dumps("Unauthorized"))
+        assert json.loads(rendered) == {"error": {"code": code, "message": "Unauthorized"}}
+
+
+def test_deployment_zip_is_small_and_has_no_boto(packaged):
+    _, info = packaged["dev"]
+    with zipfile.ZipFile(info["zip"]) as zf:
+        names = zf.namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert not tops & {"boto3", "botocore", "s3transfer"}
+    assert "app.py" in tops and "chalicelib" in tops
+    assert "chalice/cli/__init__.py" not in names  # only Chalice's runtime part ships
+    assert not [n for n in names if n.startswith("kyc_service/")]  # local tools stay out
+    assert not [n for n in names if n.endswith("_avx2.cpython-312-x86_64-linux-gnu.so")]
+    assert info["zip_mb"] < 10, info["zip_top_level"]
+
+
+def test_merge_refuses_an_s3_event_on_another_bucket():
+    sam = {"Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {
+        "Handler": "app.intake_bundle", "Environment": {"Variables": {"KYC_STAGE": "dev"}},
+        "Events": {"E": {"Type": "S3", "Properties": {"Bucket": "someone-elses-bucket"}}}}}}}
+    with pytest.raises(ValueError, match="someone-elses-bucket"):
+        D.merge(sam, R.load_template(), stage="dev",
+                environment={"KYC_BUCKET": "dev-kyc-documents"})
+
+
+STAND_IN_APP = textwrap.dedent('''
+    import os
+    from chalice import Chalice
+    app = Chalice(app_name="kyc-service")
+    STREAM = os.environ.get("KYC_STREAM_ARN", "arn:aws:dynamodb:us-east-1:1:table/x/stream/y")
+
+    @app.authorizer()
+    def jwt_auth(auth_request):
+        return None
+
+    @app.route("/health")
+    def health():
+        return {"ok": True}
+
+    @app.on_dynamodb_record(stream_arn=STREAM)
+    def verify_records(event):
+        pass
+
+    @app.on_dynamodb_record(stream_arn=STREAM)
+    def update_identity(event):
+        pass
+
+    @app.on_dynamodb_record(stream_arn=STREAM)
+    def notify_decisions(event):
+        pass
+
+    @app.on_s3_event(bucket=os.environ.get("KYC_BUCKET", "dev-kyc-documents"), prefix="zipped/")
+    def intake_bundle(event):
+        pass
+
+    @app.on_sqs_message(queue="dev-license-queue")
+    def check_license(event):
+        pass
+''')
+
+
+def test_stand_in_app_packages_the_same_way(tmp_path):
+    """The merge depends only on handler kinds and names, not on app.py's details."""
+    proj = tmp_path / "proj"
+    (proj / ".chalice").mkdir(parents=True)
+    (proj / "app.py").write_text(STAND_IN_APP)
+    shutil.copy2(ROOT / "requirements.txt", proj / "requirements.txt")
+    for f in (ROOT / ".chalice").glob("*.json"):
+        shutil.copy2(f, proj / ".chalice" / f.name)
+    info = D.package("dev", project_dir=proj, out_dir=tmp_path / "out")
+    template = json.loads(Path(info["template"]).read_text())
+    assert sorted(n for n, _ in _events(template, "DynamoDB")) == sorted(D.STREAM_HANDLERS)
+    assert [n for n, _ in _events(template, "S3")] == ["intake_bundle"]
+    from cfnlint.api import ManualArgs, lint
+    assert [str(m) for m in lint(json.dumps(template),
+                                 config=ManualArgs(regions=["us-east-1"]))] == []
+
+
+# ------------------------------------------------ the `chalice deploy` path
+
+@pytest.fixture
+def aws(monkeypatch):
+    from moto import mock_aws
+
+    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                 ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+def _function(lam, role_arn: str, name: str) -> None:
+    import io
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", "def handler(event, context):\n    return None\n")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn,
+                        Handler="app.handler", Code={"ZipFile": buf.getvalue()})
+
+
+def test_harden_mappings_updates_the_stage_mappings(aws):
+    iam, lam = boto3.client("iam"), boto3.client("lambda")
+    ddb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]
+    }))["Role"]["Arn"]
+    stream = {}
+    for stage in ("dev", "beta"):
+        kyc = next(t for t in R.table_definitions(stage) if t["LogicalId"] == "KycTable")
+        stream[stage] = ddb.create_table(
+            TableName=kyc["TableName"], KeySchema=kyc["KeySchema"],
+            AttributeDefinitions=kyc["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]["LatestStreamArn"]
+    failure_url = sqs.create_queue(QueueName="dev-kyc-stream-failures")["QueueUrl"]
+    failure_arn = sqs.get_queue_attributes(QueueUrl=failure_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    license_url = sqs.create_queue(QueueName="dev-license-queue")["QueueUrl"]
+    license_arn = sqs.get_queue_attributes(QueueUrl=license_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    uuids = {}
+    for stage in ("dev", "beta"):
+        for handler in D.STREAM_HANDLERS:
+            name = f"kyc-service-{stage}-{handler}"
+            _function(lam, role, name)
+            uuids[(stage, handler)] = lam.create_event_source_mapping(
+                EventSourceArn=stream[stage], FunctionName=name,
+                StartingPosition="TRIM_HORIZON", BatchSize=10)["UUID"]
+    _function(lam, role, "kyc-service-dev-check_license")
+    sqs_uuid = lam.create_event_source_mapping(EventSourceArn=license_arn,
+                                               FunctionName="kyc-service-dev-check_license",
+                                               BatchSize=5)["UUID"]
+
+    done = D.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)
+
+    assert sorted(d["UUID"] for d in done) == sorted(
+        [uuids[("dev", h)] for h in D.STREAM_HANDLERS] + [sqs_uuid])
+    for handler in D.STREAM_HANDLERS:
+        m = lam.get_event_source_mapping(UUID=uuids[("dev", handler)])
+        assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert m["BisectBatchOnFunctionError"] is True
+        assert m["MaximumRetryAttempts"] == D.STREAM_MAPPING_SETTINGS["MaximumRetryAttempts"]
+        assert m["MaximumRecordAgeInSeconds"] == \
+            D.STREAM_MAPPING_SETTINGS["MaximumRecordAgeInSeconds"]
+        assert m["DestinationConfig"]["OnFailure"]["Destination"] == failure_arn
+        assert m["BatchSize"] == 10  # untouched
+        other = lam.get_event_source_mapping(UUID=uuids[("beta", handler)])
+        assert not other.get("BisectBatchOnFunctionError")  # another stage: untouched
+        assert not other.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    m = lam.get_event_source_mapping(UUID=sqs_uuid)
+    assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # idempotent
+    assert len(D.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)) == len(done)
+
+
+def test_resources_stack_deploys_and_reports_outputs(aws):
+    cfn = boto3.client("cloudformation")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outputs = D.deploy_resources_stack("beta", cfn=cfn)
+        again = D.deploy_resources_stack("beta", cfn=cfn)  # update path, no error
+    assert outputs["KycTableName"] == "beta_kyc_service"
+    assert ":table/beta_kyc_service/stream/" in outputs["KycTableStreamArn"]
+    assert outputs["DocumentBucketName"] == R.stage_environment("beta")["KYC_BUCKET"]
+    assert outputs["LicenseQueueArn"].endswith(":beta-license-queue")
+    assert again["KycTableStreamArn"] == outputs["KycTableStreamArn"]
+
+
+def test_gateway_responses_for_the_chalice_deploy_path(aws):
+    apigw = boto3.client("apigateway")
+    api = apigw.create_rest_api(name="kyc-service")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    D.put_gateway_responses(api, apigw_client=apigw)
+    r = apigw.get_gateway_response(restApiId=api, responseType="ACCESS_DENIED")
+    assert r["statusCode"] == "403"
+    assert '"code": "forbidden"' in r["responseTemplates"]["application/json"]
