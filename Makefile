@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(PY) -m kyc_service run --api-port 8000 --aws-port 5000 --stage local
 
 bench: $(STAMP)
-	$(PY) -m kyc_service.bench
+	$(PY) -m kyc_service.bench $(SECTIONS)
 
 package: $(STAMP)
 	$(PY) -m kyc_service package --stage $(STAGE)
