@@ -3,14 +3,22 @@ goes into a log line: no e-mails, names, birth dates, ID numbers or images."""
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+import threading
+
+_lock = threading.Lock()
+_logger = None
 
 
-@lru_cache(maxsize=1)
 def logger():
-    from aws_lambda_powertools import Logger
+    """The one Powertools Logger (created once, even when threads ask at the same time)."""
+    global _logger
+    if _logger is None:
+        with _lock:
+            if _logger is None:
+                from aws_lambda_powertools import Logger
 
-    return Logger(service="kyc-service")
+                _logger = Logger(service="kyc-service")
+    return _logger
 
 
 def ref(*parts: str) -> str:
@@ -25,9 +33,10 @@ def with_invocation_context(event, get_response):
     log = logger()
     request_id = getattr(context, "aws_request_id", None)
     if request_id:
-        log.append_keys(request_id=request_id, function_name=getattr(context, "function_name", None))
+        # thread-safe keys: the local server handles requests on threads
+        log.thread_safe_append_keys(request_id=request_id, function_name=getattr(context, "function_name", None))
     try:
         return get_response(event)
     finally:
         if request_id:
-            log.remove_keys(["request_id", "function_name"])
+            log.thread_safe_remove_keys(["request_id", "function_name"])

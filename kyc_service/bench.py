@@ -176,16 +176,33 @@ SECTIONS = [
 ]
 
 
+RESULTS = ROOT / "docs" / "performance.json"
+
+
 def write_report(results: list[tuple[str, list, str | None]]) -> Path:
-    lines = ["# Performance", "",
-             f"Written by `make bench` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
-             "Numbers from one run on this machine; rerun `make bench` to refresh them.", ""]
+    """Merge this run's sections into docs/performance.json and render docs/performance.md.
+
+    Sections not run this time keep their last figures (with the date they were measured).
+    """
+    import json
+
+    now = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for title, figures, error in results:
-        lines += [f"## {title}", "", "| figure | value | unit | goal |", "| --- | --- | --- | --- |"]
-        lines += [f"| `{n}` | {v} | {u} | {GOALS.get(n, '')} |" for n, v, u in figures]
-        if error:
-            lines += ["", f"Not measured: {error}"]
+        stored[title] = {"figures": [list(f) for f in figures], "error": error, "measured": now,
+                         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    RESULTS.write_text(json.dumps(stored, indent=1) + "\n")
+    lines = ["# Performance", "", "Written by `make bench` (`make bench SECTIONS=word` runs the sections whose "
+             "title has that word; the others keep their last figures). One run on the machine named per section.", ""]
+    for title, _ in SECTIONS:
+        if title not in stored:
+            continue
+        entry = stored[title]
+        lines += [f"## {title}", "", f"Measured {entry['measured']} on {entry['machine']}.", "",
+                  "| figure | value | unit | goal |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{n}` | {v} | {u} | {GOALS.get(n, '')} |" for n, v, u in entry["figures"]]
+        if entry["error"]:
+            lines += ["", f"Not measured: {entry['error']}"]
         lines.append("")
     lines += ["## How each figure is measured", "",
               "- `verify_one_vs_slowest`: median wall time of the verifier handling one stream record "
