@@ -33,6 +33,21 @@ def running():
     assert "stopping..." in "".join(stack.output)
 
 
+def test_concurrent_first_requests_all_succeed(running):
+    """The first requests of a fresh stack arrive together (threaded server): none may fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = cli("token", "--tenant", "acme", "--email", "first@example.com", "--aws-port", str(running.aws_port))
+    headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
+
+    def upload_request(_):
+        return requests.post(f"{running.api}/kyc/stage/local/tenant/acme/documents", headers=headers,
+                             json={"content_type": "image/jpeg"}, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(upload_request, range(24))) == {201}
+
+
 def test_banner_names_urls_resources_and_provider(running):
     text = "".join(running.output)
     for part in (running.api, running.aws, "local_kyc_service", "local-kyc-documents", "local-kyc-notifications",
