@@ -55,8 +55,10 @@ def impostor_image():
     from PIL import Image
     from skimage import data
 
-    face = data.lfw_subset()[IMPOSTOR_LFW_INDEX]
-    grey = Image.fromarray((np.clip(face, 0, 1) * 255).astype(np.uint8), "L")
+    face = np.asarray(data.lfw_subset()[IMPOSTOR_LFW_INDEX])
+    if face.dtype.kind == "f":  # scikit-image ships it as floats in 0..1
+        face = np.clip(face, 0, 1) * 255
+    grey = Image.fromarray(face.astype(np.uint8), "L")
     return grey.resize((240, 240), Image.BICUBIC).convert("RGB")
 
 
