@@ -112,3 +112,26 @@ def test_blank_image_reads_nothing():
     buf = io.BytesIO()
     Image.new("RGB", (640, 400), "white").save(buf, "PNG")
     assert flatten(analyze(buf.getvalue())) == {}
+
+
+def test_greyscale_second_pass_fills_missing_fields(portrait, monkeypatch):
+    """When the colour pass misses required fields (e.g. red text), a greyscale pass runs."""
+    import numpy as np
+    from kyc_service.engines import analyze as analyze_module
+
+    details = docgen.random_details(404)
+    front, _ = docgen.make_licence(details, portrait, layout=2)
+    real = analyze_module._ocr_rows
+    seen = []
+
+    def fake(img):
+        arr = np.asarray(img)
+        grey = bool((arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all())
+        seen.append(grey)
+        return [] if not grey else real(img)  # the colour pass "loses" everything
+
+    monkeypatch.setattr(analyze_module, "_ocr_rows", fake)
+    read = flatten(analyze(front))
+    assert seen == [False, True]
+    assert read["DATE_OF_BIRTH"]["value"] == details["date_of_birth"]
+    assert read["DOCUMENT_NUMBER"]["value"] == details["document_number"]
