@@ -384,12 +384,13 @@ def _placeholder_stream_arn(stage: str) -> str:
 
 # ------------------------------------------------- the `chalice deploy` path
 
-def _function_names(lambda_client, prefix: str) -> list[str]:
-    names = []
+def _functions(lambda_client, prefix: str) -> dict[str, str]:
+    """FunctionArn -> FunctionName of the functions whose name starts with prefix."""
+    out = {}
     for page in lambda_client.get_paginator("list_functions").paginate():
-        names += [f["FunctionName"] for f in page["Functions"]
-                  if f["FunctionName"].startswith(prefix)]
-    return sorted(names)
+        out.update({f["FunctionArn"]: f["FunctionName"] for f in page["Functions"]
+                    if f["FunctionName"].startswith(prefix)})
+    return out
 
 
 def _queue_arn(sqs, name: str) -> str:
@@ -417,22 +418,26 @@ def harden_mappings(stage: str, lambda_client=None, failure_queue_arn: str | Non
         env = R.stage_environment(stage)
         failure_queue_arn = _queue_arn(sqs, env.get("KYC_FAILURE_QUEUE_NAME",
                                                     f"{stage}-kyc-stream-failures"))
+    functions = _functions(lam, f"{app_name}-{stage}-")
     done = []
-    for fn in _function_names(lam, f"{app_name}-{stage}-"):
-        pages = lam.get_paginator("list_event_source_mappings").paginate(FunctionName=fn)
-        for page in pages:
-            for m in page["EventSourceMappings"]:
-                source = m.get("EventSourceArn", "")
-                if ":dynamodb:" in source and "/stream/" in source:
-                    settings = dict(STREAM_MAPPING_SETTINGS, DestinationConfig={
-                        "OnFailure": {"Destination": failure_queue_arn}})
-                elif source.startswith("arn:aws:sqs:") or ":sqs:" in source:
-                    settings = dict(SQS_MAPPING_SETTINGS)
-                else:
-                    continue
-                lam.update_event_source_mapping(UUID=m["UUID"], **settings)
-                done.append({"UUID": m["UUID"], "FunctionName": fn, "EventSourceArn": source,
-                             "Updated": sorted(settings)})
+    # All mappings, matched by function ARN: a mapping may have been created with the
+    # function's name or its ARN (Chalice uses the ARN).
+    for page in lam.get_paginator("list_event_source_mappings").paginate():
+        for m in page["EventSourceMappings"]:
+            fn = functions.get(m.get("FunctionArn", "").split(":$LATEST")[0])
+            if fn is None:
+                continue
+            source = m.get("EventSourceArn", "")
+            if ":dynamodb:" in source and "/stream/" in source:
+                settings = dict(STREAM_MAPPING_SETTINGS, DestinationConfig={
+                    "OnFailure": {"Destination": failure_queue_arn}})
+            elif source.startswith("arn:aws:sqs:") or ":sqs:" in source:
+                settings = dict(SQS_MAPPING_SETTINGS)
+            else:
+                continue
+            lam.update_event_source_mapping(UUID=m["UUID"], **settings)
+            done.append({"UUID": m["UUID"], "FunctionName": fn, "EventSourceArn": source,
+                         "Updated": sorted(settings)})
     return done
 
 
@@ -455,16 +460,20 @@ def put_gateway_responses(rest_api_id: str, stage_name: str = "api", apigw_clien
 
 
 def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
-                           endpoint_url: str | None = None) -> dict[str, str]:
-    """Create or update the stack `kyc-service-<stage>-resources`; returns its outputs."""
+                           endpoint_url: str | None = None,
+                           existing_user_pool_id: str | None = None) -> dict[str, str]:
+    """Create or update the stack `kyc-service-<stage>-resources`; returns its outputs.
+
+    The user pool: `existing_user_pool_id`, else the stage's KYC_USER_POOL_ID unless it
+    is a REPLACE_... placeholder, else the stack creates one."""
     import boto3
 
     cfn = cfn or boto3.session.Session(region_name=region).client(
         "cloudformation", endpoint_url=endpoint_url)
     env = R.stage_environment(stage)
     params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
-              "ExistingUserPoolId": "" if _placeholder(env.get("KYC_USER_POOL_ID"))
-              else env["KYC_USER_POOL_ID"]}
+              "ExistingUserPoolId": existing_user_pool_id or (
+                  "" if _placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"])}
     kw = {"StackName": R.stack_name(stage), "TemplateBody": R.TEMPLATE_PATH.read_text(),
           "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]}
     exists = R._stack_status(cfn, R.stack_name(stage)) is not None
@@ -487,7 +496,8 @@ import json, sys
 from chalice.cli.factory import CLIFactory
 from chalice.utils import UI
 project_dir, stage, policy_file, env_json = sys.argv[1:5]
-factory = CLIFactory(project_dir=project_dir)
+import os
+factory = CLIFactory(project_dir=project_dir, environ=os.environ)
 config = factory.create_config_obj(chalice_stage_name=stage, user_provided_params={
     "iam_policy_file": policy_file, "environment_variables": json.loads(env_json)})
 session = factory.create_botocore_session()
@@ -499,15 +509,22 @@ print("KYC_DEPLOYED " + json.dumps(values.get("resources", []), default=str))
 """
 
 
-def deploy(stage: str, region: str | None = None, project_dir: str | None = None) -> dict:
+def deploy(stage: str, region: str | None = None, project_dir: str | None = None,
+           out_dir: str | os.PathLike | None = None,
+           existing_user_pool_id: str | None = None) -> dict:
     """Resources stack, then `chalice deploy` wired to its outputs, then hardening."""
     import boto3
 
     session = boto3.session.Session(region_name=region)
     region = session.region_name or "us-east-1"
-    outputs = deploy_resources_stack(stage, cfn=session.client("cloudformation"))
+    outputs = deploy_resources_stack(stage, cfn=session.client("cloudformation"),
+                                     existing_user_pool_id=existing_user_pool_id)
+    missing = {"UserPoolId", "TokenIssuer", "KycTableStreamArn",
+               "StreamFailureQueueArn"} - set(outputs)
+    if missing:
+        raise RuntimeError(f"stack {R.stack_name(stage)} lacks outputs {sorted(missing)}")
     account = session.client("sts").get_caller_identity()["Account"]
-    out = DIST / stage
+    out = Path(out_dir) if out_dir else DIST / stage
     out.mkdir(parents=True, exist_ok=True)
     policy = R.render_policy_file(stage, region, account, outputs["UserPoolId"])
     policy_file = out / "policy.json"
@@ -549,7 +566,7 @@ def _cmd_package(args) -> int:
 
 
 def _cmd_deploy(args) -> int:
-    result = deploy(args.stage, region=args.region)
+    result = deploy(args.stage, region=args.region, existing_user_pool_id=args.user_pool_id)
     print(json.dumps(result, indent=2, default=str))
     return 0
 
@@ -569,6 +586,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("deploy", help="resources stack, chalice deploy, harden mappings")
     p.add_argument("--stage", required=True)
     p.add_argument("--region", default=None)
+    p.add_argument("--user-pool-id", default=None,
+                   help="trust this existing Cognito user pool instead of creating one")
     p.set_defaults(func=_cmd_deploy)
 
     p = subparsers.add_parser("harden-mappings",

@@ -346,3 +346,77 @@ def test_gateway_responses_for_the_chalice_deploy_path(aws):
     r = apigw.get_gateway_response(restApiId=api, responseType="ACCESS_DENIED")
     assert r["statusCode"] == "403"
     assert '"code": "forbidden"' in r["responseTemplates"]["application/json"]
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
+    """`deploy`: resources stack -> chalice deploy (real Chalice deployer, in a
+    subprocess, against moto server via AWS_ENDPOINT_URL) -> harden-mappings.
+
+    The stand-in app has the stream and SQS handlers only: moto 5.2.5 answers 500 to
+    Chalice's ImportRestApi (routes + authorizer) and to the Filter rules of its
+    PutBucketNotificationConfiguration ("Prefix" capitalised), both valid on AWS."""
+    import warnings
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        for k, v in (("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}"),
+                     ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                     ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
+            monkeypatch.setenv(k, v)
+        app = STAND_IN_APP.split("@app.authorizer()")[0] + "@app.on_dynamodb_record" + \
+            STAND_IN_APP.split("@app.on_dynamodb_record", 1)[1]
+        app = app.split("@app.on_s3_event")[0] + "@app.on_sqs_message" + \
+            app.split("@app.on_sqs_message", 1)[1]
+        proj = tmp_path / "proj"
+        (proj / ".chalice").mkdir(parents=True)
+        (proj / "app.py").write_text(app)
+        shutil.copy2(ROOT / "requirements.txt", proj / "requirements.txt")
+        for f in (ROOT / ".chalice").glob("*.json"):
+            shutil.copy2(f, proj / ".chalice" / f.name)
+        pool = boto3.client("cognito-idp").create_user_pool(PoolName="dev-kyc-users")[
+            "UserPool"]["Id"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = D.deploy("dev", project_dir=str(proj), out_dir=tmp_path / "out",
+                              existing_user_pool_id=pool)
+
+        outputs = result["outputs"]
+        assert outputs["UserPoolId"] == pool
+        hardened = {d["FunctionName"] for d in result["hardened"]}
+        assert hardened == {f"kyc-service-dev-{h}" for h in D.STREAM_HANDLERS + ("check_license",)}
+        lam = boto3.client("lambda")
+        mappings = lam.list_event_source_mappings()["EventSourceMappings"]
+        streams = [m for m in mappings if "/stream/" in m["EventSourceArn"]]
+        assert len(streams) == 3
+        for m in streams:
+            assert m["EventSourceArn"] == outputs["KycTableStreamArn"]
+            assert m["BisectBatchOnFunctionError"] is True
+            assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            assert m["DestinationConfig"]["OnFailure"]["Destination"] == \
+                outputs["StreamFailureQueueArn"]
+        fn = lam.get_function_configuration(FunctionName="kyc-service-dev-verify_records")
+        assert (fn["MemorySize"], fn["Timeout"]) == EXPECTED_SIZES["verify_records"]
+        assert fn["Runtime"] == D.LAMBDA_RUNTIME
+        env = fn["Environment"]["Variables"]
+        assert env["KYC_STREAM_ARN"] == outputs["KycTableStreamArn"]
+        assert env["KYC_USER_POOL_ID"] == pool and env["KYC_TOKEN_ISSUER"].endswith(pool)
+        iam = boto3.client("iam")
+        role = "kyc-service-dev-verify_records"
+        name = iam.list_role_policies(RoleName=role)["PolicyNames"][0]
+        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        text = json.dumps(doc)
+        assert "${" not in text
+        assert "arn:aws:dynamodb:us-east-1:123456789012:table/dev_kyc_service" in text
+        assert (proj / ".chalice" / "deployed" / "dev.json").exists()
+    finally:
+        server.stop()
