@@ -8,6 +8,7 @@ from chalicelib.logs import with_invocation_context
 
 app = Chalice(app_name="kyc-service")
 app.register_middleware(with_invocation_context, "all")
+app.register_middleware(api.contract_errors, "http")
 
 # The KYC table's stream. Deployments set it (or the template wires it); the local
 # stack polls the table's real stream whatever this says.

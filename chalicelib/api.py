@@ -41,6 +41,28 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Errors Chalice itself answers, before any view runs, in its own {"Code", "Message"} shape.
+CHALICE_ERRORS = {405: "method_not_allowed", 415: "unsupported_media_type"}
+
+
+def contract_errors(event, get_response):
+    """Chalice middleware: Chalice's own error responses in the contract's error shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code in CHALICE_ERRORS and isinstance(body, dict) and "Code" in body:
+        response.body = error_body(CHALICE_ERRORS[response.status_code], str(body.get("Message", "")))
+        response.headers = {**response.headers, **JSON}
+    return response
+
+
+def path_email(raw: str) -> str:
+    """The e-mail part of a path: an e-mail address, or a bundle record's app_uuid (CONTRACT.md §3)."""
+    from chalicelib.bundles import bundle_email
+
+    value = unquote(raw)
+    return bundle_email(value) or normalise_email(value)
+
+
 def authorize(auth_request) -> Any:
     """The built-in authorizer: a verified token gets a policy limited to its tenant's paths.
 
@@ -91,7 +113,7 @@ def get_records(request, stage: str, tenant: str, email: str) -> Response:
     _check_stage(stage)
     caller = _caller(request)
     require_tenant(caller, check_tenant(tenant))
-    email = normalise_email(unquote(email))
+    email = path_email(email)
     require_record_access(caller, tenant, email)
     records = store().list_for_email(tenant, email)
     if not records:
@@ -103,7 +125,7 @@ def validate(request, stage: str, tenant: str, email: str) -> Response:
     _check_stage(stage)
     caller = _caller(request)
     require_admin(caller, check_tenant(tenant))
-    email = normalise_email(unquote(email))
+    email = path_email(email)
     decision = parse_manual_decision(_body(request), stage, tenant, email)
     record = store().decide_manually(tenant, email, decision, caller.subject)
     return Response(body=to_public(record), status_code=200, headers=JSON)
