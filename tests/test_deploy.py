@@ -419,4 +419,6 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
         assert "arn:aws:dynamodb:us-east-1:123456789012:table/dev_kyc_service" in text
         assert (proj / ".chalice" / "deployed" / "dev.json").exists()
     finally:
+        import requests
+        requests.post(f"http://127.0.0.1:{port}/moto-api/reset", timeout=10)  # shared backends
         server.stop()

@@ -182,7 +182,8 @@ def test_local_resources_are_idempotent(local, moto_url):
                 "NotificationsTopicArn"):
         assert again[key] == local[key]
     assert not [a for a in again["Applied"] if "create_" in a]
-    assert len(_client("cognito-idp", moto_url).list_user_pools(MaxResults=60)["UserPools"]) == 1
+    pools = _client("cognito-idp", moto_url).list_user_pools(MaxResults=60)["UserPools"]
+    assert [p["Id"] for p in pools if p["Name"] == "local-kyc-users"] == [local["UserPoolId"]]
 
 
 def test_boto3_path_builds_the_same_tables(moto_url):
