@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 from datetime import date
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
@@ -79,6 +80,27 @@ def random_details(seed: int = 0) -> dict:
         "endorsements": "NONE",
         "dd": "".join(rnd.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(12)),
     }
+
+
+ALIASES = {"id_value": "document_number", "zip": "zip_code", "dob": "date_of_birth"}
+
+
+def complete_details(details: dict | None, seed: int = 0, passport: bool = False) -> dict:
+    """`details` with every missing key filled from `random_details(seed)`.
+
+    Accepts the create_or_update body's names (first_name, last_name, middle_name,
+    date_of_birth, id_value, address, city, state, zip_code); values are upper-cased as
+    printed on cards. For passports `passport_number` defaults to `document_number`.
+    """
+    base = passport_details(seed) if passport else random_details(seed)
+    given = {ALIASES.get(k, k): v for k, v in (details or {}).items() if v is not None}
+    out = {**base, **{k: (v.upper() if isinstance(v, str) and "date" not in k else v)
+                      for k, v in given.items()}}
+    if passport and "passport_number" not in given and "document_number" in given:
+        out["passport_number"] = re.sub(r"[^A-Z0-9]", "", out["document_number"])[:9]
+    if "city" in given and "state" not in given:
+        out["state"] = base["state"]
+    return out
 
 
 def _us_date(iso: str) -> str:
@@ -248,9 +270,9 @@ def make_licence(details: dict | None = None, portrait=None, layout: int = 0,
 
     `barcode_details` (tests) lets the back's barcode disagree with the printed front.
     """
-    details = details or random_details(seed)
+    details = complete_details(details, seed)
     front = licence_front(details, portrait, layout)
-    back = licence_back(barcode_details or details)
+    back = licence_back(complete_details(barcode_details, seed) if barcode_details else details)
     if degrade:
         front = degrade_image(front, seed)
         back = degrade_image(back, seed + 1, strength=0.6)
@@ -321,7 +343,9 @@ def passport_page(details: dict, portrait=None, country: str = "UTO", mrz_detail
 def make_passport(details: dict | None = None, portrait=None, degrade: bool = False,
                   seed: int = 0, country: str = "UTO", mrz_details: dict | None = None) -> bytes:
     """PNG of a synthetic TD3 passport data page."""
-    details = details or passport_details(seed)
+    details = complete_details(details, seed, passport=True)
+    if mrz_details:
+        mrz_details = complete_details(mrz_details, seed, passport=True)
     img = passport_page(details, portrait, country, mrz_details)
     if degrade:
         img = degrade_image(img, seed)

@@ -110,3 +110,21 @@ def test_mrz_td1_and_td2():
 
 def test_no_mrz_in_ordinary_text():
     assert mrzread.find_mrz(["4d DLN S694-167-87-113-7", "1 MULLER", "2 OMAR ANN"]) is None
+
+
+def test_partial_details_are_completed_and_encoded():
+    """The demo passes the create_or_update body's fields; the rest is filled in."""
+    pytest.importorskip("zxingcpp")
+    body = {"first_name": "Ashish", "last_name": "Palankar", "middle_name": "",
+            "date_of_birth": "1990-04-20", "id_value": "D1234-5678",
+            "address": "123 Main Street", "city": "Tallahassee", "state": "FL", "zip_code": "32301"}
+    details = docgen.complete_details(body, seed=1)
+    assert details["document_number"] == "D1234-5678" and details["first_name"] == "ASHISH"
+    assert details["date_of_birth"] == "1990-04-20" and details["middle_name"] == ""
+    from PIL import Image
+    _, back = docgen.make_licence(body, None, layout=0)
+    fields = barcode.read_back(Image.open(io.BytesIO(back)).convert("RGB"))
+    assert fields["DOCUMENT_NUMBER"].value == "D1234-5678"
+    assert fields["ADDRESS"].value == "123 MAIN STREET"
+    assert fields["DATE_OF_BIRTH"].date.isoformat() == "1990-04-20"
+    assert "MIDDLE_NAME" not in fields
