@@ -479,6 +479,10 @@ def create_local_resources(endpoint_url: str, stage: str, region: str = "us-east
     if use_cloudformation:
         cfn = session.client("cloudformation", endpoint_url=endpoint_url)
         status = _stack_status(cfn, name)
+        if status not in (None, "CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            # a failed or rolled-back stack from an earlier run: start over
+            cfn.delete_stack(StackName=name)
+            status = None
         if status is None:
             try:
                 cfn.create_stack(StackName=name, TemplateBody=TEMPLATE_PATH.read_text(),
@@ -490,7 +494,9 @@ def create_local_resources(endpoint_url: str, stage: str, region: str = "us-east
             if status != "CREATE_COMPLETE" and status is not None:
                 cfn.delete_stack(StackName=name)
                 status = None
-    applier.apply_all(create=status is None)
+    # Always allowed to create: a complete stack over a partly persisted moto may still
+    # lack a resource; everything that exists is only completed.
+    applier.apply_all(create=True)
     out = applier.outputs()
     out.update(StackName=name if status else None, StackStatus=status, Applied=applier.applied)
     return out
