@@ -58,10 +58,11 @@ class FaceSet:
 class FaceEngine:
     """dlib models, loaded once. Use `FaceEngine.shared()`.
 
-    dlib's Python bindings keep the GIL during detection and embedding, and the ResNet
-    network object keeps per-call layer outputs inside itself, so it must not run on two
-    threads at once. One lock serialises the dlib calls; threads still overlap on image
-    decoding and I/O.
+    The ResNet network object (dlib's `anet_type`, a member of face_recognition_model_v1)
+    stores each layer's outputs inside itself during a forward pass, so one network must not
+    run on two threads at once. One lock serialises the dlib calls (detection, landmarks,
+    embedding); threads still overlap on S3 reads and image decoding. On 2 cores nothing is
+    lost: a second concurrent embedding would only compete for the same cores.
     """
 
     _instance = None
