@@ -213,34 +213,41 @@ def _requirements(project_dir: Path) -> list[str]:
 
 
 def build_vendor(project_dir: Path, cache_dir: Path | None = None) -> Path:
-    """Lambda (manylinux, cp311) wheels of the runtime requirements, installed into a
+    """Lambda (manylinux, LAMBDA_PYTHON) wheels of the runtime requirements, installed in a
     directory that `chalice package` ships as vendor/; minus what Lambda provides.
 
     pip resolves dependencies (pynamodb pulls botocore), so RUNTIME_PROVIDED packages
     are removed after the install. Cached by the requirements' hash.
     """
     reqs = _requirements(project_dir)
-    digest = hashlib.sha256("\n".join(reqs + [LAMBDA_RUNTIME]).encode()).hexdigest()[:16]
+    recipe = reqs + [LAMBDA_RUNTIME, *RUNTIME_PROVIDED, *TRIM_GLOBS]
+    digest = hashlib.sha256("\n".join(recipe).encode()).hexdigest()[:16]
     cache_dir = cache_dir or DIST / ".vendor"
     target = cache_dir / digest
     if (target / ".complete").exists():
         return target
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    req_file = target.parent / f"{digest}.txt"
+    # Built aside and renamed into place: concurrent packagers never see half a tree.
+    work = cache_dir / f"{digest}.tmp-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    req_file = cache_dir / f"{digest}.txt"
     req_file.write_text("\n".join(reqs) + "\n")
     platforms = [f"manylinux_2_{m}_x86_64" for m in range(17, LAMBDA_GLIBC_MINOR + 1)]
     platforms.append("manylinux2014_x86_64")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "--target", str(target), "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
+           "--target", str(work), "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
            "--only-binary=:all:", "--no-compile", "-r", str(req_file)]
     for p in platforms:
         cmd += ["--platform", p]
     subprocess.run(cmd, check=True)
-    _remove_packages(target, RUNTIME_PROVIDED)
-    shutil.rmtree(target / "bin", ignore_errors=True)
-    trim(target)
-    (target / ".complete").write_text("\n".join(reqs))
+    _remove_packages(work, RUNTIME_PROVIDED)
+    shutil.rmtree(work / "bin", ignore_errors=True)
+    trim(work)
+    (work / ".complete").write_text("\n".join(reqs))
+    try:
+        work.rename(target)
+    except OSError:  # another packager finished first
+        shutil.rmtree(work, ignore_errors=True)
     return target
 
 
