@@ -162,9 +162,23 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: i
     return bytes(out)
 
 
+def _declared_entries(data: bytes) -> int | None:
+    """Entry count from the end-of-central-directory record, read before zipfile parses the
+    directory (a directory of a million entries would cost memory first)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if at < 0 or at + 22 > len(data):
+        return None
+    return int.from_bytes(data[at + 10:at + 12], "little")
+
+
 def read_zip(data: bytes, tenant: str, app_uuid: str) -> Bundle:
     if len(data) > MAX_ZIP_BYTES:
         raise BundleRefused("zip_too_large", f"the bundle is larger than {MAX_ZIP_BYTES} bytes")
+    declared = _declared_entries(data)
+    if declared is None:
+        raise BundleRefused("not_a_zip", "the object is not a readable zip file")
+    if declared > MAX_ENTRIES:  # 0xFFFF (zip64) included: a bundle never needs it
+        raise BundleRefused("extra_members", f"the bundle has {declared} entries; 3 are expected")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
