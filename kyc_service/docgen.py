@@ -155,6 +155,26 @@ def degrade_image(img, seed: int = 0, strength: float = 1.0):
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
+def photograph(png: bytes, seed: int = 0, max_angle: float = 5.0) -> bytes:
+    """The document as if photographed on a table: rotated up to `max_angle` degrees,
+    scaled, placed on a noisy 2000x1500 background, saved as JPEG."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    card = Image.open(io.BytesIO(png)).convert("RGB")
+    scale = float(rng.uniform(1.0, 1.5))
+    card = card.rotate(float(rng.uniform(-max_angle, max_angle)), resample=Image.BICUBIC,
+                       expand=True, fillcolor=(110, 110, 110))
+    card = card.resize((int(card.width * scale), int(card.height * scale)), Image.LANCZOS)
+    width, height = max(2000, card.width + 40), max(1500, card.height + 40)
+    bg = Image.fromarray(rng.normal(110, 25, (height, width, 3)).clip(0, 255).astype(np.uint8))
+    bg.paste(card, (int(rng.uniform(0, width - card.width)), int(rng.uniform(0, height - card.height))))
+    buf = io.BytesIO()
+    bg.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
 # ---------------------------------------------------------------- licence
 
 W, H = 1012, 638  # CR80 card at ~300 dpi

@@ -74,13 +74,23 @@ def read_boxes(rgb) -> list[Line]:
     return [b for b in boxes if b.text]
 
 
+def _overlaps_horizontally(a: Line, b: Line) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.1 * min(a.x1 - a.x0, b.x1 - b.x0)
+
+
 def rows(boxes: list[Line]) -> list[list[Line]]:
-    """Group boxes into visual rows (vertical centre within half a box height), left to right."""
+    """Group boxes into visual rows, left to right.
+
+    A box joins a row when its vertical centre is within half a box height of the row's and
+    it does not overlap any box of the row horizontally (on a slightly rotated photo, the
+    next line's box can be close in height but is below, not beside, the row's boxes).
+    """
     result: list[list[Line]] = []
     for box in sorted(boxes, key=lambda b: b.cy):
         for row in result:
             ref = row[0]
-            if abs(ref.cy - box.cy) < 0.5 * min(ref.height, box.height):
+            if abs(ref.cy - box.cy) < 0.5 * min(ref.height, box.height) and \
+                    not any(_overlaps_horizontally(box, other) for other in row):
                 row.append(box)
                 break
         else:

@@ -135,3 +135,13 @@ def test_greyscale_second_pass_fills_missing_fields(portrait, monkeypatch):
     assert seen == [False, True]
     assert read["DATE_OF_BIRTH"]["value"] == details["date_of_birth"]
     assert read["DOCUMENT_NUMBER"]["value"] == details["document_number"]
+
+
+@pytest.mark.parametrize("seed", [84, 90])
+def test_photographed_licence_on_a_table(seed, portrait):
+    """Card rotated up to 5 degrees on a noisy background (next lines must not merge)."""
+    details = docgen.random_details(seed)
+    front, _ = docgen.make_licence(details, portrait, layout=seed)
+    read = flatten(analyze(docgen.photograph(front, seed)))
+    ok, wrong = compare_fields(docgen.expected_licence_fields(details), read)
+    assert wrong == [], {n: read.get(n) for n in wrong}
