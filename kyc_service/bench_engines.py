@@ -7,6 +7,7 @@ id_read_s        mean wall seconds per analyze() of a licence front (models warm
 peak_rss_mb      peak resident memory of this process after the runs
 field_acc_clean  % of fields read exactly from clean generated licence fronts (OCR only)
 field_acc_degraded  same on degraded (rotated, blurred, noisy, JPEG) fronts
+field_acc_photographed  degraded fronts also rotated up to 5 degrees on a noisy background
 
 `python -m kyc_service.bench_engines` prints `BENCH <name> <value> <unit>` lines.
 """
@@ -28,8 +29,12 @@ def compare_fields(expected: dict[str, str], read: dict[str, dict]) -> tuple[int
     return len(expected) - len(wrong), wrong
 
 
-def field_accuracy(count: int, degrade: bool, seed0: int = 1000) -> tuple[float, dict]:
-    """Percent of expected fields read exactly from `count` generated licence fronts."""
+def field_accuracy(count: int, degrade: bool, seed0: int = 1000,
+                   photographed: bool = False) -> tuple[float, dict]:
+    """Percent of expected fields read exactly from `count` generated licence fronts.
+
+    `photographed`: each front is also placed, rotated and scaled, on a noisy background.
+    """
     from kyc_service import docgen, samples
     from kyc_service.engines.analyze import analyze
     from kyc_service.engines.cli import flatten
@@ -40,6 +45,8 @@ def field_accuracy(count: int, degrade: bool, seed0: int = 1000) -> tuple[float,
     for i in range(count):
         details = docgen.random_details(seed0 + i)
         front, _ = docgen.make_licence(details, portrait, layout=i, degrade=degrade, seed=seed0 + i)
+        if photographed:
+            front = docgen.photograph(front, seed0 + i)
         expected = docgen.expected_licence_fields(details)
         ok, wrong = compare_fields(expected, flatten(analyze(front)))
         good += ok
@@ -95,8 +102,10 @@ def run(samples_per_set: int = 12) -> list[tuple[str, float, str]]:
                ("id_read_s", round(id_wall, 3), "s"), ("id_read_cpu_s", round(id_cpu, 3), "s")]
     clean, _ = field_accuracy(samples_per_set, degrade=False)
     degraded, _ = field_accuracy(samples_per_set, degrade=True)
+    photo, _ = field_accuracy(samples_per_set, degrade=True, photographed=True, seed0=3000)
     results += [("field_acc_clean", round(clean, 2), "%"),
                 ("field_acc_degraded", round(degraded, 2), "%"),
+                ("field_acc_photographed", round(photo, 2), "%"),
                 ("peak_rss_mb", round(peak_rss_mb(), 1), "MB")]
     return results
 
