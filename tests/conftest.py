@@ -165,3 +165,19 @@ def provider(monkeypatch):
     return fake
 
 
+
+
+@pytest.fixture(scope="module")
+def validator(stage):
+    """A real HTTP licence validator on 127.0.0.1 that the stage's licence check calls."""
+    from tests.pipeline_support import Validator
+
+    v = Validator()
+    saved = os.environ.get("KYC_LICENSE_VALIDATOR_URL")
+    os.environ["KYC_LICENSE_VALIDATOR_URL"] = v.url
+    yield v
+    v.server.shutdown()
+    if saved is None:
+        os.environ.pop("KYC_LICENSE_VALIDATOR_URL", None)
+    else:
+        os.environ["KYC_LICENSE_VALIDATOR_URL"] = saved

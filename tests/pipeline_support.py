@@ -4,13 +4,16 @@ port (the port is ours; fakes of it are not mocks of boto3)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from chalicelib.providers import FaceComparison, ProviderThrottled, UnusableInput
+from chalicelib.providers import FaceComparison
 
 REGION = "us-east-1"
 
@@ -94,3 +97,41 @@ class Stage:
                 out.append({"message": json.loads(envelope["Message"]),
                             "attributes": {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}})
                 self.sqs.delete_message(QueueUrl=self.inbox, ReceiptHandle=m["ReceiptHandle"])
+
+
+class Validator:
+    """A real HTTP licence validator on 127.0.0.1 with configurable answers."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.status, self.answer = 200, None  # answer None: echo validation_override (the mock's rule)
+        self.delay = 0.0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                outer.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
+                time.sleep(outer.delay)
+                answer = outer.answer if outer.answer is not None else \
+                    {"valid": body.get("validation_override") is not False}
+                data = json.dumps(answer if outer.status < 400 else {"error": "down"}).encode()
+                try:
+                    self.send_response(outer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timeout tests)
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/validate"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def reset(self, status: int = 200, answer: dict | None = None, delay: float = 0.0):
+        self.requests.clear()
+        self.status, self.answer, self.delay = status, answer, delay

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from chalicelib import licence
-from tests.test_bundles import ROW, TENANT, bundle, drop, new_uuid, records_for, validator  # noqa: F401
+from tests.test_bundles import ROW, TENANT, bundle, drop, new_uuid, records_for
 
 
 def notes_for(stage, email: str) -> list[str]:
