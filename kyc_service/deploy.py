@@ -63,7 +63,7 @@ NOT_SHIPPED = ("chalice",)
 
 def _error_template(code: str) -> str:
     # $context.error.messageString is already a JSON string literal ("...").
-    return '{"error": {"code": "%s", "message": $context.error.messageString}}' % code
+    return '{"error": {"code": "%s", "message": $context.error.messageString, "details": []}}' % code
 
 
 # API Gateway responses produced before any Lambda runs, in the contract's error shape.
@@ -72,8 +72,8 @@ GATEWAY_RESPONSES = {
     "ACCESS_DENIED": (403, "forbidden"),
     "MISSING_AUTHENTICATION_TOKEN": (404, "not_found"),  # unknown route
     "THROTTLED": (429, "throttled"),
-    "REQUEST_TOO_LARGE": (413, "too_large"),
-    "DEFAULT_5XX": (None, "internal"),
+    "REQUEST_TOO_LARGE": (413, "payload_too_large"),
+    "DEFAULT_5XX": (None, "internal_error"),
 }
 
 

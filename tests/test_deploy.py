@@ -165,7 +165,14 @@ def test_gateway_responses_follow_the_error_contract(packaged, stage):
         assert r["statusCode"] == status
         rendered = r["responseTemplates"]["application/json"].replace(
             "$context.error.messageString", json.dumps("Unauthorized"))
-        assert json.loads(rendered) == {"error": {"code": code, "message": "Unauthorized"}}
+        assert json.loads(rendered) == {"error": {"code": code, "message": "Unauthorized", "details": []}}
+    # every gateway response uses a code the app itself uses (one vocabulary for clients)
+    from chalicelib.api import CHALICE_ERRORS
+    from chalicelib.errors import ApiError
+    app_codes = {c.code for c in ApiError.__subclasses__()} | {"internal_error"} | set(CHALICE_ERRORS.values())
+    for r in responses.values():
+        rendered = r["responseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
+        assert json.loads(rendered)["error"]["code"] in app_codes
 
 
 def test_deployment_zip_is_small_and_has_no_boto(packaged):
