@@ -75,7 +75,7 @@ def read_boxes(rgb) -> list[Line]:
 
 
 def _overlaps_horizontally(a: Line, b: Line) -> bool:
-    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.1 * min(a.x1 - a.x0, b.x1 - b.x0)
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 * min(a.x1 - a.x0, b.x1 - b.x0)
 
 
 def rows(boxes: list[Line]) -> list[list[Line]]:

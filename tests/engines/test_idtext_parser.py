@@ -56,3 +56,9 @@ def test_rows_do_not_merge_boxes_stacked_on_a_slant():
     grouped = rows([a, b, c])
     assert [[x.text for x in r] for r in grouped] == [["8 8155 PINE RD", "15 SEX M"],
                                                       ["SACRAMENTO, CA 95814"]]
+
+
+def test_rows_merge_boxes_touching_side_by_side():
+    number = Line("8", 100, 33, 240, 67, 270)
+    street = Line("8244 OAK AVE", 99, 63, 239, 292, 270)  # padding overlaps by a few pixels
+    assert [[x.text for x in r] for r in rows([street, number])] == [["8", "8244 OAK AVE"]]
