@@ -1,17 +1,24 @@
 """Bearer tokens: RS256 JWTs from the stage's Cognito user pool (or the local stack's).
 
+Signatures are checked with the pure-Python `rsa` package against the issuer's JWKS, and
+claims with PyJWT: the Lambda package needs no `cryptography` (4.5 MB of native code).
+
 `verify_token` is used by the built-in Chalice authorizer; `Caller` is what routes
 receive, and `require_*` are the object-level checks every route makes itself.
 """
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import time
+import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jwt
+import rsa
 
 from chalicelib.config import ADMIN_GROUP, Settings
 from chalicelib.errors import Forbidden, Unauthorized
@@ -41,40 +48,78 @@ class Caller:
                    subject=str(subject), admin=str(context.get("admin")).lower() == "true")
 
 
-@lru_cache(maxsize=8)
-def _jwk_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+JWKS_REFRESH_S = 60  # an unknown key id refetches the JWKS at most this often (key rotation)
+_jwks_cache: dict[str, tuple[float, dict[str, rsa.PublicKey]]] = {}
+
+
+def _b64url(data: str) -> bytes:
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def public_keys(document: dict[str, Any]) -> dict[str, rsa.PublicKey]:
+    """The RSA signing keys of a JWKS document, by key id."""
+    keys = {}
+    for jwk in document.get("keys", []):
+        if jwk.get("kty") == "RSA" and jwk.get("use", "sig") == "sig" and jwk.get("alg", "RS256") == "RS256":
+            keys[jwk.get("kid")] = rsa.PublicKey(int.from_bytes(_b64url(jwk["n"]), "big"),
+                                                 int.from_bytes(_b64url(jwk["e"]), "big"))
+    return keys
+
+
+def _fetch(url: str) -> dict[str, rsa.PublicKey]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # the stage's own issuer, from config
+        return public_keys(json.loads(response.read()))
+
+
+def _signing_key(kid: str | None, settings: Settings) -> rsa.PublicKey:
+    if settings.jwks:
+        keys = _inline_jwks(settings.jwks)
+    elif settings.jwks_url:
+        with _jwks_lock:
+            fetched, keys = _jwks_cache.get(settings.jwks_url, (0.0, {}))
+            if kid not in keys and time.monotonic() - fetched > JWKS_REFRESH_S:
+                keys = _fetch(settings.jwks_url)
+                _jwks_cache[settings.jwks_url] = (time.monotonic(), keys)
+    else:
+        raise jwt.InvalidKeyError("no token issuer configured for this stage")
+    if kid not in keys:
+        raise jwt.InvalidKeyError("unknown signing key")
+    return keys[kid]
 
 
 @lru_cache(maxsize=8)
-def _inline_jwks(document: str) -> jwt.PyJWKSet:
-    return jwt.PyJWKSet.from_dict(json.loads(document))
+def _inline_jwks(document: str) -> dict[str, rsa.PublicKey]:
+    return public_keys(json.loads(document))
 
 
-def _signing_key(token: str, settings: Settings):
+def _verify_signature(token: str, settings: Settings) -> None:
+    """RS256 (RSASSA-PKCS1-v1_5 with SHA-256) against the issuer's JWKS; nothing else is accepted."""
     header = jwt.get_unverified_header(token)
     if header.get("alg") != "RS256":
         raise jwt.InvalidAlgorithmError("only RS256 tokens are accepted")
-    kid = header.get("kid")
-    if settings.jwks:
-        for key in _inline_jwks(settings.jwks).keys:
-            if key.key_id == kid:
-                return key.key
-        raise jwt.InvalidKeyError("unknown signing key")
-    if not settings.jwks_url:
-        raise jwt.InvalidKeyError("no token issuer configured for this stage")
-    with _jwks_lock:
-        return _jwk_client(settings.jwks_url).get_signing_key(kid).key
+    signing_input, _, signature = token.rpartition(".")
+    try:
+        method = rsa.verify(signing_input.encode("ascii"), _b64url(signature),
+                            _signing_key(header.get("kid"), settings))
+    except (rsa.VerificationError, ValueError, UnicodeEncodeError):
+        raise jwt.InvalidSignatureError("signature verification failed") from None
+    if method != "SHA-256":
+        raise jwt.InvalidSignatureError("signature is not SHA-256")
 
 
 def verify_token(token: str, settings: Settings) -> Caller:
     """Verify signature, expiry, issuer (and audience when configured); raise Unauthorized."""
+    if not settings.token_issuer:
+        raise Unauthorized("missing or invalid token")  # a stage without an issuer trusts no token
     try:
-        key = _signing_key(token, settings)
-        options = {"require": ["exp", "iat", "sub"], "verify_aud": bool(settings.token_audience)}
-        claims = jwt.decode(token, key, algorithms=["RS256"], issuer=settings.token_issuer,
-                            audience=settings.token_audience, options=options, leeway=30)
-    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
+        _verify_signature(token, settings)
+        options = {"verify_signature": False,  # verified above, with `rsa` (no `cryptography` in Lambda)
+                   "verify_exp": True, "verify_iat": True, "verify_nbf": True,
+                   "verify_iss": True, "verify_aud": bool(settings.token_audience),
+                   "require": ["exp", "iat", "sub", "iss"]}
+        claims = jwt.decode(token, options=options, algorithms=["RS256"], issuer=settings.token_issuer,
+                            audience=settings.token_audience, leeway=30)
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError, OSError) as exc:
         raise Unauthorized("missing or invalid token") from exc
     if claims.get("token_use", "id") != "id":
         raise Unauthorized("an ID token is required")
