@@ -17,10 +17,11 @@ from chalicelib.auth import (Caller, bearer, require_admin, require_record_acces
 from chalicelib.config import settings
 from chalicelib.errors import ApiError, NotFound, error_body
 from chalicelib.logs import logger
-from chalicelib.models import tables
-from chalicelib.records import RecordStore, to_public
 from chalicelib.validation import (check_path_echo, check_tenant, normalise_email, parse_json_body,
                                    parse_manual_decision, parse_submission)
+
+# The record store (PynamoDB, botocore) is imported by the routes that use it, not at
+# `import app`: the authorizer and the event handlers' Lambdas start without it.
 
 JSON = {"Content-Type": "application/json"}
 TENANT_METHODS = ["GET", "POST", "PUT"]
@@ -79,7 +80,11 @@ def authorize(auth_request) -> Any:
     return AuthResponse(routes=routes, principal_id=caller.subject, context=caller.to_context())
 
 
-def store() -> RecordStore:
+def store():
+    """The stage's RecordStore (clients created lazily, cached per endpoint)."""
+    from chalicelib.models import tables
+    from chalicelib.records import RecordStore
+
     s = settings()
     return RecordStore(tables(), s3=aws.client("s3"), cognito=aws.client("cognito-idp"),
                        bucket=s.bucket, user_pool_id=s.user_pool_id,
@@ -106,6 +111,7 @@ def create_or_update(request, stage: str, tenant: str) -> Response:
     submission = parse_submission(_body(request), stage, tenant, settings())
     require_record_access(caller, tenant, submission.email)
     record, created, _changed = store().save(tenant, submission)
+    from chalicelib.records import to_public
     return Response(body=to_public(record), status_code=201 if created else 200, headers=JSON)
 
 
@@ -115,6 +121,7 @@ def get_records(request, stage: str, tenant: str, email: str) -> Response:
     require_tenant(caller, check_tenant(tenant))
     email = path_email(email)
     require_record_access(caller, tenant, email)
+    from chalicelib.records import to_public
     records = store().list_for_email(tenant, email)
     if not records:
         raise NotFound("no records for that e-mail")
@@ -128,6 +135,7 @@ def validate(request, stage: str, tenant: str, email: str) -> Response:
     email = path_email(email)
     decision = parse_manual_decision(_body(request), stage, tenant, email)
     record = store().decide_manually(tenant, email, decision, caller.subject)
+    from chalicelib.records import to_public
     return Response(body=to_public(record), status_code=200, headers=JSON)
 
 

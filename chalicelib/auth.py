@@ -12,13 +12,15 @@ import base64
 import json
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-import rsa
+if TYPE_CHECKING:
+    import rsa
+
+# jwt, rsa and urllib.request are imported on the first verification: only the
+# authorizer needs them, and `import app` stays cheap for every other function.
 
 from chalicelib.config import ADMIN_GROUP, Settings
 from chalicelib.errors import Forbidden, Unauthorized
@@ -58,6 +60,8 @@ def _b64url(data: str) -> bytes:
 
 def public_keys(document: dict[str, Any]) -> dict[str, rsa.PublicKey]:
     """The RSA signing keys of a JWKS document, by key id."""
+    import rsa
+
     keys = {}
     for jwk in document.get("keys", []):
         if jwk.get("kty") == "RSA" and jwk.get("use", "sig") == "sig" and jwk.get("alg", "RS256") == "RS256":
@@ -67,11 +71,15 @@ def public_keys(document: dict[str, Any]) -> dict[str, rsa.PublicKey]:
 
 
 def _fetch(url: str) -> dict[str, rsa.PublicKey]:
+    import urllib.request
+
     with urllib.request.urlopen(url, timeout=5) as response:  # the stage's own issuer, from config
         return public_keys(json.loads(response.read()))
 
 
 def _signing_key(kid: str | None, settings: Settings) -> rsa.PublicKey:
+    import jwt
+
     if settings.jwks:
         keys = _inline_jwks(settings.jwks)
     elif settings.jwks_url:
@@ -94,6 +102,9 @@ def _inline_jwks(document: str) -> dict[str, rsa.PublicKey]:
 
 def _verify_signature(token: str, settings: Settings) -> None:
     """RS256 (RSASSA-PKCS1-v1_5 with SHA-256) against the issuer's JWKS; nothing else is accepted."""
+    import jwt
+    import rsa
+
     header = jwt.get_unverified_header(token)
     if header.get("alg") != "RS256":
         raise jwt.InvalidAlgorithmError("only RS256 tokens are accepted")
@@ -109,6 +120,8 @@ def _verify_signature(token: str, settings: Settings) -> None:
 
 def verify_token(token: str, settings: Settings) -> Caller:
     """Verify signature, expiry, issuer (and audience when configured); raise Unauthorized."""
+    import jwt
+
     if not settings.token_issuer:
         raise Unauthorized("missing or invalid token")  # a stage without an issuer trusts no token
     try:

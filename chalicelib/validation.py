@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
 from chalicelib.config import ID_TYPES, Settings
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
@@ -82,6 +80,8 @@ def normalise_email(value: Any, field: str = "email") -> str:
         raise InvalidInput(f"{field} is required", [{"field": field, "problem": "missing"}])
     if "#" in value or len(value) > 254:
         raise InvalidInput(f"{field} is not a valid e-mail address", [{"field": field, "problem": "invalid"}])
+    from email_validator import EmailNotValidError, validate_email  # 25 ms: not at `import app`
+
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
