@@ -181,3 +181,20 @@ def validator(stage):
         os.environ.pop("KYC_LICENSE_VALIDATOR_URL", None)
     else:
         os.environ["KYC_LICENSE_VALIDATOR_URL"] = saved
+
+
+@pytest.fixture
+def stale_reads(monkeypatch):
+    """Every RecordStore.get returns the record as it was, then changes it behind the caller's
+    back: the next conditional write meets a newer version (a concurrent request)."""
+    from chalicelib import records
+
+    real_get = records.RecordStore.get
+
+    def stale_get(self, *args):
+        record = real_get(self, *args)
+        if record is not None:
+            real_get(self, *args).update(actions=[self.tables.kyc.address.set("changed meanwhile")])
+        return record
+
+    monkeypatch.setattr(records.RecordStore, "get", stale_get)

@@ -178,18 +178,9 @@ def test_validate_bad_bodies(client, issuer, payload):
     assert stored_items()[0]["validation_status"]["S"] == "pending"
 
 
-def test_validate_conflict_is_409(client, issuer, monkeypatch):
-    from chalicelib import records
-
+def test_validate_conflict_is_409(client, issuer, request):
     post(client, issuer.token(email=USER), body())
-    real_get = records.RecordStore.get
-
-    def stale_get(self, *args):
-        record = real_get(self, *args)
-        real_get(self, *args).update(actions=[self.tables.kyc.address.set("changed meanwhile")])
-        return record
-
-    monkeypatch.setattr(records.RecordStore, "get", stale_get)
+    request.getfixturevalue("stale_reads")
     r = validate(client, issuer.token(email="boss@acme.test", admin=True),
                  {"id_type": "Driving license", "id_value": "D1234-5678",
                   "verification_status": "verified", "reason": "ok"})
@@ -290,7 +281,7 @@ HOSTILE_LINKS = [
     f"https://{BUCKET}.s3.amazonaws.com:8443/tenants/acme/x.png",             # other port
     f"https://{BUCKET}.s3.amazonaws.com/tenants/acme/../other/x.png",         # traversal
     f"https://{BUCKET}.s3.amazonaws.com/tenants/acme/%2e%2e/other/x.png",     # encoded traversal
-    f"https://s3.amazonaws.com/evil-bucket/tenants/acme/x.png",
+    "https://s3.amazonaws.com/evil-bucket/tenants/acme/x.png",
     "gopher://localhost:6379/_x", "//evil.com/tenants/acme/x.png", "tenants/acme/x.png",
 ]
 

@@ -360,7 +360,7 @@ def test_responses_conform_to_spec(client, issuer):
     assert after["records"][0]["validation_status"] == "verified"
 
 
-def test_conflict_and_internal_error_conform(client, issuer, monkeypatch):
+def test_conflict_and_internal_error_conform(client, issuer, monkeypatch, request):
     from chalicelib import records
 
     user = issuer.token(email=USER)
@@ -368,14 +368,7 @@ def test_conflict_and_internal_error_conform(client, issuer, monkeypatch):
     payload = submission(client, user)
     conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user),
                               body=json.dumps(payload)), CREATE, "post", 201)
-    real_get = records.RecordStore.get
-
-    def stale_get(self, *args):
-        record = real_get(self, *args)
-        real_get(self, *args).update(actions=[self.tables.kyc.address.set("changed meanwhile")])
-        return record
-
-    monkeypatch.setattr(records.RecordStore, "get", stale_get)
+    request.getfixturevalue("stale_reads")
     decision = {"id_type": "Driving license", "id_value": "D1234-5678",
                 "validation_status": "rejected", "reason": "no"}
     conforms(client.http.post(f"{BASE}/acme/email/{quote(USER, safe='')}/validate", headers=hdr(admin),
