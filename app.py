@@ -103,12 +103,4 @@ def license_check_failed(event):
 @app.route("/mock/license-validator", methods=["POST"])
 @api.json_errors
 def mock_license_validator():
-    """The seeds' mock validator (non-production stages only): echoes validation_override."""
-    from chalicelib import licence
-    from chalicelib.config import settings
-    from chalicelib.errors import NotFound
-    from chalicelib.validation import parse_json_body
-
-    if settings().production:
-        raise NotFound("no such route")
-    return licence.mock_answer(parse_json_body(app.current_request.raw_body, settings()))
+    return api.mock_license_validator(app.current_request)

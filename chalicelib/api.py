@@ -154,5 +154,14 @@ def documents(request, stage: str, tenant: str) -> Response:
     return Response(body=upload, status_code=201, headers=JSON)
 
 
+def mock_license_validator(request) -> dict[str, Any]:
+    """The seeds' mock validator (non-production stages only): echoes validation_override."""
+    from chalicelib import licence
+
+    if settings().production:
+        raise NotFound("no such route")
+    return licence.mock_answer(_body(request))
+
+
 def health() -> dict[str, Any]:
     return {"status": "ok", "stage": settings().stage}
