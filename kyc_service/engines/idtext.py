@@ -21,7 +21,7 @@ CITY_RE = re.compile(r"^(?P<city>[A-Z][A-Z .'\-]*?)[,.]?\s+(?P<state>[A-Z]{2})[,
 DATE_RE = re.compile(r"(?<!\d)(\d{2})\s?[/\-.]\s?(\d{2})\s?[/\-.]\s?(\d{4})(?!\d)")
 LOOSE_DATE_RE = re.compile(r"(?<!\d)(\d{2})[^\dA-Z]?(\d{2})[^\dA-Z]?(\d{4})(?!\d)")
 DLN_RE = re.compile(r"(?:\b4\s?D\b\s*)?\b(?:DLN|DL|LIC|LICENSE\s+NO|NO)[\s:.#]*"
-                    r"(?P<dln>[A-Z0-9](?:[A-Z0-9\- ]{3,24})[A-Z0-9])")
+                    r"(?P<dln>[A-Z0-9][A-Z0-9\-]{2,24}(?:\s\d[\d\-]*)*)")
 DIGIT_TO_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G"})
 ORDINAL = re.compile(r"^\d+(ST|ND|RD|TH)$")
 SUFFIXES = {"JR", "SR", "II", "III", "IV", "V"}
@@ -184,7 +184,7 @@ def _codes(lines, out):
     joined = "\n".join(t for t, _ in lines)
     confs = {t: c for t, c in lines}
     patterns = {
-        "CLASS": r"\b(?:9\s+)?CLASS[:\s]+([A-Z0-9]{1,3})\b",
+        "CLASS": r"\b(?:9\s+)?CLASS[:\s]+([A-Z0-9]{1,3}?)(?=\s|9A\s*END|12\s*RESTR|$)",
         "ENDORSEMENTS": r"\b(?:9A\s+)?END[:\s]+([A-Z0-9]{1,6})\b",
         "RESTRICTIONS": r"\b(?:12\s+)?RESTR?[:\s]+([A-Z0-9]{1,6})\b",
     }

@@ -62,3 +62,12 @@ def test_rows_merge_boxes_touching_side_by_side():
     number = Line("8", 100, 33, 240, 67, 270)
     street = Line("8244 OAK AVE", 99, 63, 239, 292, 270)  # padding overlaps by a few pixels
     assert [[x.text for x in r] for r in rows([street, number])] == [["8", "8244 OAK AVE"]]
+
+
+def test_lost_spaces_and_neighbouring_text():
+    v = values(parse_rows(make_rows("4d DLN S512-594-11-468-6 DRIVERL", "9 CLASS E9A END NONE 12 RESTR B",
+                                    "4d DLN 123 456 789")))
+    assert v["DOCUMENT_NUMBER"] == "S512-594-11-468-6"
+    assert v["CLASS"] == "E" and v["ENDORSEMENTS"] == "NONE" and v["RESTRICTIONS"] == "B"
+    v = values(parse_rows(make_rows("DLN 123 456 789")))
+    assert v["DOCUMENT_NUMBER"] == "123456789"
