@@ -56,9 +56,10 @@ def elements(payload: str) -> dict[str, str]:
     body = payload[start:]
     for raw in re.split(r"[\n\r\x1e]+", body):
         line = raw.strip()
-        # the first element of a subfile follows its two-letter designator ("DLDAQ...")
-        m = re.search(r"(?:^|DL|ID)(D[A-Z]{2})(.*)$", line) if not re.match(r"^D[A-Z]{2}", line) \
-            else re.match(r"^(D[A-Z]{2})(.*)$", line)
+        # an element at the start of a line, possibly after its subfile's designator ("DLDAQ...")
+        m = re.match(r"^(?:DL|ID)?(D[A-Z]{2})(.*)$", line)
+        if m is None:  # the header line, which ends with the first subfile's first element
+            m = re.search(r"(?:DL|ID)(D[A-Z]{2})(.*)$", line)
         if m and m.group(1) not in out:
             out[m.group(1)] = m.group(2).strip()
     return out

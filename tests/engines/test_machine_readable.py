@@ -128,3 +128,11 @@ def test_partial_details_are_completed_and_encoded():
     assert fields["ADDRESS"].value == "123 MAIN STREET"
     assert fields["DATE_OF_BIRTH"].date.isoformat() == "1990-04-20"
     assert "MIDDLE_NAME" not in fields
+
+
+def test_subfile_on_its_own_line():
+    payload = ("@\n\x1e\rANSI 636020090001DL00310080\nDLDAQ987654321\nDCSNGUYEN\nDACLINH\n"
+               "DBB02291992\nDAJCO\nDAK80202\r")
+    f = barcode.parse_aamva(payload)
+    assert f["DOCUMENT_NUMBER"].value == "987654321" and f["LAST_NAME"].value == "NGUYEN"
+    assert f["DATE_OF_BIRTH"].date.isoformat() == "1992-02-29"
