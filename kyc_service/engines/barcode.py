@@ -71,7 +71,9 @@ def parse_aamva(payload: bytes | str) -> dict[str, Field]:
     els = elements(text)
     if not els:
         return {}
-    canadian = els.get("DCG", "").upper() == "CAN" or bool(re.search(r"ANSI 6(0|36)(028|017)", text))
+    # DCG (country) decides the date order; parse_date also falls back to YYYYMMDD when a
+    # value is not a valid MMDDYYYY date
+    canadian = els.get("DCG", "").strip().upper() == "CAN"
     out: dict[str, Field] = {}
     for code, name in ELEMENTS.items():
         value = els.get(code, "").strip()
