@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "kyc_service.demo",           # demo
     "kyc_service.deploy",         # package, deploy, harden-mappings
     "kyc_service.bundle_cli",     # submit-bundle
+    "kyc_service.audit_cli",      # audit
 )
 
 

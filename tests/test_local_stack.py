@@ -105,6 +105,15 @@ def test_end_to_end_over_http(running):
     assert envelope["MessageAttributes"]["validation_status"]["Value"] == "verified"
 
 
+def test_audit_command_lists_status_changes(running):
+    """After the end-to-end test's application was decided, the operator lists its history."""
+    result = cli("audit", "--tenant", "e2e", "--email", "e2e.user@example.com", "--aws-port", str(running.aws_port))
+    assert result.returncode == 0, result.stdout + result.stderr
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["from"], e["to"]) for e in entries] == [(None, "pending"), ("pending", "verified")]
+    assert entries[-1]["who"] == "system"
+
+
 def test_demo_command_against_the_running_stack(running):
     result = cli("demo", "--api-url", running.api, "--aws-port", str(running.aws_port))
     assert result.returncode == 0, result.stdout + result.stderr
