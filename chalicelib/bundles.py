@@ -35,7 +35,7 @@ MAX_ENTRIES = 16                        # central directory entries looked at, a
 MAX_PIXELS = 50_000_000                 # declared image size (decompression bombs later on)
 CHUNK = 64 * 1024
 
-APP_UUID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+APP_UUID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 COLUMNS = {  # CSV column -> submission field
     "FIRST_NAME": "first_name", "LAST_NAME": "last_name", "CITY_IN_ADDRESS": "city",
     "ZIP_CODE_IN_ADDRESS": "zip_code", "STATE_IN_ADDRESS": "state",

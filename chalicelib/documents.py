@@ -15,11 +15,11 @@ def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:
         raise InvalidInput("unknown fields: " + ", ".join(unknown),
                            [{"field": k, "problem": "unknown"} for k in unknown])
     content_type = body.get("content_type")
-    if content_type not in ALLOWED_CONTENT_TYPES:
+    if not isinstance(content_type, str) or content_type not in ALLOWED_CONTENT_TYPES:
         raise InvalidInput("content_type must be image/jpeg or image/png",
                            [{"field": "content_type", "problem": "invalid"}])
     kind = body.get("kind")
-    if kind is not None and kind not in LINK_KINDS:
+    if kind is not None and (not isinstance(kind, str) or kind not in LINK_KINDS):
         raise InvalidInput("kind must be one of " + ", ".join(LINK_KINDS),
                            [{"field": "kind", "problem": "invalid"}])
     return content_type, kind

@@ -29,7 +29,7 @@ DETAIL_FIELDS: dict[str, tuple[bool, int]] = {
 }
 PATH_FIELDS = ("stage", "tenant")
 MIN_AGE_YEARS, MAX_AGE_YEARS = 10, 120
-TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 ZIP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 ID_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$")
@@ -62,7 +62,9 @@ def parse_json_body(raw: bytes | None, settings: Settings) -> dict[str, Any]:
         raise PayloadTooLarge(f"request body is larger than {settings.max_body_bytes} bytes")
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        # lone surrogates (\ud800) parse but cannot be stored or returned as UTF-8
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError):  # JSONDecodeError and int-size limits are ValueErrors
         raise InvalidInput("request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise InvalidInput("request body must be a JSON object")

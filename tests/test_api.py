@@ -395,3 +395,40 @@ def test_routes_check_tenant_even_if_authorizer_allows(aws_env, issuer):
     with pytest.raises(Forbidden):
         api.get_records(Req, STAGE, "acme", quote(USER))
     assert stored_items() == []
+
+
+# -- hostile encodings never become a 5xx ---------------------------------------------
+
+@pytest.mark.parametrize("raw", [
+    b'{"email": "a@example.com", "first_name": ' + b"9" * 5000 + b"}",   # int beyond Python's digit limit
+    b'{"a": ' + b"[" * 30000 + b"]" * 30000 + b"}",                      # nesting beyond the recursion limit
+    b'{"email": "a@example.com", "first_name": "Ash\\ud800ish"}',          # lone surrogate
+])
+def test_hostile_json_is_400(client, issuer, raw):
+    assert_error(post(client, issuer.token(email=USER), raw), 400, "invalid_input")
+    assert stored_items() == []
+
+
+def test_lone_surrogate_in_validate_reason_is_400(client, issuer):
+    post(client, issuer.token(email=USER), body())
+    r = client.http.post(f"{BASE}/acme/email/{quote(USER, safe='')}/validate",
+                         headers=hdr(issuer.token(email="boss@acme.test", admin=True)),
+                         body=b'{"id_type": "Driving license", "id_value": "D1234-5678", '
+                              b'"verification_status": "verified", "reason": "bad \\ud800"}')
+    assert_error(r, 400)
+    assert stored_items()[0]["validation_status"]["S"] == "pending"
+
+
+@pytest.mark.parametrize("payload", [{"content_type": ["image/png"]}, {"content_type": {"a": 1}},
+                                     {"content_type": "image/png", "kind": ["selfie"]}])
+def test_documents_wrong_types_are_400(client, issuer, payload):
+    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(issuer.token(email=USER)), body=json.dumps(payload))
+    assert_error(r, 400)
+
+
+def test_tenant_with_trailing_newline_is_refused():
+    from chalicelib.errors import InvalidInput
+    from chalicelib.validation import check_tenant
+
+    with pytest.raises(InvalidInput):
+        check_tenant("acme\n")
