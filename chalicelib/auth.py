@@ -142,8 +142,26 @@ def verify_token(token: str, settings: Settings) -> Caller:
     groups = claims.get("cognito:groups") or []
     if isinstance(groups, str):
         groups = groups.split(",")
-    return Caller(tenant=tenant, email=str(claims.get("email") or "").lower(),
-                  subject=str(claims["sub"]), admin=ADMIN_GROUP in groups)
+    return Caller(tenant=tenant, email=_verified_email(claims), subject=str(claims["sub"]),
+                  admin=ADMIN_GROUP in groups)
+
+
+def _verified_email(claims: dict[str, Any]) -> str:
+    """The token's e-mail, normalised as record keys are, only when the pool verified it.
+
+    A user may be able to change their own e-mail attribute; until Cognito has verified the
+    new address the token carries email_verified = false, and it opens no record ("" matches none).
+    """
+    from chalicelib.errors import InvalidInput
+    from chalicelib.validation import normalise_email
+
+    verified = claims.get("email_verified")
+    if verified is not True and str(verified).lower() != "true":
+        return ""
+    try:
+        return normalise_email(claims.get("email"))
+    except InvalidInput:
+        return ""
 
 
 def bearer(header_value: str | None) -> str:

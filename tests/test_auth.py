@@ -116,3 +116,31 @@ def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
         assert verify_token(issuer.token(tenant="acme"), settings()).tenant == "acme"
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("verified", [False, "false", None])
+def test_unverified_email_opens_no_record(configured, issuer, verified):
+    """A user who changed their e-mail attribute gets a token with email_verified false."""
+    from chalicelib.auth import require_record_access
+    from chalicelib.errors import Forbidden
+
+    extra = {"email_verified": verified} if verified is not None else {}
+    token = issuer.token(tenant="acme", email="victim@example.com", **extra)
+    if verified is None:  # no claim at all
+        import base64 as b
+        head, payload, sig = token.split(".")
+        claims = json.loads(b.urlsafe_b64decode(payload + "=="))
+        claims.pop("email_verified")
+        token = issuer.sign(claims)
+    caller = verify_token(token, configured)
+    assert caller.email == ""
+    with pytest.raises(Forbidden):
+        require_record_access(caller, "acme", "victim@example.com")
+
+
+def test_email_claim_normalised_like_record_keys(configured, issuer):
+    """IDNA and Unicode forms: the caller's e-mail matches the key the record was stored under."""
+    from chalicelib.validation import normalise_email
+
+    caller = verify_token(issuer.token(tenant="acme", email="user@xn--bcher-kva.de"), configured)
+    assert caller.email == normalise_email("user@bücher.de")
