@@ -183,18 +183,22 @@ def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], r
         current = checks.get("license_validation") or {}
         if current.get("status") != PENDING:
             return "already_done"
-        waits = bool(current.get("decision_waits"))
-        before = current.get("automatic_status", "needs_review") if waits else record.validation_status
-        status = _worst(before, outcome)
-        reasons = list(record.reasons or [])
-        if reason and reason not in reasons:
-            reasons.append(reason)
         checks["license_validation"] = check
         kyc, now = type(record), int(time.time())
-        actions = [kyc.checks.set(checks), kyc.reasons.set(reasons), kyc.last_updated_time.set(now)]
-        if waits or status != record.validation_status:  # a (new) decision
-            actions += [kyc.validation_status.set(status), kyc.decided_by.set("system"),
-                        kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
+        actions = [kyc.checks.set(checks), kyc.last_updated_time.set(now)]
+        status = record.validation_status
+        if not (record.decided_by or "").startswith("admin:"):
+            # (an admin's manual decision stands: the answer is only kept with the checks)
+            waits = bool(current.get("decision_waits"))
+            before = current.get("automatic_status", "needs_review") if waits else record.validation_status
+            status = _worst(before, outcome)
+            reasons = list(record.reasons or [])
+            if reason and reason not in reasons:
+                reasons.append(reason)
+            actions.append(kyc.reasons.set(reasons))
+            if waits or status != record.validation_status:  # a (new) decision
+                actions += [kyc.validation_status.set(status), kyc.decided_by.set("system"),
+                            kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
         try:
             record.update(actions=actions, condition=(kyc.submission_id == message["submission_id"])
                           & (kyc.verify == False))  # noqa: E712

@@ -205,3 +205,30 @@ def test_mock_validator_is_absent_in_production(app_client, monkeypatch):
     r = app_client.http.post("/mock/license-validator", body=json.dumps({"validation_override": True}))
     assert r.status_code == 404 and json.loads(r.body)["error"]["code"] == "not_found"
     assert os.environ["KYC_PRODUCTION"] == "true"
+
+
+def test_licence_answer_never_overwrites_an_admin_decision(aws_env, issuer):
+    """A record waiting for its licence check is decided by hand; the late answer is kept
+    with the checks and the admin's decision stands (no new decision, no new notification)."""
+    from chalicelib.api import store
+    from chalicelib.config import settings
+    from chalicelib.models import tables
+    from chalicelib.validation import ManualDecision, parse_submission
+
+    body = {"email": "late@example.com", "first_name": "Ada", "last_name": "Lovelace",
+            "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678"}
+    s = settings()
+    record, _, _ = store().save("acme", parse_submission(body, s.stage, "acme", s), source="bundle")
+    kyc = tables().kyc
+    record.update(actions=[kyc.verify.set(False), kyc.checks.set({"license_validation": {
+        "status": "pending", "decision_waits": True, "automatic_status": "verified"}})])
+    decided = store().decide_manually("acme", "late@example.com",
+                                      ManualDecision("Driving license", "D1234-5678", "rejected", "forged"), "adm")
+    message = {"tenant": "acme", "email": "late@example.com", "id_type": "Driving license",
+               "driver_license_id": "D1234-5678", "submission_id": record.submission_id}
+    assert licence.apply_result(message, "verified", {"passed": True, "status": "passed"}, None) == "written"
+    after = store().get("acme", "late@example.com", "Driving license", "D1234-5678")
+    assert (after.validation_status, after.decided_by, after.decision_id) == \
+        ("rejected", "admin:adm", decided.decision_id)
+    assert after.checks.as_dict()["license_validation"]["status"] == "passed"
+    assert list(after.reasons) == ["forged"]
