@@ -18,7 +18,7 @@ from chalicelib.config import settings
 from chalicelib.errors import ApiError, NotFound, error_body
 from chalicelib.logs import logger
 from chalicelib.validation import (check_path_echo, check_tenant, normalise_email, parse_json_body,
-                                   parse_manual_decision, parse_submission)
+                                   parse_manual_decision, parse_submission, require_own_uploads)
 
 # The record store (PynamoDB, botocore) is imported by the routes that use it, not at
 # `import app`: the authorizer and the event handlers' Lambdas start without it.
@@ -110,6 +110,8 @@ def create_or_update(request, stage: str, tenant: str) -> Response:
     require_tenant(caller, check_tenant(tenant))
     submission = parse_submission(_body(request), stage, tenant, settings())
     require_record_access(caller, tenant, submission.email)
+    if not caller.admin:
+        require_own_uploads(submission, tenant)
     record, created, _changed = store().save(tenant, submission)
     from chalicelib.records import to_public
     return Response(body=to_public(record), status_code=201 if created else 200, headers=JSON)
@@ -148,8 +150,10 @@ def documents(request, stage: str, tenant: str) -> Response:
     body = _body(request)
     check_path_echo(body, stage, tenant)
     content_type, kind = parse_upload_request(body)
+    owner = normalise_email(body["email"]) if body.get("email") is not None else caller.email
+    require_record_access(caller, tenant, owner)  # users upload for themselves; admins for any customer
     s = settings()
-    upload = presigned_upload(aws.client("s3"), s.bucket, tenant, content_type, kind,
+    upload = presigned_upload(aws.client("s3"), s.bucket, tenant, owner, content_type, kind,
                               s.max_upload_bytes, s.upload_url_ttl)
     return Response(body=upload, status_code=201, headers=JSON)
 

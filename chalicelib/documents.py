@@ -6,11 +6,11 @@ from typing import Any
 
 from chalicelib.errors import InvalidInput
 from chalicelib.records import ALLOWED_CONTENT_TYPES
-from chalicelib.validation import LINK_KINDS, tenant_prefix
+from chalicelib.validation import LINK_KINDS, uploads_prefix
 
 
 def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:
-    unknown = sorted(set(body) - {"content_type", "kind", "filename", "stage", "tenant"})
+    unknown = sorted(set(body) - {"content_type", "kind", "filename", "stage", "tenant", "email"})
     if unknown:
         raise InvalidInput("unknown fields: " + ", ".join(unknown),
                            [{"field": k, "problem": "unknown"} for k in unknown])
@@ -25,10 +25,12 @@ def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:
     return content_type, kind
 
 
-def presigned_upload(s3, bucket: str, tenant: str, content_type: str, kind: str | None,
+def presigned_upload(s3, bucket: str, tenant: str, owner_email: str, content_type: str, kind: str | None,
                      max_bytes: int, expires_in: int) -> dict[str, Any]:
-    """A presigned POST: S3 itself enforces the content type and the size cap."""
-    key = f"{tenant_prefix(tenant)}uploads/{kind or 'document'}/{uuid.uuid4().hex}{ALLOWED_CONTENT_TYPES[content_type]}"
+    """A presigned POST: S3 itself enforces the content type and the size cap. The key lies
+    under the customer's own uploads prefix, the only place their records may link."""
+    key = (f"{uploads_prefix(tenant, owner_email)}{kind or 'document'}/"
+           f"{uuid.uuid4().hex}{ALLOWED_CONTENT_TYPES[content_type]}")
     post = s3.generate_presigned_post(
         Bucket=bucket, Key=key,
         Fields={"Content-Type": content_type},

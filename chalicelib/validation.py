@@ -3,6 +3,7 @@ PayloadTooLarge (413) and never touches storage."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import posixpath
 import re
@@ -153,6 +154,21 @@ def check_path_echo(body: dict[str, Any], stage: str, tenant: str, email: str | 
 
 def tenant_prefix(tenant: str) -> str:
     return f"tenants/{tenant}/"
+
+
+def uploads_prefix(tenant: str, email: str) -> str:
+    """Where the documents route puts a customer's uploads (e-mail hashed: no PII in keys)."""
+    return f"{tenant_prefix(tenant)}uploads/{hashlib.sha256(email.encode()).hexdigest()[:16]}/"
+
+
+def require_own_uploads(submission: "Submission", tenant: str) -> None:
+    """A user may link only documents uploaded for their own e-mail (admins: anything in the tenant)."""
+    prefix = uploads_prefix(tenant, submission.email)
+    for i, link in enumerate(submission.document_links):
+        if not str(link["key"]).startswith(prefix):
+            field = f"document_links[{i}]"
+            raise InvalidInput(f"{field} was not uploaded for this e-mail (use the documents route)",
+                               [{"field": field, "problem": "not_own_upload"}])
 
 
 def _safe_key(key: str, tenant: str, field: str) -> str:

@@ -24,8 +24,11 @@ def hdr(token: str | None) -> dict:
     return h
 
 
-def upload(tenant: str = "acme", kind: str = "selfie", content_type: str = "image/png", body: bytes = PNG) -> str:
-    key = f"tenants/{tenant}/uploads/{kind}/{kind}-{content_type.replace('/', '-')}.png"
+def upload(tenant: str = "acme", kind: str = "selfie", content_type: str = "image/png", body: bytes = PNG,
+           email: str = USER) -> str:
+    from chalicelib.validation import uploads_prefix
+
+    key = f"{uploads_prefix(tenant, email)}{kind}/{kind}-{content_type.replace('/', '-')}.png"
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=key, Body=body,
                                                            ContentType=content_type)
     return key
@@ -192,7 +195,8 @@ def test_documents_presigned_post(client, issuer):
                          body=json.dumps({"content_type": "image/png", "kind": "selfie"}))
     assert r.status_code == 201, r.body
     up = r.json_body
-    assert up["key"].startswith("tenants/acme/") and up["key"].endswith(".png")
+    from chalicelib.validation import uploads_prefix
+    assert up["key"].startswith(uploads_prefix("acme", USER)) and up["key"].endswith(".png")
     policy = json.loads(base64.b64decode(up["upload"]["fields"]["policy"]))
     conditions = policy["conditions"]
     assert ["content-length-range", 1, up["max_bytes"]] in conditions
@@ -432,3 +436,36 @@ def test_tenant_with_trailing_newline_is_refused():
 
     with pytest.raises(InvalidInput):
         check_tenant("acme\n")
+
+
+
+# -- a user's records link only that user's uploads -------------------------------------
+
+def test_user_cannot_link_another_customers_documents(client, issuer):
+    payload = body()
+    payload["document_links"][1]["key"] = upload(kind="selfie", email="someone.else@example.com")
+    r = post(client, issuer.token(email=USER), payload)
+    assert_error(r, 400)
+    assert r.json_body["error"]["details"][0]["problem"] == "not_own_upload"
+    payload["document_links"][1]["key"] = "tenants/acme/bundles/1234/selfie.png"  # a bundle's copy
+    assert_error(post(client, issuer.token(email=USER), payload), 400)
+    assert stored_items() == []
+
+
+def test_admin_may_link_any_document_of_the_tenant(client, issuer):
+    payload = body()
+    payload["document_links"][1]["key"] = upload(kind="selfie", email="someone.else@example.com")
+    assert post(client, issuer.token(email="boss@acme.test", admin=True), payload).status_code == 201
+
+
+def test_documents_route_uploads_for_own_email_or_admins_customer(client, issuer):
+    from chalicelib.validation import uploads_prefix
+
+    user = issuer.token(email=USER)
+    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(user),
+                         body=json.dumps({"content_type": "image/png", "email": "someone.else@example.com"}))
+    assert_error(r, 403)
+    admin = issuer.token(email="boss@acme.test", admin=True)
+    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(admin),
+                         body=json.dumps({"content_type": "image/png", "email": "Customer@Example.com"}))
+    assert r.status_code == 201 and r.json_body["key"].startswith(uploads_prefix("acme", "customer@example.com"))
