@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -369,9 +370,13 @@ def to_submission(bundle: Bundle, settings) -> tuple[Any, bool | None]:
 
 
 def document_key(bundle: Bundle, kind: str) -> str:
+    """The record's copy of an image, named by its content: new images make new keys (so a
+    changed bundle is a new submission, verified again); a redelivered bundle maps onto the
+    same keys (no change)."""
     ext = {"image/png": ".png", "image/jpeg": ".jpg"}
     member = bundle.members["license" if kind == "id_front" else "selfie"]
-    return f"{bundle.document_prefix()}{kind}{ext[member.content_type]}"
+    digest = hashlib.sha256(member.data).hexdigest()[:16]
+    return f"{bundle.document_prefix()}{digest}/{kind}{ext[member.content_type]}"
 
 
 # -- the intake ----------------------------------------------------------------------
@@ -394,20 +399,30 @@ class Intake:
     def _put(self, key: str, body: bytes, content_type: str) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
-    def _written(self, bundle: Bundle) -> list[str]:
-        keys = [bundle.prefix() + m.name for m in bundle.members.values()]
-        return keys + [document_key(bundle, k) for k in ("id_front", "selfie")]
+    def _exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except self.s3.exceptions.ClientError:
+            return False
 
-    def _store(self, bundle: Bundle) -> None:
-        for m in bundle.members.values():
-            self._put(bundle.prefix() + m.name, m.data, m.content_type)
-        for kind in ("id_front", "selfie"):
-            m = bundle.members["license" if kind == "id_front" else "selfie"]
-            self._put(document_key(bundle, kind), m.data, m.content_type)
+    def _store(self, bundle: Bundle) -> list[str]:
+        """Write the members and the record's copies; return the keys this run created
+        (objects that already existed, e.g. linked by an accepted earlier intake, are not ours)."""
+        writes = [(bundle.prefix() + m.name, m) for m in bundle.members.values()]
+        writes += [(document_key(bundle, kind), bundle.members["license" if kind == "id_front" else "selfie"])
+                   for kind in ("id_front", "selfie")]
+        created = []
+        for key, m in writes:
+            if not self._exists(key):
+                created.append(key)
+            self._put(key, m.data, m.content_type)
+        return created
 
-    def _remove(self, bundle: Bundle) -> None:
-        keys = self._written(bundle)
-        self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+    def _remove(self, keys: list[str]) -> None:
+        if keys:
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys],
+                                                               "Quiet": True})
 
     def refuse(self, tenant: str, app_uuid: str, key: str, exc: BundleRefused) -> dict[str, Any]:
         report = {"status": "refused", "tenant": tenant, "app_uuid": app_uuid, "bundle": key,
@@ -421,25 +436,22 @@ class Intake:
 
     def run(self, key: str) -> dict[str, Any]:
         tenant = app_uuid = ""
-        stored: Bundle | None = None
+        created: list[str] = []
         try:
             tenant, app_uuid = parse_key(key)
             bundle = read_zip(self._download(key), tenant, app_uuid)
             submission, override = to_submission(bundle, self.settings)
-            self._store(bundle)
-            stored = bundle
+            created = self._store(bundle)
             from chalicelib import licence
             licence.remember_override(tenant, app_uuid, override)
             record, created, changed = self.store.save(tenant, submission, source="bundle", app_uuid=app_uuid)
         except (BundleRefused, InvalidInput) as exc:
-            if stored is not None:
-                self._remove(stored)
+            self._remove(created)
             if isinstance(exc, InvalidInput):
                 exc = BundleRefused("invalid_details", exc.message, exc.details)
             return self.refuse(tenant, app_uuid, key, exc)
         except Exception:
-            if stored is not None:  # nothing half-written: the retry stores them again
-                self._remove(stored)
+            self._remove(created)  # nothing half-written: the retry stores them again
             raise
         self.s3.delete_object(Bucket=self.bucket, Key=rejection_key(key))
         logger().info("bundle accepted", extra={"bundle": ref(key), "tenant": tenant,

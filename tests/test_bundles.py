@@ -52,6 +52,12 @@ def make_zip(members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
     return buf.getvalue()
 
 
+def copy_key(app_uuid: str, kind: str, data: bytes, ext: str = "png") -> str:
+    """Where the intake keeps the record's copy of an image (named by its content)."""
+    import hashlib
+    return f"tenants/{TENANT}/bundles/{app_uuid}/{hashlib.sha256(data).hexdigest()[:16]}/{kind}.{ext}"
+
+
 def bundle(app_uuid: str, row: dict[str, str] | None = None, selfie: bytes | None = None,
            licence: bytes | None = None, csv_bytes: bytes | None = None) -> bytes:
     return make_zip([(f"{app_uuid}_details.csv", csv_bytes or details_csv(row or ROW)),
@@ -109,8 +115,8 @@ def test_good_bundle_becomes_a_verified_record_keyed_by_app_uuid(stage, provider
     assert sorted(keys_under(stage, f"unzipped/{TENANT}/{app_uuid}/")) == sorted(
         f"unzipped/{TENANT}/{app_uuid}/{app_uuid}_{m}" for m in ("details.csv", "selfie.png", "license.png"))
     links = {link["kind"]: link["key"] for link in rec.document_links}
-    assert links == {"id_front": f"tenants/{TENANT}/bundles/{app_uuid}/id_front.png",
-                     "selfie": f"tenants/{TENANT}/bundles/{app_uuid}/selfie.png"}
+    assert links == {"id_front": copy_key(app_uuid, "id_front", png(seed=2)),
+                     "selfie": copy_key(app_uuid, "selfie", png(seed=1))}
     assert [r["body"]["driver_license_id"] for r in validator.requests] == ["D1234-5678"]
 
     # the same bundle again (a redelivered event or a second upload): nothing changes
@@ -118,6 +124,14 @@ def test_good_bundle_becomes_a_verified_record_keyed_by_app_uuid(stage, provider
     drop(stage, app_uuid, bundle(app_uuid))
     [again] = records_for(app_uuid)
     assert again.version == version and again.validation_status == "verified"
+
+    # the same details with a new selfie: a new submission, verified again against the new image
+    drop(stage, app_uuid, bundle(app_uuid, selfie=png(seed=5)))
+    [changed] = records_for(app_uuid)
+    assert changed.submission_id != again.submission_id
+    assert {link["kind"]: link["key"] for link in changed.document_links}["selfie"] == \
+        copy_key(app_uuid, "selfie", png(seed=5))
+    assert changed.validation_status == "verified" and changed.version > version
 
 
 def test_email_column_keys_the_record_by_email(stage, provider, validator):
@@ -144,9 +158,9 @@ def test_jpeg_selfie_accepted_by_its_bytes(stage, provider, validator):
 def test_details_mismatch_and_face_mismatch_rejected_fake_provider(stage, provider, validator):
     validator.reset()
     a, b = new_uuid(), new_uuid()
-    provider.documents[f"tenants/{TENANT}/bundles/{a}/id_front.png"] = textract_fields(dob="01/12/1957")
+    provider.documents[copy_key(a, "id_front", png(seed=2))] = textract_fields(dob="01/12/1957")
     from chalicelib.providers import FaceComparison
-    provider.faces[f"tenants/{TENANT}/bundles/{b}/selfie.png"] = FaceComparison(20.0, 1, 1)
+    provider.faces[copy_key(b, "selfie", png(seed=1))] = FaceComparison(20.0, 1, 1)
     drop(stage, a, bundle(a))
     drop(stage, b, bundle(b))
     [ra], [rb] = records_for(a), records_for(b)
@@ -351,3 +365,33 @@ def test_submit_bundle_follows_to_the_decision_and_reports_refusals(stage, provi
     assert code == 2 and result["code"] == "csv_rows" and "exactly one data row" in out.getvalue()
     (tmp_path / "not a uuid.zip").write_bytes(b"x")
     assert bundle_cli.follow(tmp_path / "not a uuid.zip", TENANT, stage.endpoint, console=console)[0] == 1
+
+
+def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, validator, monkeypatch):
+    """A re-upload whose save fails (a conflict, throttling) removes only what it created:
+    the documents the accepted record links stay."""
+    from chalicelib import bundles, records
+    from chalicelib.api import store
+    from chalicelib.aws import client
+    from chalicelib.config import settings
+    from chalicelib.errors import Conflict
+
+    validator.reset()
+    app_uuid = new_uuid()
+    drop(stage, app_uuid, bundle(app_uuid))
+    [rec] = records_for(app_uuid)
+    linked = sorted(link["key"] for link in rec.document_links)
+
+    def conflict(self, *args, **kwargs):
+        raise Conflict("the record was changed by another request; retry")
+
+    monkeypatch.setattr(records.RecordStore, "save", conflict)
+    bucket = stage.outputs["DocumentBucketName"]
+    key = f"zipped/{TENANT}/{app_uuid}.zip"
+    stage.s3.put_object(Bucket=bucket, Key=key, Body=bundle(app_uuid, row={**ROW, "ADDRESS": "9 Other St"},
+                                                            selfie=png(seed=9)))
+    with pytest.raises(Conflict):
+        bundles.Intake(client("s3"), store(), settings(), bucket).run(key)
+    assert sorted(keys_under(stage, f"tenants/{TENANT}/bundles/{app_uuid}/")) == linked
+    [still] = records_for(app_uuid)
+    assert still.validation_status == "verified" and sorted(l["key"] for l in still.document_links) == linked
