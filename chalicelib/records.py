@@ -32,9 +32,11 @@ def _is_conditional_failure(exc: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
-def content_hash(submission: Submission) -> str:
-    canonical = json.dumps({"details": submission.details, "links": submission.document_links},
-                           sort_keys=True, separators=(",", ":"))
+def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
+    """Details, links and the linked objects' ETags: the same keys holding new images (a
+    re-used presigned upload) are new content."""
+    canonical = json.dumps({"details": submission.details, "links": submission.document_links,
+                            "etags": etags or []}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -86,10 +88,12 @@ class RecordStore:
         return list(self.tables.kyc.query(record_pk(tenant, email), consistent_read=True))
 
     # -- saving --------------------------------------------------------------
-    def check_documents(self, links: list[dict[str, Any]]) -> None:
-        """Every linked object must exist in the bucket, be a JPEG/PNG upload and within the size cap."""
+    def check_documents(self, links: list[dict[str, Any]]) -> list[str]:
+        """Every linked object must exist in the bucket, be a JPEG/PNG upload and within the
+        size cap. Returns their ETags (what the content hash covers)."""
         if self.s3 is None:
-            return
+            return []
+        etags = []
         for i, link in enumerate(links):
             field = f"document_links[{i}]"
             try:
@@ -106,6 +110,8 @@ class RecordStore:
             if head.get("ContentType") not in ALLOWED_CONTENT_TYPES:
                 raise InvalidInput(f"{field} is not a JPEG or PNG image",
                                    [{"field": field, "problem": "content_type"}])
+            etags.append(str(head.get("ETag", "")))
+        return etags
 
     def cognito_flags(self, email: str) -> tuple[bool | None, bool | None]:
         """email_verified / phone_number_verified of the user; (None, None) when unknown."""
@@ -131,11 +137,10 @@ class RecordStore:
         any real change starts a new submission: pending, verify = true.
         """
         d = submission.details
-        digest = content_hash(submission)
+        digest = content_hash(submission, self.check_documents(submission.document_links))
         record = self.get(tenant, d["email"], d["id_type"], d["id_value"])
         if record is not None and record.content_hash == digest:
             return record, False, False
-        self.check_documents(submission.document_links)
         email_verified, phone_verified = self.cognito_flags(d["email"])
         now = int(time.time())
         created = record is None

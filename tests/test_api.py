@@ -469,3 +469,16 @@ def test_documents_route_uploads_for_own_email_or_admins_customer(client, issuer
     r = client.http.post(f"{BASE}/acme/documents", headers=hdr(admin),
                          body=json.dumps({"content_type": "image/png", "email": "Customer@Example.com"}))
     assert r.status_code == 201 and r.json_body["key"].startswith(uploads_prefix("acme", "customer@example.com"))
+
+
+def test_new_image_under_the_same_key_is_a_new_submission(client, issuer):
+    """A re-used presigned upload replaces the image under the same key: saving again
+    is new content (verified again), not 'nothing changed'."""
+    token = issuer.token(email=USER)
+    payload = body()
+    first = post(client, token, payload).json_body
+    assert post(client, token, payload).json_body["submission_id"] == first["submission_id"]
+    upload(kind="selfie", body=PNG + b"other pixels")
+    second = post(client, token, payload)
+    assert second.status_code == 200 and second.json_body["submission_id"] != first["submission_id"]
+    assert second.json_body["validation_status"] == "pending" and second.json_body["verify"] is True
