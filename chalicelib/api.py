@@ -91,6 +91,13 @@ def store():
                        max_upload_bytes=s.max_upload_bytes)
 
 
+def _public(record) -> dict[str, Any]:
+    """The record as the contract returns it."""
+    from chalicelib.records import to_public
+
+    return to_public(record)
+
+
 def _caller(request) -> Caller:
     return Caller.from_context((request.context or {}).get("authorizer"))
 
@@ -113,8 +120,7 @@ def create_or_update(request, stage: str, tenant: str) -> Response:
     if not caller.admin:
         require_own_uploads(submission, tenant)
     record, created, _changed = store().save(tenant, submission)
-    from chalicelib.records import to_public
-    return Response(body=to_public(record), status_code=201 if created else 200, headers=JSON)
+    return Response(body=_public(record), status_code=201 if created else 200, headers=JSON)
 
 
 def get_records(request, stage: str, tenant: str, email: str) -> Response:
@@ -123,11 +129,10 @@ def get_records(request, stage: str, tenant: str, email: str) -> Response:
     require_tenant(caller, check_tenant(tenant))
     email = path_email(email)
     require_record_access(caller, tenant, email)
-    from chalicelib.records import to_public
     records = store().list_for_email(tenant, email)
     if not records:
         raise NotFound("no records for that e-mail")
-    return Response(body={"records": [to_public(r) for r in records]}, status_code=200, headers=JSON)
+    return Response(body={"records": [_public(r) for r in records]}, status_code=200, headers=JSON)
 
 
 def validate(request, stage: str, tenant: str, email: str) -> Response:
@@ -137,8 +142,7 @@ def validate(request, stage: str, tenant: str, email: str) -> Response:
     email = path_email(email)
     decision = parse_manual_decision(_body(request), stage, tenant, email)
     record = store().decide_manually(tenant, email, decision, caller.subject)
-    from chalicelib.records import to_public
-    return Response(body=to_public(record), status_code=200, headers=JSON)
+    return Response(body=_public(record), status_code=200, headers=JSON)
 
 
 def documents(request, stage: str, tenant: str) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.logs import logger, ref
-from chalicelib.models import tables
+from chalicelib.models import condition_failed, tables
 from chalicelib.streams import as_model, decision_changed, images, process_batch
 
 AUDIT_RETENTION_S = 400 * 24 * 3600  # audit entries kept for 400 days (TTL)
@@ -18,10 +18,11 @@ def audit_pk(tenant: str, email: str) -> str:
     return f"audit#{tenant}#{email}"
 
 
-def record_audit(old, new, raw: dict[str, Any]) -> None:
-    """One entry per status change (who, when, from, to, reason); replays write nothing new."""
+def record_audit(old, new, decided: bool) -> None:
+    """One entry per status change or new decision (who, when, from, to, reason); replays
+    write nothing new."""
     before = old.validation_status if old is not None else None
-    if new is None or new.validation_status == before and not decision_changed(*images(raw)):
+    if new is None or new.validation_status == before and not decided:
         return
     when = int(new.decided_time or new.last_updated_time or time.time())
     who = new.decided_by if new.validation_status != "pending" else f"submission:{new.source}"
@@ -33,7 +34,7 @@ def record_audit(old, new, raw: dict[str, Any]) -> None:
     try:
         entry.save(condition=tables().events.pk.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
@@ -50,7 +51,7 @@ def update_identity(new) -> None:
                      identity.decided_by.set(new.decided_by), identity.last_updated_time.set(now)],
             condition=identity.pk.does_not_exist() | (identity.decided_time <= int(new.decided_time)))
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             logger().info("older decision not applied to identity", extra={"record": ref(new.pk, new.sk)})
             return
         raise
@@ -61,8 +62,9 @@ def handle_record(raw: dict[str, Any]) -> None:
     old_image, new_image = images(raw)
     kyc = tables().kyc
     old, new = as_model(kyc, old_image), as_model(kyc, new_image)
-    record_audit(old, new, raw)
-    if decision_changed(old_image, new_image):
+    decided = decision_changed(old_image, new_image)
+    record_audit(old, new, decided)
+    if decided:
         update_identity(new)
 
 

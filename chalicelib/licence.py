@@ -29,6 +29,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import settings
 from chalicelib.logs import logger, ref
+from chalicelib.models import condition_failed, plain
 
 PENDING = "pending"
 FAILED_REASON = "the driving licence was not confirmed by the licence validator"
@@ -75,7 +76,7 @@ def recall_override(tenant: str, app_uuid: str | None) -> bool | None:
         item = tables().events.get(*_override_keys(tenant, app_uuid), consistent_read=True)
     except DoesNotExist:
         return None
-    return {"true": True, "false": False}.get(_plain(item.data).get("value"))
+    return {"true": True, "false": False}.get(plain(item.data).get("value"))
 
 
 # -- the verifier's side -----------------------------------------------------------------
@@ -162,12 +163,6 @@ def _load(message: dict[str, Any]):
         return None
 
 
-def _plain(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
-
-
 def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], reason: str | None,
                  attempts: int = 3) -> str:
     """Store the licence result on the record it was asked for. Returns what happened."""
@@ -179,7 +174,7 @@ def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], r
             return "stale"
         if record.verify is True:
             raise ValidatorUnavailable("the automatic checks have not been written yet")
-        checks = _plain(record.checks)
+        checks = plain(record.checks)
         current = checks.get("license_validation") or {}
         if current.get("status") != PENDING:
             return "already_done"
@@ -203,7 +198,7 @@ def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], r
             record.update(actions=actions, condition=(kyc.submission_id == message["submission_id"])
                           & (kyc.verify == False))  # noqa: E712
         except (UpdateError, PutError) as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 continue  # changed meanwhile: read again
             raise
         logger().info("licence check stored", extra={"record": ref(record.pk, record.sk),
@@ -231,7 +226,7 @@ def check_one(record: dict[str, Any]) -> str:
     current = _load(message)
     if current is None or current.submission_id != message["submission_id"]:
         return "stale"
-    if (_plain(current.checks).get("license_validation") or {}).get("status") not in (PENDING, None):
+    if (plain(current.checks).get("license_validation") or {}).get("status") not in (PENDING, None):
         return "already_done"
     now = int(time.time())
     try:

@@ -3,22 +3,16 @@ goes into a log line: no e-mails, names, birth dates, ID numbers or images."""
 from __future__ import annotations
 
 import hashlib
-import threading
 
-_lock = threading.Lock()
-_logger = None
+from chalicelib.once import once
 
 
+@once
 def logger():
-    """The one Powertools Logger (created once, even when threads ask at the same time)."""
-    global _logger
-    if _logger is None:
-        with _lock:
-            if _logger is None:
-                from aws_lambda_powertools import Logger
+    """The one Powertools Logger (two Loggers on one service race over its handler)."""
+    from aws_lambda_powertools import Logger
 
-                _logger = Logger(service="kyc-service")
-    return _logger
+    return Logger(service="kyc-service")
 
 
 def ref(*parts: str) -> str:

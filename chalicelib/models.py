@@ -19,6 +19,18 @@ from chalicelib.config import settings
 SEP = "#"
 
 
+def condition_failed(exc: Exception) -> bool:
+    """True when a PynamoDB write failed its condition (a newer write won, or a replay)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def plain(value) -> dict:
+    """A map attribute as a plain dict: a MapAttribute (as loaded), a dict (as assigned), None."""
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
 def record_pk(tenant: str, email: str) -> str:
     return f"{tenant}{SEP}{email}"
 

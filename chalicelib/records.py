@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.logs import logger, ref
-from chalicelib.models import Tables, record_pk, record_sk
+from chalicelib.models import Tables, condition_failed, plain, record_pk, record_sk
 from chalicelib.validation import ManualDecision, Submission
 
 PUBLIC_FIELDS = (
@@ -25,11 +25,6 @@ PUBLIC_FIELDS = (
     "reasons", "decided_by", "decided_time", "submission_id", "created_time", "last_updated_time",
 )
 ALLOWED_CONTENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}
-
-
-def _is_conditional_failure(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
@@ -42,15 +37,10 @@ def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
 
 def to_public(record) -> dict[str, Any]:
     data = {name: getattr(record, name) for name in PUBLIC_FIELDS}
-    data["document_links"] = [_plain(link) for link in record.document_links or []]
-    data["checks"] = _plain(record.checks) if record.checks is not None else {}
+    data["document_links"] = [plain(link) for link in record.document_links or []]
+    data["checks"] = plain(record.checks)
     data["reasons"] = list(record.reasons or [])
     return json.loads(json.dumps(data, default=_json_default))
-
-
-def _plain(value: Any) -> Any:
-    """A MapAttribute (as loaded) or a dict (as assigned) as a plain dict."""
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
 def _json_default(value: Any) -> Any:
@@ -161,7 +151,7 @@ class RecordStore:
         try:
             record.save()
         except PutError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 raise Conflict("the record was changed by another request; retry") from None
             raise
         logger().info("submission saved", extra={"record": ref(record.pk, record.sk),
@@ -186,7 +176,7 @@ class RecordStore:
                 kyc.last_updated_time.set(now),
             ])
         except UpdateError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 raise Conflict("the record was changed by another request; retry") from None
             raise
         logger().info("manual decision", extra={"record": ref(record.pk, record.sk),

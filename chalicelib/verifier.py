@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.config import settings
 from chalicelib.decision import Decision, date_convention_for, decide, decide_unusable
 from chalicelib.logs import logger, ref
-from chalicelib.models import tables
+from chalicelib.models import condition_failed, plain, tables
 from chalicelib.providers import (ImageRef, UnusableInput, VerificationProvider, get_provider,
                                   reading_from_analyze_id)
 from chalicelib.streams import as_model, images, process_batch, raw_record
@@ -27,9 +27,9 @@ MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verifica
 
 
 def _first(record, kind: str) -> str | None:
-    for link in record.document_links or []:
-        if link["kind"] == kind if isinstance(link, dict) else link.kind == kind:
-            return link["key"] if isinstance(link, dict) else link.key
+    for link in map(plain, record.document_links or []):
+        if link["kind"] == kind:
+            return link["key"]
     return None
 
 
@@ -74,7 +74,7 @@ def write_decision(record, decision: Decision, decided_by: str = "system", final
                                kyc.reasons.set(decision.reasons), kyc.last_updated_time.set(now)],
             condition=(kyc.submission_id == record.submission_id) & (kyc.verify == True))  # noqa: E712
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             logger().info("stale verification result dropped", extra={"record": ref(record.pk, record.sk)})
             return False
         raise

@@ -208,7 +208,6 @@ def licence_front(details: dict, portrait=None, layout: int = 0):
     y = 112
 
     def row(num: str, text: str, x=tx, big=True):
-        nonlocal y
         colour = RED if num in style["red"] else ink
         draw.text((x, y), f"{num} {text}", font=value if big else label, fill=colour)
 

@@ -4,9 +4,9 @@ Reads image bytes from S3 (the stage's document bucket; the embedded AWS locally
 """
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from chalicelib.once import once
 from chalicelib.providers import FaceComparison, ImageRef, UnusableInput
 
 from .images import MAX_INPUT_BYTES
@@ -15,17 +15,10 @@ from .images import MAX_INPUT_BYTES
 class SelfHostedProvider:
     name = "selfhosted"
 
-    _shared = None
-    _shared_lock = threading.Lock()
-
-    @classmethod
-    def shared(cls) -> "SelfHostedProvider":
+    @staticmethod
+    def shared() -> "SelfHostedProvider":
         """One process-wide instance (the engines' models are loaded once anyway)."""
-        if cls._shared is None:
-            with cls._shared_lock:
-                if cls._shared is None:
-                    cls._shared = cls()
-        return cls._shared
+        return _shared_provider()
 
     def _read(self, ref: ImageRef) -> bytes:
         from botocore.exceptions import ClientError
@@ -51,3 +44,8 @@ class SelfHostedProvider:
         from .analyze import analyze
 
         return analyze(self._read(front), self._read(back) if back else None)
+
+
+@once
+def _shared_provider() -> SelfHostedProvider:
+    return SelfHostedProvider()

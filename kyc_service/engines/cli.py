@@ -1,10 +1,9 @@
 """`compare-faces` and `analyze-id` commands (see CONTRACT section 4).
 
-Only argparse is imported at module level; the engines load inside the commands.
+Nothing heavy is imported at module level; the engines load inside the commands.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys

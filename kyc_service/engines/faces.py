@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from chalicelib.once import once
 from chalicelib.providers import FaceComparison
 
 MAX_SIDE = 800
@@ -65,9 +66,6 @@ class FaceEngine:
     lost: a second concurrent embedding would only compete for the same cores.
     """
 
-    _instance = None
-    _instance_lock = threading.Lock()
-
     def __init__(self):
         import dlib
         import face_recognition_models as frm
@@ -77,13 +75,10 @@ class FaceEngine:
         self._net = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
         self._lock = threading.Lock()
 
-    @classmethod
-    def shared(cls) -> "FaceEngine":
-        if cls._instance is None:
-            with cls._instance_lock:
-                if cls._instance is None:
-                    cls._instance = cls()
-        return cls._instance
+    @staticmethod
+    def shared() -> "FaceEngine":
+        """The process-wide engine: the models are loaded once."""
+        return _shared_engine()
 
     def faces(self, image_bytes: bytes) -> FaceSet:
         """Detect every face in the image and embed each one."""
@@ -120,6 +115,11 @@ class FaceEngine:
         distance = self.best_distance(source, target)
         similarity = None if distance is None else similarity_from_distance(distance)
         return FaceComparison(similarity, source.count, target.count)
+
+
+@once
+def _shared_engine() -> FaceEngine:
+    return FaceEngine()
 
 
 def compare(source_bytes: bytes, target_bytes: bytes) -> FaceComparison:

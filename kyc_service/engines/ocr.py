@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from chalicelib.once import once
+
 MAX_SIDE = 1600
 # Bundled PP-OCR det/rec models (model_root_dir defaults to the wheel's models/ folder).
 # The 180-degree text-direction classifier is skipped: images are EXIF-rotated first and
@@ -34,23 +36,18 @@ class Line:
         return (self.y0 + self.y1) / 2
 
 
-_engine = None
-_engine_lock = threading.Lock()
 _run_lock = threading.Lock()
 
 
+@once
 def engine():
     """The process-wide RapidOCR instance (bundled models, no download, quiet logs)."""
-    global _engine
-    if _engine is None:
-        with _engine_lock:
-            if _engine is None:
-                import logging
-                from rapidocr import RapidOCR
+    import logging
+    from rapidocr import RapidOCR
 
-                _engine = RapidOCR(params=PARAMS)
-                logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-    return _engine
+    ocr = RapidOCR(params=PARAMS)
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    return ocr
 
 
 def read_boxes(rgb) -> list[Line]:
