@@ -4,11 +4,17 @@ Every matcher returns a `FieldMatch` whose outcome is one of:
 - "match":     the same value once spelling, case, accents and separators are ignored;
 - "near_miss": close but not the same (one OCR-like typo, a name part missing, day and
                month swapped on an ambiguous date): a human should look;
+- "partial":   the document's reading is the submitted value cut short (a prefix, an
+               initial, characters missing) or holds it with a few characters more: a
+               reading problem as likely as a different value, so a human should look;
 - "mismatch":  clearly different;
 - "missing":   the document value is absent or unreadable.
 
 Dates on documents are read in the forms IDs print them; numeric day/month order
-follows a convention: "US" (month first, the default) or "day-first".
+follows a convention: "US" (month first, the default) or "day-first". Only plausible
+dates are readings (`plausible_date`): a year before 1900, a birth date in the future or
+more than 130 years ago, an issue date after today is an unreadable field, never a value
+to compare. Every date rule takes `today` explicitly: nothing here reads the clock.
 """
 from __future__ import annotations
 
@@ -23,7 +29,8 @@ from rapidfuzz.distance import OSA
 from unidecode import unidecode
 
 MATCH, NEAR_MISS, MISMATCH, MISSING = "match", "near_miss", "mismatch", "missing"
-Outcome = Literal["match", "near_miss", "mismatch", "missing"]
+PARTIAL = "partial"
+Outcome = Literal["match", "near_miss", "partial", "mismatch", "missing"]
 Convention = Literal["US", "day-first"]
 DateKind = Literal["birth", "expiry", "issue"]
 US, DAY_FIRST = "US", "day-first"
@@ -64,6 +71,13 @@ def _allowed_typos(length: int) -> int:
     return 1 if length <= 8 else 2
 
 
+SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def _without_suffix(tokens: list[str]) -> list[str]:
+    return tokens[:-1] if len(tokens) > 1 and tokens[-1] in SUFFIXES else tokens
+
+
 def _compare_tokens(submitted: list[str], document: list[str]) -> FieldMatch:
     a, b = " ".join(submitted), " ".join(document)
     score = float(fuzz.ratio(a, b))
@@ -73,11 +87,15 @@ def _compare_tokens(submitted: list[str], document: list[str]) -> FieldMatch:
         return FieldMatch(MISMATCH, score)
     if a == b or a.replace(" ", "") == b.replace(" ", ""):
         return FieldMatch(MATCH, 100.0)
+    if _without_suffix(submitted) == _without_suffix(document):
+        return FieldMatch(MATCH, 100.0)  # "SAMPLE JR" on one side only
     squashed_a, squashed_b = a.replace(" ", ""), b.replace(" ", "")
     if OSA.distance(squashed_a, squashed_b) <= _allowed_typos(min(len(squashed_a), len(squashed_b))):
         return FieldMatch(NEAR_MISS, score)
     if set(submitted) <= set(document) or set(document) <= set(submitted):
         return FieldMatch(NEAR_MISS, score)  # a compound name given only in part
+    if squashed_a.startswith(squashed_b):
+        return FieldMatch(PARTIAL, score)  # cut short on the card or by the reader, or an initial
     return FieldMatch(MISMATCH, score)
 
 
@@ -88,6 +106,15 @@ def match_name(submitted: str | None, document: str | None) -> FieldMatch:
 
 def _same_or_initial(a: str, b: str) -> bool:
     return a == b or (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b))
+
+
+def names_hold(names: list[str], tokens: list[str]) -> bool:
+    """Every one of `names` (normalised tokens) is among `tokens`, or a token is its initial.
+
+    How the decision recognises a name printed in another name's place ("Q. JOHN", a first
+    and last name the card leaves in either order)."""
+    return bool(names) and all(
+        any(n == t or (len(t) == 1 and n.startswith(t)) for t in tokens) for n in names)
 
 
 def _extends(shorter: list[str], longer: list[str]) -> bool:
@@ -101,7 +128,19 @@ def match_first_name(submitted_first: str | None, submitted_middle: str | None,
     """First name, where a middle name given on one side only is not a mismatch.
 
     The document's FIRST_NAME may hold "first middle"; so may the submitted first name.
+    The document's MIDDLE_NAME field can only help: a middle name is not a required field,
+    and a reader's MIDDLE_NAME is the field it most often takes from elsewhere on the card
+    (a signature, a second line); so a disagreeing MIDDLE_NAME never makes a result worse.
     """
+    without_middle = _match_first(submitted_first, submitted_middle, document_first, None)
+    if not name_tokens(document_middle) or without_middle.outcome in (MATCH, MISSING):
+        return without_middle
+    with_middle = _match_first(submitted_first, submitted_middle, document_first, document_middle)
+    return with_middle if with_middle.outcome == MATCH else without_middle
+
+
+def _match_first(submitted_first: str | None, submitted_middle: str | None,
+                 document_first: str | None, document_middle: str | None) -> FieldMatch:
     sub_first, doc_first = name_tokens(submitted_first), name_tokens(document_first)
     direct = _compare_tokens(sub_first, doc_first)
     if direct.outcome in (MATCH, MISSING) or not sub_first:
@@ -117,6 +156,8 @@ def match_first_name(submitted_first: str | None, submitted_middle: str | None,
         return FieldMatch(NEAR_MISS, direct.score)  # same given name, different middle names
     if given_only.outcome == NEAR_MISS and direct.outcome == MISMATCH:
         return FieldMatch(NEAR_MISS, given_only.score)
+    if given_only.outcome == PARTIAL and direct.outcome == MISMATCH:
+        return FieldMatch(PARTIAL, given_only.score)  # an initial or a shortened given name
     return direct
 
 
@@ -201,13 +242,36 @@ def _with_month_name(text: str, kind: str, today: date) -> list[date]:
     return [found] if found else []
 
 
-def date_readings(text: str | None, *, convention: str = US, kind: str = "birth",
-                  today: date | None = None) -> list[date]:
-    """Every plausible reading of a printed date, the most likely first; [] when unreadable."""
-    today = today or date.today()
-    cleaned = unidecode(unicodedata.normalize("NFKD", text or "")).casefold().strip()
-    if not cleaned:
-        return []
+OLDEST_YEAR = 1900
+MAX_AGE_YEARS = 130
+EXPIRY_HORIZON_YEARS = 50
+
+
+def _years_from(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def plausible_date(found: date, kind: str, today: date) -> bool:
+    """Whether a date can be what a document prints for `kind`, judged on `today`.
+
+    Every kind: not before 1900. Birth: not after today, not more than 130 years before it.
+    Issue: not after today. Expiry: not more than 50 years after today (an expiry in the
+    past is plausible: that document is expired)."""
+    if found.year < OLDEST_YEAR:
+        return False
+    if kind == "birth":
+        return _years_from(today, -MAX_AGE_YEARS) <= found <= today
+    if kind == "issue":
+        return found <= today
+    if kind == "expiry":
+        return found <= _years_from(today, EXPIRY_HORIZON_YEARS)
+    return True
+
+
+def _raw_date_readings(cleaned: str, convention: str, kind: str, today: date) -> list[date]:
     if m := _ISO.match(cleaned):
         found = _safe_date(int(m[1]), int(m[2]), int(m[3]))
         return [found] if found else []
@@ -221,19 +285,31 @@ def date_readings(text: str | None, *, convention: str = US, kind: str = "birth"
     return _with_month_name(cleaned, kind, today)
 
 
+def date_readings(text: str | None, *, convention: str = US, kind: str = "birth",
+                  today: date) -> list[date]:
+    """Every plausible reading of a printed date, the most likely first; [] when unreadable."""
+    cleaned = unidecode(unicodedata.normalize("NFKD", text or "")).casefold().strip()
+    if not cleaned:
+        return []
+    return [d for d in _raw_date_readings(cleaned, convention, kind, today)
+            if plausible_date(d, kind, today)]
+
+
 def parse_document_date(text: str | None, *, convention: str = US, kind: str = "birth",
-                        today: date | None = None) -> date | None:
-    """The most likely reading of a printed date, or None."""
+                        today: date) -> date | None:
+    """The most likely plausible reading of a printed date, or None."""
     readings = date_readings(text, convention=convention, kind=kind, today=today)
     return readings[0] if readings else None
 
 
 def field_date_readings(value: str | None, normalized: str | None, *, convention: str = US,
-                        kind: str = "birth", today: date | None = None) -> list[date]:
-    """Readings of a document date field, the provider's NormalizedValue (YYYY-MM-DD) first."""
+                        kind: str = "birth", today: date) -> list[date]:
+    """Plausible readings of a document date field, the provider's NormalizedValue
+    (YYYY-MM-DD) first. A NormalizedValue that is no plausible date ("0198-02-21" for a
+    printed "02/21/198") is dropped, and so is every implausible reading of the text."""
     readings: list[date] = []
     if normalized:
-        readings.extend(date_readings(normalized[:10], today=today))
+        readings.extend(date_readings(normalized[:10], kind=kind, today=today))
     for d in date_readings(value, convention=convention, kind=kind, today=today):
         if d not in readings:
             readings.append(d)
@@ -278,6 +354,28 @@ def normalize_id_number(value: str | None) -> str:
     return _ID_SEPARATORS.sub("", text)
 
 
+def is_subsequence(short: str, long: str) -> bool:
+    """`short`'s characters appear in `long` in the same order (others may be missing)."""
+    chars = iter(long)
+    return all(ch in chars for ch in short)
+
+
+MIN_PARTIAL_ID = 4  # a reading shorter than this says too little to call it the same number
+MAX_EXTRA_ID_CHARACTERS = 3
+
+
+def id_number_partial(submitted: str, document: str) -> bool:
+    """The document's reading of a number is the submitted one with characters missing
+    (a prefix, or a few digits dropped: "7878787" for "787878787"), or holds the submitted
+    one with a few characters more (a letter prefix the customer left out). Both are
+    compared after normalisation and after mapping OCR-confusable letters to digits."""
+    a, b = submitted.translate(_OCR_CONFUSIONS), document.translate(_OCR_CONFUSIONS)
+    if len(b) < len(a):
+        return len(b) >= min(MIN_PARTIAL_ID, len(a) - 1) and is_subsequence(b, a)
+    return (len(b) > len(a) >= MIN_PARTIAL_ID and len(b) - len(a) <= MAX_EXTRA_ID_CHARACTERS
+            and a in b)
+
+
 def match_id_number(submitted: str | None, document: str | None) -> FieldMatch:
     a, b = normalize_id_number(submitted), normalize_id_number(document)
     if not b:
@@ -288,4 +386,6 @@ def match_id_number(submitted: str | None, document: str | None) -> FieldMatch:
     if a and (a.translate(_OCR_CONFUSIONS) == b.translate(_OCR_CONFUSIONS)
               or (min(len(a), len(b)) >= 5 and OSA.distance(a, b) <= 1)):
         return FieldMatch(NEAR_MISS, score)
+    if a and id_number_partial(a, b):
+        return FieldMatch(PARTIAL, score)
     return FieldMatch(MISMATCH, score)

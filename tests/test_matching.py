@@ -163,3 +163,93 @@ def test_match_id_number(submitted, document, outcome):
 
 def test_normalize_id_number():
     assert m.normalize_id_number("S123-456-57-901-0") == "s123456579010"
+
+
+# --- plausible dates ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,normalized,kind", [
+    ("02/21/198", "0198-02-21T00:00:00", "birth"),   # a year cut short, as Textract read one
+    ("0198-02-21", None, "birth"),
+    ("01/12/1857", None, "birth"),                   # before 1900
+    ("01/12/1890", "1890-01-12", "birth"),
+    ("01/12/2027", "2027-01-12", "birth"),           # born after today
+    ("07/31/2026", None, "issue"),                   # issued after today
+    ("01/12/2091", None, "expiry"),                  # more than 50 years ahead
+    ("01/12/1899", None, "expiry"),
+])
+def test_implausible_dates_are_no_reading(text, normalized, kind):
+    assert m.field_date_readings(text, normalized, kind=kind, today=TODAY) == []
+
+
+def test_the_oldest_plausible_birth_date_is_130_years_back():
+    assert m.plausible_date(date(1910, 6, 15), "birth", date(2040, 6, 15))
+    assert not m.plausible_date(date(1910, 6, 14), "birth", date(2040, 6, 15))
+    assert m.plausible_date(date(2026, 6, 15), "birth", TODAY)
+    assert not m.plausible_date(date(2026, 6, 16), "birth", TODAY)
+
+
+def test_an_implausible_normalized_value_leaves_the_text_readings():
+    assert m.field_date_readings("02/21/1984", "0198-02-21T00:00:00", today=TODAY) == [
+        date(1984, 2, 21)]
+
+
+def test_dates_are_judged_against_the_given_day():
+    # the same printed date is a plausible birth date on one day and not on another
+    assert m.parse_document_date("01/02/2026", today=date(2026, 1, 2)) == date(2026, 1, 2)
+    assert m.parse_document_date("01/02/2026", today=date(2026, 1, 1)) is None
+    assert m.parse_document_date("01/02/30", kind="birth", today=date(2031, 1, 1)) == date(2030, 1, 2)
+    assert m.parse_document_date("01/02/30", kind="birth", today=date(2029, 1, 1)) == date(1930, 1, 2)
+
+
+def test_no_date_function_reads_the_clock():
+    with pytest.raises(TypeError):
+        m.date_readings("01/12/1957")  # today is required
+
+
+# --- partial readings -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("submitted,document,outcome", [
+    ("787878787", "7878787", "partial"),             # two digits dropped by the reader
+    ("D12345678", "D1234", "partial"),               # cut short
+    ("08954796", "D08954796", "near_miss"),          # one letter the customer left out
+    ("08954796", "DL08954796", "partial"),           # a few characters more
+    ("D12345678", "D123", "partial"),
+    ("D12345678", "D12", "mismatch"),                # too little read to say
+    ("787878787", "787878788", "near_miss"),
+    ("D12345678", "D87654321", "mismatch"),
+    ("123456789", "9123456789123", "mismatch"),      # more than a few characters more
+])
+def test_partial_id_numbers(submitted, document, outcome):
+    assert m.match_id_number(submitted, document).outcome == outcome
+
+
+@pytest.mark.parametrize("submitted,document,outcome", [
+    ("Alexander", "ALEXAND", "partial"),             # cut short on the card
+    ("Quentin", "Q", "partial"),                     # an initial
+    ("Sample", "SAMPLE JR", "match"),                # a suffix on one side
+    ("Sample Jr", "SAMPLE", "match"),
+    ("Sample", "HARRISON", "mismatch"),
+    ("Doe", "DOYLE", "mismatch"),
+])
+def test_partial_and_suffixed_names(submitted, document, outcome):
+    assert m.match_name(submitted, document).outcome == outcome
+
+
+@pytest.mark.parametrize("first,middle,doc_first,doc_middle,outcome", [
+    ("Connor", "", "CONNOR", "HUGH B", "match"),     # a MIDDLE_NAME read from a signature
+    ("Connor James", "", "CONNOR", "HUGH B", "match"),
+    ("Connor", "James", "CONNOR", "HUGH B", "match"),
+    ("John", "Q", "J", None, "partial"),             # the card prints the initial only
+    ("John", "Q", "Q", "JOHN", "mismatch"),          # name order: the decision sends it to review
+])
+def test_first_name_with_document_middle_names(first, middle, doc_first, doc_middle, outcome):
+    assert m.match_first_name(first, middle, doc_first, doc_middle).outcome == outcome
+
+
+def test_names_hold():
+    assert m.names_hold(["maria"], ["garcia", "maria"])
+    assert m.names_hold(["john"], ["q", "john"])
+    assert m.names_hold(["quentin"], ["q"])              # the document's initial
+    assert not m.names_hold(["q"], ["quentin"])          # never the submission's initial
+    assert not m.names_hold(["harrison"], ["sample", "connor"])
+    assert not m.names_hold([], ["sample"])
