@@ -230,3 +230,36 @@ def correct(lines: list[str], kind: str) -> list[str]:
             line = stripped[:length] if len(stripped) <= length else line[:length]
         out.append(_fix_line(line.ljust(length, "<"), template))
     return out
+
+
+# --- a zone as a provider gives it (Textract's MRZ_CODE field) ------------------------------
+
+def read(text: str | list[str]) -> Mrz | None:
+    """A zone from a provider's text: `parse` as it is, or else (when the lines have a zone's
+    count and nearly its length) `parse` after `correct` by position. None when the text is no
+    zone. Check digits are reported, not required: see `Mrz.valid`."""
+    zone = parse(text)
+    if zone is not None:
+        return zone
+    lines = [normalise_ocr(line) for line in _split(text)]
+    for kind, (length, count) in LENGTHS.items():
+        if len(lines) == count and all(abs(len(line) - length) <= 2 for line in lines):
+            return parse(correct(lines, kind))
+    return None
+
+
+# Textract field names of what a zone holds, and whether a check digit covers each.
+CHECKED_FIELDS = {"DOCUMENT_NUMBER": "document_number", "DATE_OF_BIRTH": "birth_date",
+                  "EXPIRATION_DATE": "expiry_date"}
+
+
+def textract_fields(zone: Mrz, today: date) -> dict[str, str]:
+    """The zone's fields named as Textract AnalyzeID names them: LAST_NAME, FIRST_NAME (the
+    given names), DOCUMENT_NUMBER, DATE_OF_BIRTH and EXPIRATION_DATE (YYYY-MM-DD, two-digit
+    years resolved against `today`). Empty or unreadable fields are left out."""
+    birth, expiry = zone.birth(today), zone.expiry(today)
+    out = {"LAST_NAME": zone.surname, "FIRST_NAME": zone.given_names,
+           "DOCUMENT_NUMBER": zone.document_number,
+           "DATE_OF_BIRTH": birth.isoformat() if birth else "",
+           "EXPIRATION_DATE": expiry.isoformat() if expiry else ""}
+    return {name: value for name, value in out.items() if value}
