@@ -49,6 +49,7 @@ class Settings:
     failure_queue_name: str
     verify_threshold: float
     review_threshold: float
+    clear_confidence: float  # a document reading at or above it is clear enough to reject on
     provider: str  # "aws", "selfhosted" or "none"
     verify_concurrency: int
     token_issuer: str | None
@@ -87,6 +88,7 @@ def settings() -> Settings:
         failure_queue_name=_env("KYC_FAILURE_QUEUE_NAME", f"{stage}-kyc-stream-failures"),
         verify_threshold=_float("KYC_VERIFY_THRESHOLD", 95.0),
         review_threshold=_float("KYC_REVIEW_THRESHOLD", 80.0),
+        clear_confidence=_float("KYC_CLEAR_CONFIDENCE", 85.0),
         provider=_env("KYC_PROVIDER", "aws"),
         verify_concurrency=_int("KYC_VERIFY_CONCURRENCY", 10),
         token_issuer=issuer,

@@ -343,13 +343,13 @@ def is_expired(expiry: date, today: date) -> bool:
 
 # --- ID numbers ----------------------------------------------------------------------------
 
-_ID_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]+")
+_ID_SEPARATORS = re.compile(r"[^0-9a-z]+")  # after unidecode and casefold: every separator
 _OCR_CONFUSIONS = str.maketrans({"o": "0", "q": "0", "d": "0", "i": "1", "l": "1",
                                  "z": "2", "s": "5", "b": "8", "g": "6"})
 
 
 def normalize_id_number(value: str | None) -> str:
-    """'S123-456-57-901-0' -> 's123456579010'."""
+    """'S123-456-57-901-0' -> 's123456579010'; 'No. 123/45' -> 'no12345'."""
     text = unidecode(unicodedata.normalize("NFKC", value or "")).casefold()
     return _ID_SEPARATORS.sub("", text)
 

@@ -1,7 +1,9 @@
 """The verifier: records whose new image has verify == true get a decision.
 
 Face comparison and ID reading run concurrently; a batch's records run
-concurrently up to the stage's limit. The decision is written with verify =
+concurrently up to the stage's limit. `evaluate_submission` is the one path from
+provider answers to a decision: the stream handler and `kyc_service decide` (which
+replays recorded provider responses) both run it. The decision is written with verify =
 false only if the record still has the submission id and version that were
 read; otherwise a newer submission won and the stale result is dropped.
 """
@@ -19,8 +21,8 @@ from chalicelib.config import settings
 from chalicelib.decision import Decision, date_convention_for, decide, decide_unusable
 from chalicelib.logs import logger, ref
 from chalicelib.models import condition_failed, plain, tables
-from chalicelib.providers import (ImageRef, UnusableInput, VerificationProvider, get_provider,
-                                  reading_from_analyze_id)
+from chalicelib.providers import (FaceComparison, ImageRef, UnusableInput, VerificationProvider,
+                                  get_provider, reading_from_analyze_id)
 from chalicelib.streams import as_model, images, process_batch, raw_record
 
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
@@ -33,27 +35,47 @@ def _first(record, kind: str) -> str | None:
     return None
 
 
+SUBMITTED_FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "id_type", "id_value")
+
+
 def submitted_details(record) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in
-            ("first_name", "middle_name", "last_name", "date_of_birth", "id_type", "id_value")}
+    return {name: getattr(record, name) for name in SUBMITTED_FIELDS}
 
 
-def evaluate(record, provider: VerificationProvider, bucket: str, today: dt.date | None = None) -> Decision:
-    """Run both provider calls concurrently and decide. ProviderThrottled propagates (retry)."""
+def utc_today() -> dt.date:
+    """The date expiry is judged against in the verifier: today in UTC."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def evaluate_submission(details: dict[str, Any], provider: VerificationProvider, front: ImageRef,
+                        back: ImageRef | None = None, selfie: ImageRef | None = None, *,
+                        today: dt.date) -> Decision:
+    """Read the ID (and compare the selfie with it, when there is a selfie) concurrently, then
+    decide with the stage's thresholds, judging dates against `today`. Without a selfie the
+    decision rests on the document alone. ProviderThrottled propagates (retry)."""
     s = settings()
-    selfie, front, back = _first(record, "selfie"), _first(record, "id_front"), _first(record, "id_back")
-    if not selfie or not front:
-        return decide_unusable(MISSING_DOCUMENTS, review=True)
+    claim = {name: details.get(name) for name in SUBMITTED_FIELDS if details.get(name)}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        face_f = pool.submit(provider.compare_faces, ImageRef(bucket, selfie), ImageRef(bucket, front))
-        id_f = pool.submit(provider.analyze_id, ImageRef(bucket, front), ImageRef(bucket, back) if back else None)
+        face_f = pool.submit(provider.compare_faces, selfie, front) if selfie is not None else None
+        id_f = pool.submit(provider.analyze_id, front, back, claim=claim)
         try:
-            face = face_f.result()
+            face: FaceComparison | None = face_f.result() if face_f is not None else None
             reading = reading_from_analyze_id(id_f.result())
         except UnusableInput as exc:
             return decide_unusable(exc.reason, exc.review)
-    return decide(submitted_details(record), face, reading, s.verify_threshold, s.review_threshold,
-                  today=today or dt.date.today(), date_convention=date_convention_for(record.id_type))
+    return decide(details, face, reading, s.verify_threshold, s.review_threshold, today=today,
+                  date_convention=date_convention_for(details.get("id_type")),
+                  clear_confidence=s.clear_confidence)
+
+
+def evaluate(record, provider: VerificationProvider, bucket: str, today: dt.date) -> Decision:
+    """A record's decision: its ID front (and back) and selfie through `evaluate_submission`."""
+    selfie, front, back = _first(record, "selfie"), _first(record, "id_front"), _first(record, "id_back")
+    if not selfie or not front:
+        return decide_unusable(MISSING_DOCUMENTS, review=True)
+    return evaluate_submission(submitted_details(record), provider, ImageRef(bucket, front),
+                               ImageRef(bucket, back) if back else None, ImageRef(bucket, selfie),
+                               today=today)
 
 
 def write_decision(record, decision: Decision, decided_by: str = "system", final: bool = True) -> bool:
@@ -100,7 +122,8 @@ def verify_one(raw: dict[str, Any], provider_factory=None) -> None:
     record = as_model(tables().kyc, new)
     if record is None or record.verify is not True or not still_current(record):
         return
-    decision = evaluate(record, (provider_factory or get_provider)(), settings().bucket)
+    decision = evaluate(record, (provider_factory or get_provider)(), settings().bucket,
+                        today=utc_today())
     from chalicelib import licence
     if licence.applies(record):  # bundle records: the licence check follows (chalicelib/licence.py)
         decision, final = licence.hold(decision)

@@ -41,7 +41,7 @@ class LatencyProvider:
         time.sleep(FACE_LATENCY_S)
         return FaceComparison(99.0, 1, 1)
 
-    def analyze_id(self, front, back=None):
+    def analyze_id(self, front, back=None, claim=None):
         time.sleep(ID_LATENCY_S)
 
         def field(name, text, normalized=None):

@@ -58,7 +58,7 @@ class FakeProvider:
             raise answer
         return answer
 
-    def analyze_id(self, front, back=None):
+    def analyze_id(self, front, back=None, claim=None):
         self.calls.append("analyze_id")
         answer = self.documents.get(front.key, textract_fields())
         if isinstance(answer, Exception):

@@ -62,14 +62,16 @@ def test_everything_matching_is_verified_with_full_checks():
         "face_match": {"passed": True, "similarity": 99.1, "source_face_count": 1,
                        "target_face_count": 1},
         "details_match": {"passed": True, "fields": {
-            "FIRST_NAME": {"submitted": "José", "document": "JOSE", "passed": True, "outcome": "match"},
+            "FIRST_NAME": {"submitted": "José", "document": "JOSE", "passed": True, "outcome": "match",
+                           "confidence": 97.5},
             "LAST_NAME": {"submitted": "Muñoz-García", "document": "MUNOZ GARCIA", "passed": True,
-                          "outcome": "match"},
+                          "outcome": "match", "confidence": 97.5},
             "DATE_OF_BIRTH": {"submitted": "1957-01-12", "document": "1957-01-12", "passed": True,
-                              "outcome": "match"},
+                              "outcome": "match", "confidence": 97.5},
             "DOCUMENT_NUMBER": {"submitted": "S123-456-57-901-0", "document": "S123456579010",
-                                "passed": True, "outcome": "match"},
-            "EXPIRATION_DATE": {"document": "2030-01-12", "passed": True, "outcome": "in_date"},
+                                "passed": True, "outcome": "match", "confidence": 97.5},
+            "EXPIRATION_DATE": {"document": "2030-01-12", "passed": True, "outcome": "in_date",
+                                "confidence": 97.5},
         }},
     }
 
@@ -180,7 +182,8 @@ def test_near_miss_needs_review(overrides, reason):
     assert decision.reasons == [reason]
     field = next(iter(overrides))
     assert decision.checks["details_match"]["fields"][field] | {"submitted": None, "document": None} == {
-        "submitted": None, "document": None, "passed": False, "outcome": "near_miss"}
+        "submitted": None, "document": None, "passed": False, "outcome": "near_miss",
+        "confidence": 97.5}
 
 
 @pytest.mark.parametrize("field,words", [
@@ -214,7 +217,7 @@ def test_expired_document_rejects():
     assert decision.status == "rejected"
     assert decision.reasons == ["the document expired on 2020-01-31"]
     assert decision.checks["details_match"]["fields"]["EXPIRATION_DATE"] == {
-        "document": "2020-01-31", "passed": False, "outcome": "expired"}
+        "document": "2020-01-31", "passed": False, "outcome": "expired", "confidence": 97.5}
 
 
 def test_expired_yesterday_rejects():
@@ -292,3 +295,301 @@ def test_empty_reading_needs_review_for_every_field():
 def test_decide_unusable(review, status):
     decision = decide_unusable("the image is too large to be processed", review)
     assert decision == Decision(status, ["the image is too large to be processed"], {})
+
+
+# --- confidence: a shaky reading that disagrees asks for review ---------------------------------
+
+def _fields(overrides: dict | None = None, drop: tuple = (), confidence: dict | None = None,
+            ) -> list[dict]:
+    items = []
+    for name, (text, normalized) in {**DOCUMENT, **(overrides or {})}.items():
+        if name in drop:
+            continue
+        value = {"Text": text, "Confidence": (confidence or {}).get(name, 97.5)}
+        if normalized:
+            value["NormalizedValue"] = {"Value": normalized, "ValueType": "Date"}
+        items.append({"Type": {"Text": name}, "ValueDetection": value})
+    return items
+
+
+def _response(*documents: list[dict], **extra) -> dict:
+    return {"IdentityDocuments": [{"DocumentIndex": i + 1, "IdentityDocumentFields": fields}
+                                  for i, fields in enumerate(documents)],
+            "DocumentMetadata": {"Pages": len(documents)}, **extra}
+
+
+def _read(*documents: list[dict], **extra) -> IdReading:
+    return reading_from_analyze_id(_response(*documents, **extra))
+
+
+@pytest.mark.parametrize("overrides,outcome_words", [
+    ({"FIRST_NAME": ("JUAN", None)}, "first name"),
+    ({"LAST_NAME": ("SMITH", None)}, "last name"),
+    ({"DATE_OF_BIRTH": ("01/13/1957", "1957-01-13T00:00:00")}, "date of birth"),
+    ({"DOCUMENT_NUMBER": ("D99887766", None)}, "document number"),
+])
+@pytest.mark.parametrize("confidence,status", [(85.0, "rejected"), (84.9, "needs_review"),
+                                               (40.0, "needs_review")])
+def test_a_disagreeing_reading_rejects_only_when_clear(overrides, outcome_words, confidence, status):
+    name = next(iter(overrides))
+    decision = _decide(reading=_read(_fields(overrides, confidence={name: confidence})))
+    assert decision.status == status
+    assert len(decision.reasons) == 1 and decision.reasons[0].startswith(outcome_words)
+    field = decision.checks["details_match"]["fields"][name]
+    assert field["outcome"] == ("mismatch" if status == "rejected" else "unclear")
+    assert field["confidence"] == confidence and field["passed"] is False
+
+
+def test_a_shaky_reading_that_agrees_still_verifies():
+    reading = _read(_fields(confidence={"LAST_NAME": 42.0, "DOCUMENT_NUMBER": 60.0}))
+    assert _decide(reading=reading).status == "verified"
+
+
+def test_the_clear_confidence_is_a_parameter():
+    reading = _read(_fields({"LAST_NAME": ("SMITH", None)}, confidence={"LAST_NAME": 90.0}))
+    assert _decide(reading=reading).status == "rejected"
+    assert _decide(reading=reading, clear_confidence=95.0).status == "needs_review"
+
+
+@pytest.mark.parametrize("confidence,status,reason", [
+    (97.5, "rejected", "the document expired on 2020-01-31"),
+    (72.9, "needs_review",
+     "the document's expiry date reads as past, but not clearly enough to decide on (review)"),
+])
+def test_an_expiry_in_the_past_rejects_only_when_read_clearly(confidence, status, reason):
+    reading = _read(_fields({"EXPIRATION_DATE": ("01/31/2020", "2020-01-31T00:00:00")},
+                            confidence={"EXPIRATION_DATE": confidence}))
+    decision = _decide(reading=reading)
+    assert (decision.status, decision.reasons) == (status, [reason])
+
+
+def test_a_truncated_document_number_asks_for_review_even_when_clear():
+    reading = _read(_fields({"DOCUMENT_NUMBER": ("S12345657", None)}))
+    decision = _decide(reading=reading)
+    assert decision.status == "needs_review"
+    assert decision.reasons == ["document number was read from the document only in part (review)"]
+
+
+# --- implausible dates are unreadable, never a mismatch -----------------------------------------
+
+@pytest.mark.parametrize("text,normalized", [
+    ("01/12/195", "0195-01-12T00:00:00"),
+    ("01/12/1857", "1857-01-12T00:00:00"),
+    ("01/12/2031", "2031-01-12T00:00:00"),   # born after today
+    ("01/12/1887", "1887-01-12T00:00:00"),   # 139 years before today
+])
+def test_an_implausible_date_of_birth_is_unreadable(text, normalized):
+    decision = _decide(reading=_read(_fields({"DATE_OF_BIRTH": (text, normalized)})))
+    assert decision.status == "needs_review"
+    assert decision.reasons == ["date of birth could not be read from the document (review)"]
+    field = decision.checks["details_match"]["fields"]["DATE_OF_BIRTH"]
+    assert field["outcome"] == "unreadable" and field["document"] == text
+
+
+def test_a_birth_date_after_the_clear_issue_date_is_unreadable():
+    fields = _fields({"DATE_OF_BIRTH": ("01/12/1997", None),
+                      "DATE_OF_ISSUE": ("03/01/1995", "1995-03-01T00:00:00")})
+    decision = _decide(reading=_read(fields))
+    assert decision.status == "needs_review"
+    assert decision.checks["details_match"]["fields"]["DATE_OF_BIRTH"]["outcome"] == "unreadable"
+
+
+def test_an_expiry_before_the_issue_date_is_unreadable():
+    fields = _fields({"EXPIRATION_DATE": ("01/12/2020", None),
+                      "DATE_OF_ISSUE": ("03/01/2022", "2022-03-01T00:00:00")})
+    decision = _decide(reading=_read(fields))
+    assert decision.reasons == ["the document's expiry date could not be read (review)"]
+
+
+def test_an_expiry_far_beyond_any_document_life_is_unreadable():
+    decision = _decide(reading=_read(_fields({"EXPIRATION_DATE": ("01/12/2190", None)})))
+    assert decision.reasons == ["the document's expiry date could not be read (review)"]
+
+
+def test_expiry_is_judged_against_the_given_day():
+    reading = _read(_fields({"EXPIRATION_DATE": ("06/15/2026", "2026-06-15T00:00:00")}))
+    assert decide(SUBMITTED, _face(), reading, VERIFY, REVIEW, date(2026, 6, 15)).status == "verified"
+    late = decide(SUBMITTED, _face(), reading, VERIFY, REVIEW, date(2026, 6, 16))
+    assert late.reasons == ["the document expired on 2026-06-15"]
+
+
+# --- every document of the response ------------------------------------------------------------
+
+def test_a_field_missing_on_one_page_is_read_from_the_other():
+    front = _fields(drop=("DATE_OF_BIRTH", "DOCUMENT_NUMBER"))
+    back = _fields(drop=("FIRST_NAME", "EXPIRATION_DATE"))
+    assert _decide(reading=_read(front, back)).status == "verified"
+    assert _decide(reading=_read(back, front)).status == "verified"
+
+
+def test_pages_that_disagree_ask_for_review_whatever_their_order():
+    front = _fields()
+    back = _fields({"DATE_OF_BIRTH": ("01/13/1957", "1957-01-13T00:00:00")})
+    for reading in (_read(front, back), _read(back, front)):
+        decision = _decide(reading=reading)
+        assert decision.status == "needs_review"
+        assert decision.reasons == ["the document's pages disagree on the date of birth (review)"]
+        assert decision.checks["details_match"]["consistency"]["pages_disagree"] == ["DATE_OF_BIRTH"]
+        assert decision.checks["details_match"]["fields"]["DATE_OF_BIRTH"]["passed"] is True
+
+
+def test_a_page_that_clearly_differs_everywhere_still_rejects():
+    other = {"FIRST_NAME": ("JUAN", None), "LAST_NAME": ("SMITH", None),
+             "DATE_OF_BIRTH": ("01/13/1960", None), "DOCUMENT_NUMBER": ("D99887766", None)}
+    decision = _decide(reading=_read(_fields(other), _fields(other)))
+    assert decision.status == "rejected"
+
+
+# --- names -------------------------------------------------------------------------------------
+
+def test_first_and_last_name_swapped_ask_for_review_not_rejection():
+    reading = _read(_fields({"FIRST_NAME": ("MUNOZ GARCIA", None), "LAST_NAME": ("JOSE", None)}))
+    decision = _decide(reading=reading)
+    assert decision.status == "needs_review"
+    assert decision.reasons == [
+        "first name appears on the document, but in another name's place (review)",
+        "last name appears on the document, but in another name's place (review)"]
+    assert decision.checks["details_match"]["fields"]["FIRST_NAME"]["outcome"] == "name_order"
+
+
+def test_given_names_in_another_order_ask_for_review():
+    reading = _read(_fields({"FIRST_NAME": ("L", None), "MIDDLE_NAME": ("JOSE", None)}))
+    decision = _decide(reading=reading, submitted={"middle_name": "Luis"})
+    assert decision.status == "needs_review"
+    assert decision.reasons == [
+        "first name appears on the document, but in another name's place (review)"]
+
+
+def test_a_last_name_that_is_nowhere_on_the_document_still_rejects():
+    reading = _read(_fields({"LAST_NAME": ("SMITH", None)}))
+    assert _decide(reading=reading, submitted={"middle_name": "Smithers"}).status == "rejected"
+
+
+def test_a_middle_name_field_read_wrongly_never_costs_the_verification():
+    reading = _read(_fields({"MIDDLE_NAME": ("HUGH B", None)}))
+    assert _decide(reading=reading).status == "verified"
+    assert _decide(reading=reading, submitted={"middle_name": "Luis"}).status == "verified"
+
+
+# --- machine-readable zone (Textract's MRZ_CODE) -------------------------------------------------
+
+PASSPORT = {"first_name": "Li", "middle_name": "", "last_name": "Juan", "date_of_birth": "1982-05-01",
+            "id_type": "Passport", "id_value": "000202837"}
+
+
+def _passport_fields(zone: str | None, drop: tuple = ()) -> list[dict]:
+    printed = {"FIRST_NAME": ("LI", None), "LAST_NAME": ("JUAN", None),
+               "DOCUMENT_NUMBER": ("000202837", None),
+               "DATE_OF_BIRTH": ("01 MAY 1982", "1982-05-01T00:00:00"),
+               "EXPIRATION_DATE": ("09 MAY 2029", "2029-05-09T00:00:00")}
+    fields = [{"Type": {"Text": k}, "ValueDetection": {"Text": t, "Confidence": 98.0, **(
+        {"NormalizedValue": {"Value": n, "ValueType": "Date"}} if n else {})}}
+        for k, (t, n) in printed.items() if k not in drop]
+    if zone is not None:
+        fields.append({"Type": {"Text": "MRZ_CODE"},
+                       "ValueDetection": {"Text": zone, "Confidence": 82.0}})
+    return fields
+
+
+def _passport(fields: list[dict], **extra) -> Decision:
+    return decide(PASSPORT, _face(), _read(fields, **extra), VERIFY, REVIEW, TODAY)
+
+
+def test_a_valid_zone_that_agrees_with_the_print_verifies():
+    from tests.mrz_support import td3
+
+    decision = _passport(_passport_fields(td3("JUAN", "LI", "000202837", "820501", "290509")))
+    assert (decision.status, decision.reasons) == ("verified", [])
+
+
+def test_a_valid_zone_that_disagrees_with_the_print_is_a_consistency_problem():
+    from tests.mrz_support import td3
+
+    decision = _passport(_passport_fields(td3("JUAN", "LI", "000202837", "830501", "290509")))
+    assert decision.status == "needs_review"
+    assert decision.reasons == [
+        "the document's machine-readable data disagrees with its printed date of birth; "
+        "possible tampering (review)"]
+    assert decision.checks["details_match"]["consistency"]["mismatched_fields"] == ["DATE_OF_BIRTH"]
+
+
+def test_a_valid_zone_reads_a_field_the_print_lost():
+    from tests.mrz_support import td3
+
+    zone = td3("JUAN", "LI", "000202837", "820501", "290509")
+    decision = _passport(_passport_fields(zone, drop=("DATE_OF_BIRTH",)))
+    assert decision.status == "verified"
+    field = decision.checks["details_match"]["fields"]["DATE_OF_BIRTH"]
+    assert field["source"] == "mrz" and field["document"] == "1982-05-01"
+
+
+def test_a_zone_failing_its_check_digits_is_reported_and_never_trusted():
+    from tests.mrz_support import td3
+
+    zone = td3("JUAN", "LI", "000202837", "820501", "290509")
+    broken = zone[:-1] + ("0" if zone[-1] != "0" else "1")  # the composite check digit
+    decision = _passport(_passport_fields(broken, drop=("DATE_OF_BIRTH",)))
+    assert decision.status == "needs_review"
+    assert decision.reasons == [
+        "date of birth could not be read from the document (review)",
+        "the document's machine-readable zone fails its check digits; possible tampering (review)"]
+    assert decision.checks["details_match"]["consistency"]["mrz_checks_failed"] is True
+
+
+def test_a_zone_that_cannot_be_read_asks_for_review():
+    decision = _passport(_passport_fields("P<USAJUAN<<LI\n0002028373USA"))
+    assert decision.reasons == ["the document's machine-readable zone could not be read (review)"]
+
+
+def test_a_self_hosted_mrz_check_failure_asks_for_review():
+    decision = _decide(reading=_read(_fields(), KycConsistency={
+        "mismatched_fields": [], "mrz_checks_failed": True}))
+    assert decision.status == "needs_review"
+    assert decision.reasons == [
+        "the document's machine-readable zone fails its check digits; possible tampering (review)"]
+
+
+# --- KycClaim (self-hosted reading guided by the submission) ------------------------------------
+
+def test_claim_label_counts_as_read():
+    decision = _decide(reading=_read(_fields(), KycClaim={
+        "FIRST_NAME": "label", "LAST_NAME": "label", "DATE_OF_BIRTH": "label",
+        "DOCUMENT_NUMBER": "label"}))
+    assert decision.status == "verified"
+
+
+def test_claim_elsewhere_never_verifies():
+    decision = _decide(reading=_read(_fields(), KycClaim={"DOCUMENT_NUMBER": "elsewhere"}))
+    assert decision.status == "needs_review"
+    assert decision.reasons == [
+        "document number is printed on the document, but not where the document number goes (review)"]
+    assert decision.checks["details_match"]["fields"]["DOCUMENT_NUMBER"]["outcome"] == "elsewhere"
+
+
+def test_claim_elsewhere_with_a_clear_blind_mismatch_still_rejects():
+    reading = _read(_fields({"DOCUMENT_NUMBER": ("D99887766", None)}),
+                    KycClaim={"DOCUMENT_NUMBER": "elsewhere"})
+    assert _decide(reading=reading).reasons == ["document number differs from the document"]
+
+
+def test_claim_elsewhere_with_a_shaky_blind_mismatch_asks_for_review():
+    reading = _read(_fields({"DOCUMENT_NUMBER": ("D99887766", None)},
+                            confidence={"DOCUMENT_NUMBER": 50.0}),
+                    KycClaim={"DOCUMENT_NUMBER": "elsewhere"})
+    assert _decide(reading=reading).status == "needs_review"
+
+
+def test_claim_absent_leaves_the_blind_reading():
+    reading = _read(_fields({"LAST_NAME": ("SMITH", None)}), KycClaim={"LAST_NAME": "absent"})
+    assert _decide(reading=reading).reasons == ["last name differs from the document"]
+    assert _decide(reading=_read(_fields(), KycClaim={"LAST_NAME": "absent"})).status == "verified"
+
+
+# --- without a face comparison -----------------------------------------------------------------
+
+def test_without_a_face_comparison_the_document_alone_decides():
+    decision = decide(SUBMITTED, None, _reading(), VERIFY, REVIEW, TODAY)
+    assert decision.status == "verified" and "face_match" not in decision.checks
+    expired = decide(SUBMITTED, None, _reading({"EXPIRATION_DATE": ("01/31/2020", None)}),
+                     VERIFY, REVIEW, TODAY)
+    assert expired.reasons == ["the document expired on 2020-01-31"]

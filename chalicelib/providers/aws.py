@@ -123,7 +123,9 @@ class AwsProvider:
         return FaceComparison(similarity=similarity, source_face_count=1,
                               target_face_count=len(matches) + len(unmatched))
 
-    def analyze_id(self, front: ImageRef, back: ImageRef | None = None) -> dict[str, Any]:
+    def analyze_id(self, front: ImageRef, back: ImageRef | None = None,
+                   claim: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Textract reads the document blind: `claim` is not sent anywhere."""
         pages = [_s3_object(front)] + ([_s3_object(back)] if back is not None else [])
         response = self._call("AnalyzeID", lambda: self.textract.analyze_id(DocumentPages=pages))
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}

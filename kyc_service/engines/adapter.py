@@ -40,7 +40,8 @@ class SelfHostedProvider:
 
         return FaceEngine.shared().compare(self._read(source), self._read(target))
 
-    def analyze_id(self, front: ImageRef, back: ImageRef | None = None) -> dict[str, Any]:
+    def analyze_id(self, front: ImageRef, back: ImageRef | None = None,
+                   claim: dict[str, Any] | None = None) -> dict[str, Any]:
         from .analyze import analyze
 
         return analyze(self._read(front), self._read(back) if back else None)
