@@ -282,3 +282,81 @@ def test_clients_are_created_lazily_through_chalicelib_aws(monkeypatch):
     assert provider.textract == "textract"
     assert provider.rekognition == "rekognition"
     assert created == ["rekognition", "textract"]
+
+
+# --- what AWS really returned (../shared/fixtures/aws), through the adapter ---------------------
+
+RECORDED_ANALYZE_ID = ["nava-passport-with-mrz", "textractor-fake-id", "trp-drivers-license",
+                       "trp-no-document", "trp-passport", "trp-sample1", "trp-two-documents"]
+
+
+def _recorded(relative: str) -> dict:
+    from tests.recorded import load
+    return load(relative)
+
+
+@pytest.mark.parametrize("name", RECORDED_ANALYZE_ID)
+def test_recorded_analyze_id_responses_through_the_adapter(textract, name):
+    client, stub = textract
+    recorded = _recorded(f"aws/analyze-id/{name}.json")
+    stub.add_response("analyze_id", recorded, {"DocumentPages": [_s3(FRONT), _s3(BACK)]})
+    response = _provider(tex=client).analyze_id(FRONT, BACK, claim={"last_name": "ignored"})
+    assert "ResponseMetadata" not in response
+    reading = reading_from_analyze_id(response)
+    documents = recorded.get("IdentityDocuments") or []
+    assert reading.documents == len(documents)
+    for document in documents:  # every non-empty field of every document is a reading
+        for item in document["IdentityDocumentFields"]:
+            text = item["ValueDetection"]["Text"].strip()
+            readings = reading.readings.get(item["Type"]["Text"], [])
+            assert bool(text) == any(r.value == text and r.document == document["DocumentIndex"]
+                                     for r in readings)
+    for name_, items in reading.readings.items():
+        assert reading.fields[name_] == items[0]
+        assert [r.confidence for r in items] == sorted((r.confidence for r in items), reverse=True)
+
+
+def test_recorded_us_licences_through_the_adapter(textract):
+    from tests.recorded import LICENCES, licence_states
+
+    client, stub = textract
+    states = licence_states()
+    for state in states:
+        stub.add_response("analyze_id", _recorded(f"{LICENCES}/{state}.json"),
+                          {"DocumentPages": [_s3(FRONT)]})
+    provider = _provider(tex=client)
+    for state in states:
+        reading = reading_from_analyze_id(provider.analyze_id(FRONT))
+        assert reading.documents == 1
+        assert {"FIRST_NAME", "DATE_OF_BIRTH", "DOCUMENT_NUMBER", "EXPIRATION_DATE"} <= set(reading.fields), state
+
+
+def test_recorded_mrz_code_is_kept_with_its_line_break(textract):
+    client, stub = textract
+    stub.add_response("analyze_id", _recorded("aws/analyze-id/nava-passport-with-mrz.json"),
+                      {"DocumentPages": [_s3(FRONT)]})
+    reading = reading_from_analyze_id(_provider(tex=client).analyze_id(FRONT))
+    assert reading.fields["MRZ_CODE"].value.count("\n") == 1
+
+
+@pytest.mark.parametrize("detect,compare,expected", [
+    ("awscli_detect_faces_output", "awscli_compare_faces_output", FaceComparison(100.0, 1, 1)),
+    ("rekdg_detect_faces_response", "rekdg_compare_faces_response", FaceComparison(100.0, 1, 2)),
+])
+def test_recorded_rekognition_responses_through_the_adapter(rekognition, detect, compare, expected):
+    client, stub = rekognition
+    stub.add_response("detect_faces", _recorded(f"aws/rekognition/{detect}.json"),
+                      {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
+    stub.add_response("compare_faces", _recorded(f"aws/rekognition/{compare}.json"), {
+        "SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0})
+    assert _provider(client).compare_faces(SELFIE, FRONT) == expected
+
+
+def test_recorded_face_detail_of_a_two_face_selfie_skips_compare_faces(rekognition):
+    """riv_detect_faces_lambda_output.json holds one recorded FaceDetail (a Lambda's output,
+    not a whole response): two of it make a DetectFaces response of a selfie with two faces."""
+    client, stub = rekognition
+    detail = _recorded("aws/rekognition/riv_detect_faces_lambda_output.json")["FaceDetail"]
+    stub.add_response("detect_faces", {"FaceDetails": [detail, detail]},
+                      {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
+    assert _provider(client).compare_faces(SELFIE, FRONT) == FaceComparison(None, 2, 0)
