@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "kyc_service.deploy",         # package, deploy, harden-mappings
     "kyc_service.bundle_cli",     # submit-bundle
     "kyc_service.audit_cli",      # audit
+    "kyc_service.decide_cli",     # decide
 )
 
 
