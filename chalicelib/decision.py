@@ -30,7 +30,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib import matching, mrz
-from chalicelib.matching import MATCH, MISMATCH, MISSING, NEAR_MISS, PARTIAL, FieldMatch
+from chalicelib.matching import MATCH, MISMATCH, MISSING, NEAR_MISS, PARTIAL
 from chalicelib.providers import FaceComparison, IdField, IdReading
 
 VERIFIED, REJECTED, NEEDS_REVIEW = "verified", "rejected", "needs_review"

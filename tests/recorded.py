@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 from tests.conftest import fixtures_dir

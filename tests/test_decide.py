@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import boto3
-import pytest
 from botocore.stub import Stubber
 
 from kyc_service.cli import main
