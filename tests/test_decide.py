@@ -4,7 +4,9 @@ app's real handler on moto, the AWS adapter answered by botocore's Stubber) givi
 status, reasons and checks."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -35,11 +37,13 @@ def _details_file(tmp_path: Path, details: dict, name: str = "details.json") -> 
     return str(path)
 
 
-def _run(capsys, *argv: str) -> tuple[int, dict | None, str]:
-    capsys.readouterr()  # what ran before (the stack's log lines) is not the command's output
-    code = main(["decide", *argv])
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else None), err
+def _run(*argv: str) -> tuple[int, dict | None, str]:
+    """The command's exit status, its stdout as JSON, its stderr. Output is caught around the
+    command alone (not with capsys, whose stream the stack's logger would keep after the test)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["decide", *argv])
+    return code, (json.loads(out.getvalue()) if out.getvalue().strip() else None), err.getvalue()
 
 
 def _decide_args(details: str, analyze_id: str, detect: str | None = None,
@@ -56,8 +60,8 @@ def _decide_args(details: str, analyze_id: str, detect: str | None = None,
 
 # --- the command ----------------------------------------------------------------------------
 
-def test_decide_prints_status_reasons_and_checks_without_face_responses(tmp_path, capsys):
-    code, result, err = _run(capsys, *_decide_args(
+def test_decide_prints_status_reasons_and_checks_without_face_responses(tmp_path):
+    code, result, err = _run(*_decide_args(
         _details_file(tmp_path, SOUZA), _path(f"{ANALYZE_ID}/trp-two-documents.json"),
         today="2020-01-19"))
     assert (code, err) == (0, "")
@@ -69,8 +73,8 @@ def test_decide_prints_status_reasons_and_checks_without_face_responses(tmp_path
                                          "passed": True, "outcome": "match", "confidence": 96.1}
 
 
-def test_decide_with_face_responses_runs_the_adapters_face_logic(tmp_path, capsys):
-    code, result, _ = _run(capsys, *_decide_args(
+def test_decide_with_face_responses_runs_the_adapters_face_logic(tmp_path):
+    code, result, _ = _run(*_decide_args(
         _details_file(tmp_path, SOUZA), _path(f"{ANALYZE_ID}/trp-two-documents.json"),
         _path(f"{REKOGNITION}/rekdg_detect_faces_response.json"),
         _path(f"{REKOGNITION}/rekdg_compare_faces_response.json"), today="2020-01-19"))
@@ -79,87 +83,86 @@ def test_decide_with_face_responses_runs_the_adapters_face_logic(tmp_path, capsy
                                               "source_face_count": 1, "target_face_count": 2}
 
 
-def test_decide_judges_expiry_on_the_given_day(tmp_path, capsys):
+def test_decide_judges_expiry_on_the_given_day(tmp_path):
     args = [_details_file(tmp_path, SOUZA), _path(f"{ANALYZE_ID}/trp-two-documents.json")]
-    _, on_the_day, _ = _run(capsys, *_decide_args(*args, today="2020-01-20"))
-    _, day_after, _ = _run(capsys, *_decide_args(*args, today="2020-01-21"))
+    _, on_the_day, _ = _run(*_decide_args(*args, today="2020-01-20"))
+    _, day_after, _ = _run(*_decide_args(*args, today="2020-01-21"))
     assert on_the_day["validation_status"] == "verified"
     assert day_after["validation_status"] == "rejected"
     assert day_after["reasons"] == ["the document expired on 2020-01-20"]
 
 
-def test_decide_takes_thresholds_from_the_stage_settings(tmp_path, capsys, monkeypatch):
+def test_decide_takes_thresholds_from_the_stage_settings(tmp_path, monkeypatch):
     label = recorded.licence_labels()["alabama"]
     args = _decide_args(_details_file(tmp_path, {**recorded.holder(label), "last_name": "Harrington"}),
                         _path(f"{recorded.LICENCES}/alabama.json"),
                         _path(f"{REKOGNITION}/awscli_detect_faces_output.json"),
                         _path(f"{REKOGNITION}/awscli_compare_faces_output.json"), today="2014-01-04")
-    _, default, _ = _run(capsys, *args)
+    _, default, _ = _run(*args)
     assert default["validation_status"] == "rejected"
     assert default["reasons"] == ["last name differs from the document"]
     monkeypatch.setenv("KYC_CLEAR_CONFIDENCE", "99.7")  # the last name was read at 99.6
     monkeypatch.setenv("KYC_VERIFY_THRESHOLD", "100.5")
     monkeypatch.setenv("KYC_REVIEW_THRESHOLD", "90")
-    _, tried, _ = _run(capsys, *args)
+    _, tried, _ = _run(*args)
     assert tried["validation_status"] == "needs_review"
     assert tried["reasons"] == [
         "the selfie resembles the ID photo but not closely enough to verify (similarity 100.0) (review)",
         "last name differs from the document's reading, which is not clear enough to decide on (review)"]
 
 
-def test_decide_without_compare_faces_when_the_selfie_has_two_faces(tmp_path, capsys):
+def test_decide_without_compare_faces_when_the_selfie_has_two_faces(tmp_path):
     detail = json.loads(Path(_path(f"{REKOGNITION}/riv_detect_faces_lambda_output.json")).read_text())
     two = tmp_path / "two-faces.json"
     two.write_text(json.dumps({"FaceDetails": [detail["FaceDetail"]] * 2}))
-    code, result, _ = _run(capsys, *_decide_args(
+    code, result, _ = _run(*_decide_args(
         _details_file(tmp_path, SOUZA), _path(f"{ANALYZE_ID}/trp-two-documents.json"), str(two),
         today="2020-01-19"))
     assert code == 0 and result["validation_status"] == "rejected"
     assert result["reasons"] == ["the selfie shows 2 faces; exactly one is required"]
 
 
-def _one_line_error(capsys, args: list[str], words: str) -> None:
-    code = main(["decide", *args])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == ""
+def _one_line_error(args: list[str], words: str) -> None:
+    code, out, err = _run(*args)
+    assert code == 2 and out is None
     assert err.count("\n") == 1 and err.startswith("decide: ") and words in err, err
 
 
-def test_bad_or_missing_files_give_one_line_and_status_2(tmp_path, capsys):
+def test_bad_or_missing_files_give_one_line_and_status_2(tmp_path):
     details = _details_file(tmp_path, SOUZA)
     response = _path(f"{ANALYZE_ID}/trp-two-documents.json")
     detect = _path(f"{REKOGNITION}/awscli_detect_faces_output.json")
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / "list.json").write_text("[1, 2]")
     broken, listed = str(tmp_path / "broken.json"), str(tmp_path / "list.json")
-    _one_line_error(capsys, _decide_args(str(tmp_path / "none.json"), response), "details file not found")
-    _one_line_error(capsys, _decide_args(details, str(tmp_path / "none.json")), "--analyze-id file not found")
-    _one_line_error(capsys, _decide_args(details, broken), "not valid JSON")
-    _one_line_error(capsys, _decide_args(listed, response), "must hold a JSON object")
-    _one_line_error(capsys, _decide_args(details, str(tmp_path)), "is a directory")
-    _one_line_error(capsys, _decide_args(details, detect), "does not hold a AnalyzeID response")
-    _one_line_error(capsys, _decide_args(details, response, response), "does not hold a DetectFaces")
-    _one_line_error(capsys, _decide_args(
+    _one_line_error(_decide_args(str(tmp_path / "none.json"), response), "details file not found")
+    _one_line_error(_decide_args(details, str(tmp_path / "none.json")), "--analyze-id file not found")
+    _one_line_error(_decide_args(details, broken), "not valid JSON")
+    _one_line_error(_decide_args(listed, response), "must hold a JSON object")
+    _one_line_error(_decide_args(details, str(tmp_path)), "is a directory")
+    _one_line_error(_decide_args(details, detect), "does not hold a AnalyzeID response")
+    _one_line_error(_decide_args(details, response, response), "does not hold a DetectFaces")
+    _one_line_error(_decide_args(
         details, response, _path(f"{REKOGNITION}/riv_detect_faces_lambda_output.json")),
         "does not hold a DetectFaces")
-    _one_line_error(capsys, _decide_args(details, response, compare=detect), "needs --detect-faces")
-    _one_line_error(capsys, _decide_args(details, response, detect), "give --compare-faces too")
-    _one_line_error(capsys, _decide_args(details, response, today="2020-02-30"), "--today")
-    _one_line_error(capsys, _decide_args(_details_file(tmp_path, {**SOUZA, "id_type": "Visa"}), response),
+    _one_line_error(_decide_args(details, response, compare=detect), "needs --detect-faces")
+    _one_line_error(_decide_args(details, response, detect), "give --compare-faces too")
+    _one_line_error(_decide_args(details, response, today="2020-02-30"), "--today")
+    _one_line_error(_decide_args(_details_file(tmp_path, {**SOUZA, "id_type": "Visa"}), response),
                     "id_type must be one of")
-    _one_line_error(capsys, _decide_args(_details_file(tmp_path, {**SOUZA, "date_of_birth": "18/03/1978"}),
+    _one_line_error(_decide_args(_details_file(tmp_path, {**SOUZA, "date_of_birth": "18/03/1978"}),
                                          response), "date_of_birth")
-    _one_line_error(capsys, _decide_args(_details_file(tmp_path, {"email": "a@b.c"}), response),
+    _one_line_error(_decide_args(_details_file(tmp_path, {"email": "a@b.c"}), response),
                     "holds none of")
 
 
-def test_an_unusable_threshold_setting_is_one_line_and_status_2(tmp_path, capsys, monkeypatch):
+def test_an_unusable_threshold_setting_is_one_line_and_status_2(tmp_path, monkeypatch):
     args = _decide_args(_details_file(tmp_path, SOUZA), _path(f"{ANALYZE_ID}/trp-two-documents.json"))
     monkeypatch.setenv("KYC_REVIEW_THRESHOLD", "99")
     monkeypatch.setenv("KYC_VERIFY_THRESHOLD", "90")
-    _one_line_error(capsys, args, "KYC_REVIEW_THRESHOLD must not exceed")
+    _one_line_error(args, "KYC_REVIEW_THRESHOLD must not exceed")
     monkeypatch.setenv("KYC_VERIFY_THRESHOLD", "high")
-    _one_line_error(capsys, args, "not a number")
+    _one_line_error(args, "not a number")
 
 
 def test_python_dash_m_kyc_service_decide(tmp_path):
@@ -213,7 +216,7 @@ def _plain(value):
     return json.loads(json.dumps(value, default=float))
 
 
-def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, capsys, monkeypatch):
+def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypatch):
     from chalicelib.api import store
     from chalicelib.config import settings
     from chalicelib.providers.aws import AwsProvider
@@ -248,7 +251,7 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, capsys, 
             tex_stub.assert_no_pending_responses()
             record = store().get(TENANT, email, details["id_type"], details["id_value"])
 
-            code, replayed, err = _run(capsys, *_decide_args(
+            code, replayed, err = _run(*_decide_args(
                 _details_file(tmp_path, details, f"{case}.json"), _path(analyze_id), _path(detect),
                 _path(compare), today=today.isoformat()))
             assert code == 0, err
