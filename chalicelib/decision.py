@@ -30,7 +30,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib import matching, mrz
-from chalicelib.matching import MATCH, MISMATCH, MISSING, NEAR_MISS, PARTIAL
+from chalicelib.matching import MATCH, MISMATCH, MISSING, NEAR_MISS, PARTIAL, TYPO
 from chalicelib.providers import FaceComparison, IdField, IdReading
 
 VERIFIED, REJECTED, NEEDS_REVIEW = "verified", "rejected", "needs_review"
@@ -54,7 +54,7 @@ ELSEWHERE = "elsewhere"      # KycClaim: printed on the document, not where the 
 IN_DATE, EXPIRED = "in_date", "expired"
 # Which reading of a field counts when there are several (pages, a zone): the most
 # favourable one, so an unreadable or misread page never outweighs a readable one.
-_RANK = {MATCH: 0, IN_DATE: 0, NEAR_MISS: 1, PARTIAL: 1, UNCLEAR: 1, NAME_ORDER: 1,
+_RANK = {MATCH: 0, IN_DATE: 0, NEAR_MISS: 1, TYPO: 1, PARTIAL: 1, UNCLEAR: 1, NAME_ORDER: 1,
          ELSEWHERE: 1, MISMATCH: 2, EXPIRED: 2, UNREADABLE: 3, MISSING: 4}
 
 
@@ -249,6 +249,9 @@ def _judge(name: str, candidate: _Candidate, submitted: dict[str, Any],
     else:
         result = matching.match_id_number(submitted.get("id_value"), item.value)
     outcome = result.outcome
+    if outcome == TYPO:
+        # a character that no reading confusion explains: read clearly, it is another value
+        outcome = MISMATCH if item.confidence >= doc.clear else NEAR_MISS
     if outcome == MISMATCH and item.confidence < doc.clear:
         outcome = UNCLEAR
     return _Result(outcome, document, item.confidence, candidate.source)

@@ -2,8 +2,12 @@
 
 Every matcher returns a `FieldMatch` whose outcome is one of:
 - "match":     the same value once spelling, case, accents and separators are ignored;
-- "near_miss": close but not the same (one OCR-like typo, a name part missing, day and
-               month swapped on an ambiguous date): a human should look;
+- "near_miss": close but not the same in a way a reading explains (letters a reader
+               confuses: O/0, I/1/L, S/5, RN/M..., a name part missing, day and month
+               swapped on an ambiguous date): a human should look;
+- "typo":      one or two characters differ where no reading confusion explains it: on a
+               clear reading that is a different value (the decision rejects), on a shaky
+               one a human should look;
 - "partial":   the document's reading is the submitted value cut short (a prefix, an
                initial, characters missing) or holds it with a few characters more: a
                reading problem as likely as a different value, so a human should look;
@@ -29,8 +33,8 @@ from rapidfuzz.distance import OSA
 from unidecode import unidecode
 
 MATCH, NEAR_MISS, MISMATCH, MISSING = "match", "near_miss", "mismatch", "missing"
-PARTIAL = "partial"
-Outcome = Literal["match", "near_miss", "partial", "mismatch", "missing"]
+PARTIAL, TYPO = "partial", "typo"
+Outcome = Literal["match", "near_miss", "typo", "partial", "mismatch", "missing"]
 Convention = Literal["US", "day-first"]
 DateKind = Literal["birth", "expiry", "issue"]
 US, DAY_FIRST = "US", "day-first"
@@ -64,6 +68,15 @@ def name_tokens(value: str | None) -> list[str]:
     return normalize_name(value).split()
 
 
+_NAME_LOOKALIKES = str.maketrans({"1": "l", "i": "l", "0": "o", "q": "o", "5": "s", "8": "b",
+                                  "6": "g", "f": "e"})
+
+
+def _name_lookalike(squashed: str) -> str:
+    """A name as a reader may confuse it: I/L/1, O/0/Q, E/F, RN/M, VV/W read alike."""
+    return squashed.replace("rn", "m").replace("vv", "w").translate(_NAME_LOOKALIKES)
+
+
 def _allowed_typos(length: int) -> int:
     """Edits tolerated as an OCR-like typo: none for 1-2 letters, 1 up to 8, then 2."""
     if length <= 2:
@@ -90,8 +103,10 @@ def _compare_tokens(submitted: list[str], document: list[str]) -> FieldMatch:
     if _without_suffix(submitted) == _without_suffix(document):
         return FieldMatch(MATCH, 100.0)  # "SAMPLE JR" on one side only
     squashed_a, squashed_b = a.replace(" ", ""), b.replace(" ", "")
-    if OSA.distance(squashed_a, squashed_b) <= _allowed_typos(min(len(squashed_a), len(squashed_b))):
+    if _name_lookalike(squashed_a) == _name_lookalike(squashed_b):
         return FieldMatch(NEAR_MISS, score)
+    if OSA.distance(squashed_a, squashed_b) <= _allowed_typos(min(len(squashed_a), len(squashed_b))):
+        return FieldMatch(TYPO, score)
     if set(submitted) <= set(document) or set(document) <= set(submitted):
         return FieldMatch(NEAR_MISS, score)  # a compound name given only in part
     if squashed_a.startswith(squashed_b):
@@ -154,8 +169,8 @@ def _match_first(submitted_first: str | None, submitted_middle: str | None,
     given_only = _compare_tokens(sub_first[:1], doc_first[:1])
     if given_only.outcome == MATCH:
         return FieldMatch(NEAR_MISS, direct.score)  # same given name, different middle names
-    if given_only.outcome == NEAR_MISS and direct.outcome == MISMATCH:
-        return FieldMatch(NEAR_MISS, given_only.score)
+    if given_only.outcome in (NEAR_MISS, TYPO) and direct.outcome in (MISMATCH, TYPO):
+        return FieldMatch(given_only.outcome, given_only.score)
     if given_only.outcome == PARTIAL and direct.outcome == MISMATCH:
         return FieldMatch(PARTIAL, given_only.score)  # an initial or a shortened given name
     return direct
@@ -383,9 +398,10 @@ def match_id_number(submitted: str | None, document: str | None) -> FieldMatch:
     if a == b:
         return FieldMatch(MATCH, 100.0)
     score = float(fuzz.ratio(a, b))
-    if a and (a.translate(_OCR_CONFUSIONS) == b.translate(_OCR_CONFUSIONS)
-              or (min(len(a), len(b)) >= 5 and OSA.distance(a, b) <= 1)):
+    if a and a.translate(_OCR_CONFUSIONS) == b.translate(_OCR_CONFUSIONS):
         return FieldMatch(NEAR_MISS, score)
     if a and id_number_partial(a, b):
         return FieldMatch(PARTIAL, score)
+    if a and min(len(a), len(b)) >= 5 and OSA.distance(a, b) <= 1:
+        return FieldMatch(TYPO, score)
     return FieldMatch(MISMATCH, score)

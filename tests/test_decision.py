@@ -26,13 +26,13 @@ DOCUMENT = {
 
 
 def _reading(overrides: dict | None = None, drop: tuple = (), mismatched: list | None = None,
-             ) -> IdReading:
+             confidence: float = 97.5) -> IdReading:
     fields = {**DOCUMENT, **(overrides or {})}
     items = []
     for name, (text, normalized) in fields.items():
         if name in drop:
             continue
-        value = {"Text": text, "Confidence": 97.5}
+        value = {"Text": text, "Confidence": confidence if name in (overrides or {}) else 97.5}
         if normalized:
             value["NormalizedValue"] = {"Value": normalized, "ValueType": "Date"}
         items.append({"Type": {"Text": name}, "ValueDetection": value})
@@ -593,3 +593,18 @@ def test_without_a_face_comparison_the_document_alone_decides():
     expired = decide(SUBMITTED, None, _reading({"EXPIRATION_DATE": ("01/31/2020", None)}),
                      VERIFY, REVIEW, TODAY)
     assert expired.reasons == ["the document expired on 2020-01-31"]
+
+
+# --- one character no reader confuses ------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"LAST_NAME": ("MUNOZ GARCIX", None)}, "LAST_NAME"),
+    ({"DOCUMENT_NUMBER": ("S123456579011", None)}, "DOCUMENT_NUMBER"),
+])
+def test_a_clear_one_character_difference_rejects_and_a_shaky_one_asks_for_review(overrides, field):
+    clear = _decide(reading=_reading(overrides))
+    assert clear.status == "rejected"
+    assert clear.checks["details_match"]["fields"][field]["outcome"] == "mismatch"
+    decision = _decide(reading=_reading(overrides, confidence=70.0))
+    assert decision.status == "needs_review"
+    assert decision.checks["details_match"]["fields"][field]["outcome"] == "near_miss"
