@@ -3,7 +3,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib import api
+from chalicelib.http import api
 from chalicelib.logs import with_invocation_context
 
 app = Chalice(app_name="kyc-service")
@@ -64,13 +64,13 @@ def verify_records(event):
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def update_identity(event):
-    from chalicelib import identity
+    from chalicelib.handlers import identity
     return identity.handle_batch(event)
 
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def notify_decisions(event):
-    from chalicelib import notifier
+    from chalicelib.handlers import notifier
     return notifier.handle_batch(event)
 
 
@@ -90,13 +90,13 @@ def intake_bundle(event):
 
 @app.on_sqs_message(queue=LICENSE_QUEUE, batch_size=5)
 def check_license(event):
-    from chalicelib import licence
+    from chalicelib.handlers import licence
     return licence.handle_batch(event)
 
 
 @app.on_sqs_message(queue=LICENSE_DLQ, batch_size=5)
 def license_check_failed(event):
-    from chalicelib import licence
+    from chalicelib.handlers import licence
     return licence.handle_dead_letters(event)
 
 

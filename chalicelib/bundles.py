@@ -94,7 +94,7 @@ def bundle_email(value: str) -> str | None:
 
 def parse_key(key: str) -> tuple[str, str]:
     """(tenant, app_uuid) of `zipped/{tenant}/{app_uuid}.zip`, or BundleRefused."""
-    from chalicelib.validation import check_tenant
+    from chalicelib.http.validation import check_tenant
 
     parts = key.split("/") if key.startswith(ZIPPED) and key.endswith(".zip") else []
     if len(parts) != 3:
@@ -354,7 +354,7 @@ def submission_body(row: dict[str, str], bundle: Bundle, links: list[dict[str, s
 
 def to_submission(bundle: Bundle, settings) -> tuple[Any, bool | None]:
     """The validated Submission (same parse_submission as the API) and the licence override."""
-    from chalicelib.validation import Submission, parse_submission
+    from chalicelib.http.validation import Submission, parse_submission
 
     row = parse_details(bundle.members["details"].data)
     links = [{"kind": kind, "key": document_key(bundle, kind), "filename": bundle.members[m].name}
@@ -442,7 +442,7 @@ class Intake:
             bundle = read_zip(self._download(key), tenant, app_uuid)
             submission, override = to_submission(bundle, self.settings)
             created = self._store(bundle)
-            from chalicelib import licence
+            from chalicelib.handlers import licence
             licence.remember_override(tenant, app_uuid, override)
             record, created, changed = self.store.save(tenant, submission, source="bundle", app_uuid=app_uuid)
         except (BundleRefused, InvalidInput) as exc:
@@ -463,9 +463,9 @@ class Intake:
 
 def handle_event(event) -> dict[str, Any]:
     """The S3 handler's work: one object-created event (Chalice S3Event or bucket/key)."""
-    from chalicelib.api import store
     from chalicelib.aws import client
     from chalicelib.config import settings
+    from chalicelib.http.api import store
 
     key = event.key
     if not key.endswith(".zip"):

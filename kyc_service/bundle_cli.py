@@ -51,7 +51,7 @@ def record_email(data: bytes, app_uuid: str) -> str:
     if not email:
         return app_uuid.lower()
     try:
-        from chalicelib.validation import normalise_email
+        from chalicelib.http.validation import normalise_email
         return normalise_email(email)
     except Exception:
         return email.lower()

@@ -191,7 +191,7 @@ def validator(stage):
 def stale_reads(monkeypatch):
     """Every RecordStore.get returns the record as it was, then changes it behind the caller's
     back: the next conditional write meets a newer version (a concurrent request)."""
-    from chalicelib import records
+    from chalicelib.storage import records
 
     real_get = records.RecordStore.get
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from chalicelib.auth import verify_token
 from chalicelib.config import settings
 from chalicelib.errors import Unauthorized
+from chalicelib.http.auth import verify_token
 from tests.conftest import ISSUER, ROOT
 
 
@@ -80,7 +80,7 @@ def test_verification_needs_no_cryptography_package(issuer):
 import os, sys
 sys.modules["cryptography"] = None  # any import of it now fails
 os.environ.update(KYC_TOKEN_ISSUER={ISSUER!r}, KYC_JWKS=sys.argv[1])
-from chalicelib.auth import verify_token
+from chalicelib.http.auth import verify_token
 from chalicelib.config import settings
 print(verify_token(sys.argv[2], settings()).tenant)
 """
@@ -121,8 +121,8 @@ def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
 @pytest.mark.parametrize("verified", [False, "false", None])
 def test_unverified_email_opens_no_record(configured, issuer, verified):
     """A user who changed their e-mail attribute gets a token with email_verified false."""
-    from chalicelib.auth import require_record_access
     from chalicelib.errors import Forbidden
+    from chalicelib.http.auth import require_record_access
 
     extra = {"email_verified": verified} if verified is not None else {}
     token = issuer.token(tenant="acme", email="victim@example.com", **extra)
@@ -140,7 +140,7 @@ def test_unverified_email_opens_no_record(configured, issuer, verified):
 
 def test_email_claim_normalised_like_record_keys(configured, issuer):
     """IDNA and Unicode forms: the caller's e-mail matches the key the record was stored under."""
-    from chalicelib.validation import normalise_email
+    from chalicelib.http.validation import normalise_email
 
     caller = verify_token(issuer.token(tenant="acme", email="user@xn--bcher-kva.de"), configured)
     assert caller.email == normalise_email("user@bücher.de")

@@ -79,7 +79,7 @@ def drop(stage, app_uuid: str, data: bytes, tenant: str = TENANT, key: str | Non
 
 
 def records_for(email: str, tenant: str = TENANT) -> list:
-    from chalicelib.api import store
+    from chalicelib.http.api import store
     return store().list_for_email(tenant, email)
 
 
@@ -370,11 +370,12 @@ def test_submit_bundle_follows_to_the_decision_and_reports_refusals(stage, provi
 def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, validator, monkeypatch):
     """A re-upload whose save fails (a conflict, throttling) removes only what it created:
     the documents the accepted record links stay."""
-    from chalicelib import bundles, records
-    from chalicelib.api import store
+    from chalicelib import bundles
     from chalicelib.aws import client
     from chalicelib.config import settings
     from chalicelib.errors import Conflict
+    from chalicelib.http.api import store
+    from chalicelib.storage import records
 
     validator.reset()
     app_uuid = new_uuid()

@@ -167,8 +167,8 @@ def test_gateway_responses_follow_the_error_contract(packaged, stage):
             "$context.error.messageString", json.dumps("Unauthorized"))
         assert json.loads(rendered) == {"error": {"code": code, "message": "Unauthorized", "details": []}}
     # every gateway response uses a code the app itself uses (one vocabulary for clients)
-    from chalicelib.api import CHALICE_ERRORS
     from chalicelib.errors import ApiError
+    from chalicelib.http.api import CHALICE_ERRORS
     app_codes = {c.code for c in ApiError.__subclasses__()} | {"internal_error"} | set(CHALICE_ERRORS.values())
     for r in responses.values():
         rendered = r["responseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
@@ -370,6 +370,7 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
     Chalice's ImportRestApi (routes + authorizer) and to the Filter rules of its
     PutBucketNotificationConfiguration ("Prefix" capitalised), both valid on AWS."""
     import warnings
+
     from moto.server import ThreadedMotoServer
 
     port = _free_port()

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from chalicelib import licence
+from chalicelib.handlers import licence
 from tests.test_bundles import ROW, TENANT, bundle, drop, new_uuid, records_for
 
 
@@ -210,10 +210,10 @@ def test_mock_validator_is_absent_in_production(app_client, monkeypatch):
 def test_licence_answer_never_overwrites_an_admin_decision(aws_env, issuer):
     """A record waiting for its licence check is decided by hand; the late answer is kept
     with the checks and the admin's decision stands (no new decision, no new notification)."""
-    from chalicelib.api import store
     from chalicelib.config import settings
-    from chalicelib.models import tables
-    from chalicelib.validation import ManualDecision, parse_submission
+    from chalicelib.http.api import store
+    from chalicelib.http.validation import ManualDecision, parse_submission
+    from chalicelib.storage.models import tables
 
     body = {"email": "late@example.com", "first_name": "Ada", "last_name": "Lovelace",
             "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678"}

@@ -138,8 +138,7 @@ def test_authorized_routes_match_spec_security(spec):
 
 def test_create_body_matches_validation():
     from chalicelib.config import ID_TYPES
-    from chalicelib.validation import (DETAIL_FIELDS, LINK_KINDS, MAX_LINKS, PATH_FIELDS,
-                                       SERVICE_OWNED)
+    from chalicelib.http.validation import DETAIL_FIELDS, LINK_KINDS, MAX_LINKS, PATH_FIELDS, SERVICE_OWNED
 
     body = component("CreateOrUpdateBody")
     props = body["properties"]
@@ -159,7 +158,7 @@ def test_create_body_matches_validation():
 
 
 def test_patterns_equal_validation_regexes():
-    from chalicelib import validation
+    from chalicelib.http import validation
 
     props = component("CreateOrUpdateBody")["properties"]
     assert props["id_value"]["pattern"] == validation.ID_VALUE_RE.pattern
@@ -173,15 +172,15 @@ def test_patterns_equal_validation_regexes():
 def test_other_schemas_match_code():
     from chalicelib.config import ID_TYPES
     from chalicelib.errors import ApiError
-    from chalicelib.records import ALLOWED_CONTENT_TYPES
-    from chalicelib.validation import LINK_KINDS
+    from chalicelib.http.validation import LINK_KINDS
+    from chalicelib.storage.records import ALLOWED_CONTENT_TYPES
 
     assert set(component("UploadRequest")["properties"]["content_type"]["enum"]) == set(ALLOWED_CONTENT_TYPES)
     assert set(component("Upload")["properties"]["content_type"]["enum"]) == set(ALLOWED_CONTENT_TYPES)
     assert tuple(component("UploadRequest")["properties"]["kind"]["enum"]) == tuple(LINK_KINDS)
     assert tuple(component("ValidateBody")["properties"]["id_type"]["enum"]) == tuple(ID_TYPES)
     assert tuple(component("Record")["properties"]["id_type"]["enum"]) == tuple(ID_TYPES)
-    from chalicelib.api import CHALICE_ERRORS
+    from chalicelib.http.api import CHALICE_ERRORS
 
     codes = {cls.code for cls in ApiError.__subclasses__()} | {"internal_error"} | set(CHALICE_ERRORS.values())
     assert set(component("Error")["properties"]["error"]["properties"]["code"]["enum"]) == codes
@@ -190,7 +189,7 @@ def test_other_schemas_match_code():
 # -- (c) the record -------------------------------------------------------------------------
 
 def test_record_schema_matches_to_public():
-    from chalicelib.records import PUBLIC_FIELDS
+    from chalicelib.storage.records import PUBLIC_FIELDS
 
     props = component("Record")["properties"]
     assert set(props) == set(PUBLIC_FIELDS) | {"document_links", "checks"}
@@ -363,7 +362,7 @@ def test_responses_conform_to_spec(client, issuer):
 
 
 def test_conflict_and_internal_error_conform(client, issuer, monkeypatch, request):
-    from chalicelib import records
+    from chalicelib.storage import records
 
     user = issuer.token(email=USER)
     admin = issuer.token(email="boss@acme.test", admin=True)

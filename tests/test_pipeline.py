@@ -14,9 +14,9 @@ TENANT = "acme"
 
 
 def submit(stage: Stage, email: str, **over):
-    from chalicelib.api import store
     from chalicelib.config import settings
-    from chalicelib.validation import parse_submission
+    from chalicelib.http.api import store
+    from chalicelib.http.validation import parse_submission
 
     body = {"email": email, "first_name": "Ashish", "last_name": "Palankar", "date_of_birth": "1990-04-20",
             "id_type": "Driving license", "id_value": "D1234-5678",
@@ -28,17 +28,17 @@ def submit(stage: Stage, email: str, **over):
 
 
 def current(email: str, id_type="Driving license", id_value="D1234-5678"):
-    from chalicelib.api import store
+    from chalicelib.http.api import store
     return store().get(TENANT, email, id_type, id_value)
 
 
 def identity(email: str):
-    from chalicelib.models import tables
+    from chalicelib.storage.models import tables
     return tables().identity.get(f"{TENANT}#{email}", consistent_read=True)
 
 
 def audit(email: str):
-    from chalicelib.identity import list_audit
+    from chalicelib.handlers.identity import list_audit
     return list_audit(TENANT, email)
 
 
@@ -163,9 +163,9 @@ def test_resubmission_during_verification_wins(stage, provider):
     new_body = dict(body, address="1 New Street")
 
     def resubmit():
-        from chalicelib.api import store
         from chalicelib.config import settings
-        from chalicelib.validation import parse_submission
+        from chalicelib.http.api import store
+        from chalicelib.http.validation import parse_submission
         store().save(TENANT, parse_submission(new_body, "local", TENANT, settings()))
 
     provider.before_answer = resubmit
@@ -183,8 +183,9 @@ def test_resubmission_during_verification_wins(stage, provider):
 
 
 def test_replayed_batch_gives_one_identity_update_and_one_notification(stage, provider):
-    import app as app_module
     from chalice.local import LambdaContext
+
+    import app as app_module
 
     email = "replay@example.com"
     submit(stage, email)
@@ -204,8 +205,8 @@ def test_replayed_batch_gives_one_identity_update_and_one_notification(stage, pr
 
 
 def test_manual_decision_notifies_and_updates_identity(stage, provider):
-    from chalicelib.api import store
-    from chalicelib.validation import ManualDecision
+    from chalicelib.http.api import store
+    from chalicelib.http.validation import ManualDecision
 
     email = "manual@example.com"
     submit(stage, email)
@@ -223,8 +224,9 @@ def test_manual_decision_notifies_and_updates_identity(stage, provider):
 
 
 def test_remove_and_non_verify_events_are_ignored(stage, provider):
-    import app as app_module
     from chalice.local import LambdaContext
+
+    import app as app_module
 
     keys = {"tenant#email": {"S": f"{TENANT}#gone@example.com"}, "id_type#id": {"S": "Passport#X1"}}
     image = {**keys, "verify": {"BOOL": False}, "validation_status": {"S": "verified"}}

@@ -29,7 +29,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import settings
 from chalicelib.logs import logger, ref
-from chalicelib.models import condition_failed, plain
+from chalicelib.storage.models import condition_failed, plain
 
 PENDING = "pending"
 FAILED_REASON = "the driving licence was not confirmed by the licence validator"
@@ -59,7 +59,7 @@ def _override_keys(tenant: str, app_uuid: str) -> tuple[str, str]:
 
 def remember_override(tenant: str, app_uuid: str, override: bool | None) -> None:
     """The bundle's VALIDATION_OVERRIDE column, kept for the verifier (events table)."""
-    from chalicelib.models import tables
+    from chalicelib.storage.models import tables
 
     pk, sk = _override_keys(tenant, app_uuid)
     value = "none" if override is None else str(override).lower()
@@ -68,7 +68,7 @@ def remember_override(tenant: str, app_uuid: str, override: bool | None) -> None
 
 
 def recall_override(tenant: str, app_uuid: str | None) -> bool | None:
-    from chalicelib.models import tables
+    from chalicelib.storage.models import tables
 
     if not app_uuid:
         return None
@@ -153,7 +153,7 @@ def _worst(a: str, b: str) -> str:
 
 
 def _load(message: dict[str, Any]):
-    from chalicelib.models import record_pk, record_sk, tables
+    from chalicelib.storage.models import record_pk, record_sk, tables
 
     try:
         return tables().kyc.get(record_pk(message["tenant"], message["email"]),

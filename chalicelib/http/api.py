@@ -12,13 +12,19 @@ from urllib.parse import unquote
 from chalice import Response
 
 from chalicelib import aws
-from chalicelib.auth import (Caller, bearer, require_admin, require_record_access,
-                             require_tenant, verify_token)
 from chalicelib.config import settings
 from chalicelib.errors import ApiError, NotFound, error_body
+from chalicelib.http.auth import Caller, bearer, require_admin, require_record_access, require_tenant, verify_token
+from chalicelib.http.validation import (
+    check_path_echo,
+    check_tenant,
+    normalise_email,
+    parse_json_body,
+    parse_manual_decision,
+    parse_submission,
+    require_own_uploads,
+)
 from chalicelib.logs import logger
-from chalicelib.validation import (check_path_echo, check_tenant, normalise_email, parse_json_body,
-                                   parse_manual_decision, parse_submission, require_own_uploads)
 
 # The record store (PynamoDB, botocore) is imported by the routes that use it, not at
 # `import app`: the authorizer and the event handlers' Lambdas start without it.
@@ -82,8 +88,8 @@ def authorize(auth_request) -> Any:
 
 def store():
     """The stage's RecordStore (clients created lazily, cached per endpoint)."""
-    from chalicelib.models import tables
-    from chalicelib.records import RecordStore
+    from chalicelib.storage.models import tables
+    from chalicelib.storage.records import RecordStore
 
     s = settings()
     return RecordStore(tables(), s3=aws.client("s3"), cognito=aws.client("cognito-idp"),
@@ -93,7 +99,7 @@ def store():
 
 def _public(record) -> dict[str, Any]:
     """The record as the contract returns it."""
-    from chalicelib.records import to_public
+    from chalicelib.storage.records import to_public
 
     return to_public(record)
 
@@ -146,7 +152,7 @@ def validate(request, stage: str, tenant: str, email: str) -> Response:
 
 
 def documents(request, stage: str, tenant: str) -> Response:
-    from chalicelib.documents import parse_upload_request, presigned_upload
+    from chalicelib.storage.documents import parse_upload_request, presigned_upload
 
     _check_stage(stage)
     caller = _caller(request)
@@ -164,7 +170,7 @@ def documents(request, stage: str, tenant: str) -> Response:
 
 def mock_license_validator(request) -> dict[str, Any]:
     """The seeds' mock validator (non-production stages only): echoes validation_override."""
-    from chalicelib import licence
+    from chalicelib.handlers import licence
 
     if settings().production:
         raise NotFound("no such route")

@@ -5,8 +5,8 @@ import uuid
 from typing import Any
 
 from chalicelib.errors import InvalidInput
-from chalicelib.records import ALLOWED_CONTENT_TYPES
-from chalicelib.validation import LINK_KINDS, uploads_prefix
+from chalicelib.http.validation import LINK_KINDS, uploads_prefix
+from chalicelib.storage.records import ALLOWED_CONTENT_TYPES
 
 
 def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:

@@ -14,9 +14,9 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.http.validation import ManualDecision, Submission
 from chalicelib.logs import logger, ref
-from chalicelib.models import Tables, condition_failed, plain, record_pk, record_sk
-from chalicelib.validation import ManualDecision, Submission
+from chalicelib.storage.models import Tables, condition_failed, plain, record_pk, record_sk
 
 PUBLIC_FIELDS = (
     "tenant", "email", "id_type", "id_value", "first_name", "middle_name", "last_name",

@@ -12,8 +12,8 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.config import settings
+from chalicelib.handlers.streams import decision_changed, images, process_batch
 from chalicelib.logs import logger, ref
-from chalicelib.streams import decision_changed, images, process_batch
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 
@@ -44,8 +44,11 @@ def publish(msg: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=8)
 def _idempotent_publish(table: str, endpoint: str | None, region: str):
-    from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLayer, IdempotencyConfig,
-                                                             idempotent_function)
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
 
     store = DynamoDBPersistenceLayer(table_name=table, key_attr="pk", sort_key_attr="sk",
                                      static_pk_value="idempotency#notify", expiry_attr="expires_at",

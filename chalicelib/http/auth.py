@@ -153,7 +153,7 @@ def _verified_email(claims: dict[str, Any]) -> str:
     new address the token carries email_verified = false, and it opens no record ("" matches none).
     """
     from chalicelib.errors import InvalidInput
-    from chalicelib.validation import normalise_email
+    from chalicelib.http.validation import normalise_email
 
     verified = claims.get("email_verified")
     if verified is not True and str(verified).lower() != "true":

@@ -7,9 +7,9 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.handlers.streams import as_model, decision_changed, images, process_batch
 from chalicelib.logs import logger, ref
-from chalicelib.models import condition_failed, tables
-from chalicelib.streams import as_model, decision_changed, images, process_batch
+from chalicelib.storage.models import condition_failed, tables
 
 AUDIT_RETENTION_S = 400 * 24 * 3600  # audit entries kept for 400 days (TTL)
 
