@@ -26,7 +26,7 @@ def hdr(token: str | None) -> dict:
 
 def upload(tenant: str = "acme", kind: str = "selfie", content_type: str = "image/png", body: bytes = PNG,
            email: str = USER) -> str:
-    from chalicelib.http.validation import uploads_prefix
+    from chalicelib.keys import uploads_prefix
 
     key = f"{uploads_prefix(tenant, email)}{kind}/{kind}-{content_type.replace('/', '-')}.png"
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=key, Body=body,
@@ -195,7 +195,7 @@ def test_documents_presigned_post(client, issuer):
                          body=json.dumps({"content_type": "image/png", "kind": "selfie"}))
     assert r.status_code == 201, r.body
     up = r.json_body
-    from chalicelib.http.validation import uploads_prefix
+    from chalicelib.keys import uploads_prefix
     assert up["key"].startswith(uploads_prefix("acme", USER)) and up["key"].endswith(".png")
     policy = json.loads(base64.b64decode(up["upload"]["fields"]["policy"]))
     conditions = policy["conditions"]
@@ -459,7 +459,7 @@ def test_admin_may_link_any_document_of_the_tenant(client, issuer):
 
 
 def test_documents_route_uploads_for_own_email_or_admins_customer(client, issuer):
-    from chalicelib.http.validation import uploads_prefix
+    from chalicelib.keys import uploads_prefix
 
     user = issuer.token(email=USER)
     r = client.http.post(f"{BASE}/acme/documents", headers=hdr(user),

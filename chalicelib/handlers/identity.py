@@ -8,14 +8,11 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.handlers.streams import as_model, decision_changed, images, process_batch
+from chalicelib.keys import audit_pk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.models import condition_failed, tables
 
 AUDIT_RETENTION_S = 400 * 24 * 3600  # audit entries kept for 400 days (TTL)
-
-
-def audit_pk(tenant: str, email: str) -> str:
-    return f"audit#{tenant}#{email}"
 
 
 def record_audit(old, new, decided: bool) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import settings
+from chalicelib.keys import licence_override_key, record_pk, record_sk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.models import condition_failed, plain
 
@@ -53,15 +54,11 @@ def applies(record) -> bool:
     return getattr(record, "source", None) == "bundle" and record.id_type == "Driving license"
 
 
-def _override_keys(tenant: str, app_uuid: str) -> tuple[str, str]:
-    return f"bundle#{tenant}#{app_uuid}", "licence-override"
-
-
 def remember_override(tenant: str, app_uuid: str, override: bool | None) -> None:
     """The bundle's VALIDATION_OVERRIDE column, kept for the verifier (events table)."""
     from chalicelib.storage.models import tables
 
-    pk, sk = _override_keys(tenant, app_uuid)
+    pk, sk = licence_override_key(tenant, app_uuid)
     value = "none" if override is None else str(override).lower()
     tables().events(pk, sk, kind="licence_override", data={"value": value},
                     created_time=int(time.time())).save()
@@ -73,7 +70,7 @@ def recall_override(tenant: str, app_uuid: str | None) -> bool | None:
     if not app_uuid:
         return None
     try:
-        item = tables().events.get(*_override_keys(tenant, app_uuid), consistent_read=True)
+        item = tables().events.get(*licence_override_key(tenant, app_uuid), consistent_read=True)
     except DoesNotExist:
         return None
     return {"true": True, "false": False}.get(plain(item.data).get("value"))
@@ -153,7 +150,7 @@ def _worst(a: str, b: str) -> str:
 
 
 def _load(message: dict[str, Any]):
-    from chalicelib.storage.models import record_pk, record_sk, tables
+    from chalicelib.storage.models import tables
 
     try:
         return tables().kyc.get(record_pk(message["tenant"], message["email"]),

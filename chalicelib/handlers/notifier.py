@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib import aws
 from chalicelib.config import settings
 from chalicelib.handlers.streams import decision_changed, images, process_batch
+from chalicelib.keys import NOTIFY_IDEMPOTENCY_PK
 from chalicelib.logs import logger, ref
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
@@ -51,7 +52,7 @@ def _idempotent_publish(table: str, endpoint: str | None, region: str):
     )
 
     store = DynamoDBPersistenceLayer(table_name=table, key_attr="pk", sort_key_attr="sk",
-                                     static_pk_value="idempotency#notify", expiry_attr="expires_at",
+                                     static_pk_value=NOTIFY_IDEMPOTENCY_PK, expiry_attr="expires_at",
                                      boto3_client=aws.client("dynamodb"))
     config = IdempotencyConfig(event_key_jmespath="[record, decision_id]",
                                expires_after_seconds=IDEMPOTENCY_TTL_S, raise_on_no_idempotency_key=True)

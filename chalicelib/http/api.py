@@ -24,6 +24,7 @@ from chalicelib.http.validation import (
     parse_submission,
     require_own_uploads,
 )
+from chalicelib.keys import bundle_email
 from chalicelib.logs import logger
 
 # The record store (PynamoDB, botocore) is imported by the routes that use it, not at
@@ -64,8 +65,6 @@ def contract_errors(event, get_response):
 
 def path_email(raw: str) -> str:
     """The e-mail part of a path: an e-mail address, or a bundle record's app_uuid (CONTRACT.md §3)."""
-    from chalicelib.bundles import bundle_email
-
     value = unquote(raw)
     return bundle_email(value) or normalise_email(value)
 

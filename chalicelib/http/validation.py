@@ -3,7 +3,6 @@ PayloadTooLarge (413) and never touches storage."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import posixpath
 import re
@@ -13,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from chalicelib.config import ID_TYPES, Settings
 from chalicelib.errors import InvalidInput, PayloadTooLarge
+from chalicelib.keys import tenant_prefix, uploads_prefix
 
 LINK_KINDS = ("id_front", "id_back", "selfie")
 MAX_LINKS = 5
@@ -150,15 +150,6 @@ def check_path_echo(body: dict[str, Any], stage: str, tenant: str, email: str | 
     if email is not None and "email" in body:
         if normalise_email(body["email"]) != email:
             raise InvalidInput("email in the body differs from the path", [{"field": "email", "problem": "mismatch"}])
-
-
-def tenant_prefix(tenant: str) -> str:
-    return f"tenants/{tenant}/"
-
-
-def uploads_prefix(tenant: str, email: str) -> str:
-    """Where the documents route puts a customer's uploads (e-mail hashed: no PII in keys)."""
-    return f"{tenant_prefix(tenant)}uploads/{hashlib.sha256(email.encode()).hexdigest()[:16]}/"
 
 
 def require_own_uploads(submission: "Submission", tenant: str) -> None:

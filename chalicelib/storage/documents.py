@@ -5,7 +5,8 @@ import uuid
 from typing import Any
 
 from chalicelib.errors import InvalidInput
-from chalicelib.http.validation import LINK_KINDS, uploads_prefix
+from chalicelib.http.validation import LINK_KINDS
+from chalicelib.keys import uploads_prefix
 from chalicelib.storage.records import ALLOWED_CONTENT_TYPES
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute,
-                                 NumberAttribute, UnicodeAttribute, VersionAttribute)
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import settings
-
-SEP = "#"
 
 
 def condition_failed(exc: Exception) -> bool:
@@ -29,14 +33,6 @@ def plain(value) -> dict:
     if value is None:
         return {}
     return value.as_dict() if hasattr(value, "as_dict") else dict(value)
-
-
-def record_pk(tenant: str, email: str) -> str:
-    return f"{tenant}{SEP}{email}"
-
-
-def record_sk(id_type: str, id_value: str) -> str:
-    return f"{id_type}{SEP}{id_value}"
 
 
 class DocumentLink(MapAttribute):

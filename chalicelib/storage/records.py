@@ -15,8 +15,9 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.http.validation import ManualDecision, Submission
+from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
-from chalicelib.storage.models import Tables, condition_failed, plain, record_pk, record_sk
+from chalicelib.storage.models import Tables, condition_failed, plain
 
 PUBLIC_FIELDS = (
     "tenant", "email", "id_type", "id_value", "first_name", "middle_name", "last_name",
