@@ -74,7 +74,7 @@ def notify_decisions(event):
     return notifier.handle_batch(event)
 
 
-# -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles.py, licence.py) --
+# -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles/, handlers/licence.py) --
 
 _STAGE = os.environ.get("KYC_STAGE", "local")
 BUNDLE_BUCKET = os.environ.get("KYC_BUCKET", f"{_STAGE}-kyc-documents")
@@ -84,8 +84,8 @@ LICENSE_DLQ = os.environ.get("KYC_LICENSE_DLQ_NAME", f"{_STAGE}-license-dlq")
 
 @app.on_s3_event(bucket=BUNDLE_BUCKET, prefix="zipped/", suffix=".zip", events=["s3:ObjectCreated:*"])
 def intake_bundle(event):
-    from chalicelib import bundles
-    bundles.handle_event(event)
+    from chalicelib.handlers import bundle_intake
+    bundle_intake.handle_event(event)
 
 
 @app.on_sqs_message(queue=LICENSE_QUEUE, batch_size=5)

@@ -41,11 +41,12 @@ def _clients(endpoint: str):
 
 def record_email(data: bytes, app_uuid: str) -> str:
     """The record's e-mail part: the CSV's EMAIL (normalised) or the app_uuid (lower case)."""
-    from chalicelib import bundles
+    from chalicelib.bundles.archive import BundleRefused, read_zip
+    from chalicelib.bundles.details import parse_details
 
     try:
-        row = bundles.parse_details(bundles.read_zip(data, "t", app_uuid).members["details"].data)
-    except bundles.BundleRefused:
+        row = parse_details(read_zip(data, "t", app_uuid).members["details"].data)
+    except BundleRefused:
         return app_uuid.lower()  # the service will refuse it; the rejection object says why
     email = (row.get("EMAIL") or "").strip()
     if not email:
@@ -104,17 +105,17 @@ def follow(path: Path, tenant: str, endpoint: str, stage: str = "local", timeout
     """Upload and follow; (exit status, result). `on_wait` runs between polls (tests drive pollers)."""
     from rich.console import Console
 
-    from chalicelib import bundles
+    from chalicelib import keys
 
     console = console or Console()
     app_uuid = path.name[:-len(".zip")] if path.name.endswith(".zip") else ""
-    if not bundles.is_bundle_key(app_uuid):
+    if not keys.is_bundle_key(app_uuid):
         console.print(f"[red]the file must be named {{app_uuid}}.zip (letters, digits, '-', '_'), not {path.name}")
         return 1, {"status": "bad_name"}
     data = path.read_bytes()
     bucket, table = f"{stage}-kyc-documents", f"{stage}_kyc_service"
     key = f"zipped/{tenant}/{app_uuid}.zip"
-    rejection_key = bundles.rejection_key(key)
+    rejection_key = keys.rejection_key(key)
     email = record_email(data, app_uuid)
     s3, ddb = _clients(endpoint)
     s3.delete_object(Bucket=bucket, Key=rejection_key)  # a refusal of an earlier upload

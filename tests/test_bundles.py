@@ -12,8 +12,9 @@ import zlib
 
 import pytest
 
-from chalicelib import bundles
-from chalicelib.bundles import BundleRefused
+from chalicelib import keys
+from chalicelib.bundles import archive, details, intake
+from chalicelib.bundles.archive import BundleRefused
 from tests.pipeline_support import textract_fields
 
 TENANT = "acme"
@@ -239,7 +240,7 @@ def test_unsafe_bundle_is_refused_with_nothing_half_written(stage, provider, val
 @pytest.mark.parametrize("cap,code", [("MAX_ZIP_BYTES", "zip_too_large"), ("MAX_IMAGE_BYTES", "member_too_large"),
                                       ("MAX_TOTAL_BYTES", "bundle_too_large")])
 def test_size_caps(stage, provider, validator, monkeypatch, cap, code):
-    monkeypatch.setattr(bundles, cap, 600 if cap != "MAX_TOTAL_BYTES" else 700)
+    monkeypatch.setattr(archive, cap, 600 if cap != "MAX_TOTAL_BYTES" else 700)
     app_uuid = new_uuid()
     key = drop(stage, app_uuid, bundle(app_uuid, selfie=png(16, 16, noise=True), licence=png(16, 16, noise=True)))
     assert rejection(stage, key)["code"] == code
@@ -269,23 +270,23 @@ def test_refusal_is_cleared_when_a_good_bundle_replaces_it(stage, provider, vali
 @pytest.mark.parametrize("value,iso", [("01/12/1957", "1957-01-12"), ("1/12/1957", "1957-01-12"),
                                        ("12/1/1957", "1957-12-01"), ("1957-01-12", "1957-01-12")])
 def test_us_dates(value, iso):
-    assert bundles.us_date(value) == iso
+    assert details.us_date(value) == iso
 
 
 @pytest.mark.parametrize("value", ["13/01/1957", "1957/01/12", "01-12-1957", "", "2/30/1990"])
 def test_bad_dates(value):
     with pytest.raises(BundleRefused):
-        bundles.us_date(value)
+        details.us_date(value)
 
 
 def test_zip_codes_and_bom_and_bundle_keys():
-    assert bundles.zip_code("323011234") == "32301-1234" and bundles.zip_code("32301") == "32301"
-    row = bundles.parse_details(b"\xef\xbb\xbf" + details_csv(ROW))
+    assert details.zip_code("323011234") == "32301-1234" and details.zip_code("32301") == "32301"
+    row = details.parse_details(b"\xef\xbb\xbf" + details_csv(ROW))
     assert row["FIRST_NAME"] == "Ashish"
-    assert bundles.is_bundle_key(str(uuid.uuid4())) and not bundles.is_bundle_key("a@b.com")
-    assert bundles.bundle_email("ABC-def") == "abc-def" and bundles.bundle_email("x@y.org") is None
+    assert keys.is_bundle_key(str(uuid.uuid4())) and not keys.is_bundle_key("a@b.com")
+    assert keys.bundle_email("ABC-def") == "abc-def" and keys.bundle_email("x@y.org") is None
     with pytest.raises(BundleRefused):
-        bundles.parse_key("zipped/acme/a/b.zip")
+        intake.parse_key("zipped/acme/a/b.zip")
 
 
 # -- bundles from real faces and generated licences (self-hosted engines) ---------------
@@ -370,7 +371,6 @@ def test_submit_bundle_follows_to_the_decision_and_reports_refusals(stage, provi
 def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, validator, monkeypatch):
     """A re-upload whose save fails (a conflict, throttling) removes only what it created:
     the documents the accepted record links stay."""
-    from chalicelib import bundles
     from chalicelib.aws import client
     from chalicelib.config import settings
     from chalicelib.errors import Conflict
@@ -393,7 +393,7 @@ def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, v
     stage.s3.put_object(Bucket=bucket, Key=key, Body=bundle(app_uuid, row={**ROW, "ADDRESS": "9 Other St"},
                                                             selfie=png(seed=9)))
     with pytest.raises(Conflict):
-        bundles.Intake(client("s3"), store(), settings(), bucket).run(key)
+        intake.Intake(client("s3"), store(), settings(), bucket).run(key)
     assert sorted(keys_under(stage, f"tenants/{TENANT}/bundles/{app_uuid}/")) == linked
     [still] = records_for(app_uuid)
     assert still.validation_status == "verified" and sorted(l["key"] for l in still.document_links) == linked
