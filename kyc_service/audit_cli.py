@@ -16,8 +16,8 @@ def _command(args) -> int:
         localenv.apply(args.stage, args.aws_port)
     else:
         os.environ["KYC_STAGE"] = args.stage
-    from chalicelib.handlers.identity import list_audit
     from chalicelib.http.validation import normalise_email
+    from chalicelib.storage.events import list_audit
 
     email = args.email if "@" not in args.email else normalise_email(args.email)  # app_uuid for bundles
     entries = list_audit(args.tenant, email)

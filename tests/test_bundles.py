@@ -80,7 +80,7 @@ def drop(stage, app_uuid: str, data: bytes, tenant: str = TENANT, key: str | Non
 
 
 def records_for(email: str, tenant: str = TENANT) -> list:
-    from chalicelib.http.api import store
+    from chalicelib.services import store
     return store().list_for_email(tenant, email)
 
 
@@ -374,7 +374,7 @@ def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, v
     from chalicelib.aws import client
     from chalicelib.config import settings
     from chalicelib.errors import Conflict
-    from chalicelib.http.api import store
+    from chalicelib.services import store
     from chalicelib.storage import records
 
     validator.reset()

@@ -211,8 +211,9 @@ def test_licence_answer_never_overwrites_an_admin_decision(aws_env, issuer):
     """A record waiting for its licence check is decided by hand; the late answer is kept
     with the checks and the admin's decision stands (no new decision, no new notification)."""
     from chalicelib.config import settings
-    from chalicelib.http.api import store
-    from chalicelib.http.validation import ManualDecision, parse_submission
+    from chalicelib.domain.submission import ManualDecision
+    from chalicelib.http.validation import parse_submission
+    from chalicelib.services import store
     from chalicelib.storage.models import tables
 
     body = {"email": "late@example.com", "first_name": "Ada", "last_name": "Lovelace",

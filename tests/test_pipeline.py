@@ -15,8 +15,8 @@ TENANT = "acme"
 
 def submit(stage: Stage, email: str, **over):
     from chalicelib.config import settings
-    from chalicelib.http.api import store
     from chalicelib.http.validation import parse_submission
+    from chalicelib.services import store
 
     body = {"email": email, "first_name": "Ashish", "last_name": "Palankar", "date_of_birth": "1990-04-20",
             "id_type": "Driving license", "id_value": "D1234-5678",
@@ -28,7 +28,7 @@ def submit(stage: Stage, email: str, **over):
 
 
 def current(email: str, id_type="Driving license", id_value="D1234-5678"):
-    from chalicelib.http.api import store
+    from chalicelib.services import store
     return store().get(TENANT, email, id_type, id_value)
 
 
@@ -38,7 +38,7 @@ def identity(email: str):
 
 
 def audit(email: str):
-    from chalicelib.handlers.identity import list_audit
+    from chalicelib.storage.events import list_audit
     return list_audit(TENANT, email)
 
 
@@ -164,8 +164,8 @@ def test_resubmission_during_verification_wins(stage, provider):
 
     def resubmit():
         from chalicelib.config import settings
-        from chalicelib.http.api import store
         from chalicelib.http.validation import parse_submission
+        from chalicelib.services import store
         store().save(TENANT, parse_submission(new_body, "local", TENANT, settings()))
 
     provider.before_answer = resubmit
@@ -205,8 +205,8 @@ def test_replayed_batch_gives_one_identity_update_and_one_notification(stage, pr
 
 
 def test_manual_decision_notifies_and_updates_identity(stage, provider):
-    from chalicelib.http.api import store
-    from chalicelib.http.validation import ManualDecision
+    from chalicelib.domain.submission import ManualDecision
+    from chalicelib.services import store
 
     email = "manual@example.com"
     submit(stage, email)

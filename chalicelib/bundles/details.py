@@ -9,8 +9,9 @@ from typing import Any
 
 from chalicelib.bundles.archive import BundleRefused
 from chalicelib.config import Settings
+from chalicelib.domain.submission import Submission
 from chalicelib.errors import InvalidInput
-from chalicelib.http.validation import Submission, parse_submission
+from chalicelib.http.validation import parse_submission
 
 COLUMNS = {  # CSV column -> submission field
     "FIRST_NAME": "first_name", "LAST_NAME": "last_name", "CITY_IN_ADDRESS": "city",

@@ -14,6 +14,7 @@ from chalicelib.errors import InvalidInput
 from chalicelib.http.validation import check_tenant
 from chalicelib.keys import ZIPPED, bundle_documents_prefix, bundle_members_prefix, is_bundle_key, rejection_key
 from chalicelib.logs import logger, ref
+from chalicelib.storage.events import remember_override
 
 
 def parse_key(key: str) -> tuple[str, str]:
@@ -107,8 +108,7 @@ class Intake:
                      for kind, m in (("id_front", "license"), ("selfie", "selfie"))]
             submission, override = to_submission(row, links, tenant, app_uuid, self.settings), override_of(row)
             created = self._store(bundle)
-            from chalicelib.handlers import licence
-            licence.remember_override(tenant, app_uuid, override)
+            remember_override(tenant, app_uuid, override)
             record, created, changed = self.store.save(tenant, submission, source="bundle", app_uuid=app_uuid)
         except (BundleRefused, InvalidInput) as exc:
             self._remove(created)

@@ -10,7 +10,7 @@ def handle_event(event) -> dict[str, Any]:
     """One object-created event (Chalice S3Event or anything with bucket and key)."""
     from chalicelib.aws import client
     from chalicelib.config import settings
-    from chalicelib.http.api import store
+    from chalicelib.services import store
 
     key = event.key
     if not key.endswith(".zip"):

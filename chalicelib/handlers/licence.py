@@ -28,8 +28,9 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import settings
-from chalicelib.keys import licence_override_key, record_pk, record_sk
+from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
+from chalicelib.storage.events import recall_override
 from chalicelib.storage.models import condition_failed, plain
 
 PENDING = "pending"
@@ -48,32 +49,10 @@ class CheckImpossible(Exception):
     """Retrying cannot help (no validator configured, 4xx): the check could not be completed."""
 
 
-# -- which records, and the override kept from the bundle ------------------------------
+# -- which records ---------------------------------------------------------------------
 
 def applies(record) -> bool:
     return getattr(record, "source", None) == "bundle" and record.id_type == "Driving license"
-
-
-def remember_override(tenant: str, app_uuid: str, override: bool | None) -> None:
-    """The bundle's VALIDATION_OVERRIDE column, kept for the verifier (events table)."""
-    from chalicelib.storage.models import tables
-
-    pk, sk = licence_override_key(tenant, app_uuid)
-    value = "none" if override is None else str(override).lower()
-    tables().events(pk, sk, kind="licence_override", data={"value": value},
-                    created_time=int(time.time())).save()
-
-
-def recall_override(tenant: str, app_uuid: str | None) -> bool | None:
-    from chalicelib.storage.models import tables
-
-    if not app_uuid:
-        return None
-    try:
-        item = tables().events.get(*licence_override_key(tenant, app_uuid), consistent_read=True)
-    except DoesNotExist:
-        return None
-    return {"true": True, "false": False}.get(plain(item.data).get("value"))
 
 
 # -- the verifier's side -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from chalice import Response
 
-from chalicelib import aws
+from chalicelib import aws, services
 from chalicelib.config import settings
 from chalicelib.errors import ApiError, NotFound, error_body
 from chalicelib.http.auth import Caller, bearer, require_admin, require_record_access, require_tenant, verify_token
@@ -85,17 +85,6 @@ def authorize(auth_request) -> Any:
     return AuthResponse(routes=routes, principal_id=caller.subject, context=caller.to_context())
 
 
-def store():
-    """The stage's RecordStore (clients created lazily, cached per endpoint)."""
-    from chalicelib.storage.models import tables
-    from chalicelib.storage.records import RecordStore
-
-    s = settings()
-    return RecordStore(tables(), s3=aws.client("s3"), cognito=aws.client("cognito-idp"),
-                       bucket=s.bucket, user_pool_id=s.user_pool_id,
-                       max_upload_bytes=s.max_upload_bytes)
-
-
 def _public(record) -> dict[str, Any]:
     """The record as the contract returns it."""
     from chalicelib.storage.records import to_public
@@ -124,7 +113,7 @@ def create_or_update(request, stage: str, tenant: str) -> Response:
     require_record_access(caller, tenant, submission.email)
     if not caller.admin:
         require_own_uploads(submission, tenant)
-    record, created, _changed = store().save(tenant, submission)
+    record, created, _changed = services.store().save(tenant, submission)
     return Response(body=_public(record), status_code=201 if created else 200, headers=JSON)
 
 
@@ -134,7 +123,7 @@ def get_records(request, stage: str, tenant: str, email: str) -> Response:
     require_tenant(caller, check_tenant(tenant))
     email = path_email(email)
     require_record_access(caller, tenant, email)
-    records = store().list_for_email(tenant, email)
+    records = services.store().list_for_email(tenant, email)
     if not records:
         raise NotFound("no records for that e-mail")
     return Response(body={"records": [_public(r) for r in records]}, status_code=200, headers=JSON)
@@ -146,7 +135,7 @@ def validate(request, stage: str, tenant: str, email: str) -> Response:
     require_admin(caller, check_tenant(tenant))
     email = path_email(email)
     decision = parse_manual_decision(_body(request), stage, tenant, email)
-    record = store().decide_manually(tenant, email, decision, caller.subject)
+    record = services.store().decide_manually(tenant, email, decision, caller.subject)
     return Response(body=_public(record), status_code=200, headers=JSON)
 
 

@@ -6,11 +6,11 @@ import datetime as dt
 import json
 import posixpath
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from chalicelib.config import ID_TYPES, Settings
+from chalicelib.domain.submission import ManualDecision, Submission
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 from chalicelib.keys import tenant_prefix, uploads_prefix
 
@@ -36,25 +36,6 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 ID_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A validated create_or_update body (keys already normalised)."""
-    details: dict[str, str | None]
-    document_links: list[dict[str, str | None]]
-
-    @property
-    def email(self) -> str:
-        return self.details["email"]  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class ManualDecision:
-    id_type: str
-    id_value: str
-    status: str
-    reason: str
 
 
 def parse_json_body(raw: bytes | None, settings: Settings) -> dict[str, Any]:

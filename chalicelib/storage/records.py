@@ -13,8 +13,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from chalicelib.domain.submission import ManualDecision, Submission
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.http.validation import ManualDecision, Submission
 from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.models import Tables, condition_failed, plain
