@@ -46,7 +46,7 @@ def import_ratio(runs: int = RUNS) -> tuple[float, float, float]:
 
 
 def zip_mb(stage: str = "dev") -> float:
-    from kyc_service import deploy
+    from kyc_service.infra import deploy
 
     with tempfile.TemporaryDirectory() as tmp:
         info = deploy.package(stage, out_dir=Path(tmp) / stage)

@@ -73,7 +73,7 @@ def other_issuer() -> Issuer:
 
 
 def create_stage_tables(stage: str = STAGE) -> None:
-    from kyc_service.resources import create_tables
+    from kyc_service.infra.resources import create_tables
     create_tables(boto3.client("dynamodb", region_name="us-east-1"), stage)
 
 
@@ -107,7 +107,7 @@ def aws_env(monkeypatch, issuer):
 def client(aws_env):
     from chalice.test import Client
 
-    from kyc_service.gateway import install
+    from kyc_service.local.gateway import install
 
     install()
     import app as app_module
@@ -130,8 +130,8 @@ def stage():
     from moto.server import ThreadedMotoServer
 
     from chalicelib import aws
-    from kyc_service.pollers import EventSourceManager
-    from kyc_service.resources import create_local_resources
+    from kyc_service.infra.resources import create_local_resources
+    from kyc_service.local.events.manager import EventSourceManager
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -347,25 +347,25 @@ def test_engine_bundles(stage, engines, validator, case, selfie, dob, status, fa
 def test_submit_bundle_follows_to_the_decision_and_reports_refusals(stage, provider, validator, tmp_path):
     from rich.console import Console
 
-    from kyc_service import bundle_cli
     from kyc_service.cli import build_parser
+    from kyc_service.commands import submit_bundle
 
     validator.reset()
-    assert build_parser().parse_args(["submit-bundle", "x.zip", "--tenant", "acme"]).func is bundle_cli.command
+    assert build_parser().parse_args(["submit-bundle", "x.zip", "--tenant", "acme"]).func is submit_bundle.command
     good, bad = new_uuid(), new_uuid()
     (tmp_path / f"{good}.zip").write_bytes(bundle(good))
     (tmp_path / f"{bad}.zip").write_bytes(UNSAFE["csv_rows"](bad))
     out = io.StringIO()
     console = Console(file=out, width=120)
-    code, result = bundle_cli.follow(tmp_path / f"{good}.zip", TENANT, stage.endpoint, timeout=30,
+    code, result = submit_bundle.follow(tmp_path / f"{good}.zip", TENANT, stage.endpoint, timeout=30,
                                      on_wait=stage.manager.drain, console=console)
     assert code == 0 and result["record"]["validation_status"] == "verified"
     assert "verified" in out.getvalue() and "license_validation" in out.getvalue()
-    code, result = bundle_cli.follow(tmp_path / f"{bad}.zip", TENANT, stage.endpoint, timeout=30,
+    code, result = submit_bundle.follow(tmp_path / f"{bad}.zip", TENANT, stage.endpoint, timeout=30,
                                      on_wait=stage.manager.drain, console=console)
     assert code == 2 and result["code"] == "csv_rows" and "exactly one data row" in out.getvalue()
     (tmp_path / "not a uuid.zip").write_bytes(b"x")
-    assert bundle_cli.follow(tmp_path / "not a uuid.zip", TENANT, stage.endpoint, console=console)[0] == 1
+    assert submit_bundle.follow(tmp_path / "not a uuid.zip", TENANT, stage.endpoint, console=console)[0] == 1
 
 
 def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, validator, monkeypatch):

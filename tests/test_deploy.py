@@ -15,8 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from kyc_service import deploy as D
-from kyc_service import resources as R
+from kyc_service.infra import deploy as D
+from kyc_service.infra import resources as R
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "beta", "prod")

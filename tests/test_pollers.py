@@ -14,7 +14,7 @@ import boto3
 import pytest
 from chalice import Chalice
 
-from kyc_service.pollers import EventSourceManager, parse_batch_item_failures, WHOLE_BATCH
+from kyc_service.local.events.manager import WHOLE_BATCH, EventSourceManager, parse_batch_item_failures
 
 REGION = "us-east-1"
 TABLE = "pollers_test_table"

@@ -9,7 +9,7 @@ import warnings
 import boto3
 import pytest
 
-from kyc_service import resources as R
+from kyc_service.infra import resources as R
 
 REGION = "us-east-1"
 COMPARED = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "StreamViewType",

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kyc_service import localenv
+from kyc_service.local import env as localenv
 
 
 def quiet_embedded_aws() -> None:
@@ -69,11 +69,11 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
         localenv.apply(self.stage, self.aws_port)
-        from kyc_service.resources import create_local_resources
+        from kyc_service.infra.resources import create_local_resources
 
         self.outputs = create_local_resources(self.aws_url, self.stage, region=localenv.REGION)
         if self.state_dir:
-            from kyc_service.state import restore
+            from kyc_service.local.state import restore
             restore(self.state_dir, self.aws_url)
         if self.provider == "none":
             self.provider_problem = "disabled with --provider none"
@@ -93,7 +93,7 @@ class LocalStack:
         from chalice.config import Config
         from chalice.local import create_local_server
 
-        from kyc_service.gateway import install
+        from kyc_service.local.gateway import install
 
         install()
         import app as app_module
@@ -106,7 +106,7 @@ class LocalStack:
 
     def _start_events(self) -> None:
         import app as app_module
-        from kyc_service.pollers import EventSourceManager
+        from kyc_service.local.events.manager import EventSourceManager
 
         handlers = [cfg.name for cfg in app_module.app.event_sources]
         if self.provider == "none":  # never let moto's canned CompareFaces decide an application
@@ -123,7 +123,7 @@ class LocalStack:
             self._api.server.shutdown()
             self._api.server.server_close()
         if self.state_dir and self._moto is not None:
-            from kyc_service.state import save
+            from kyc_service.local.state import save
             save(self.state_dir, self.aws_url)
         if self._moto is not None:
             self._moto.stop()

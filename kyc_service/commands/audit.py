@@ -12,7 +12,7 @@ import os
 
 def _command(args) -> int:
     if args.aws_port:
-        from kyc_service import localenv
+        from kyc_service.local import env as localenv
         localenv.apply(args.stage, args.aws_port)
     else:
         os.environ["KYC_STAGE"] = args.stage

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from kyc_service.localenv import REGION, endpoint, user_pool
+from kyc_service.local.env import REGION, endpoint, user_pool
 
 ADMIN_GROUP = "kyc-admin"
 

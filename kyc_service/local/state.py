@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 
-from kyc_service.localenv import REGION
+from kyc_service.local.env import REGION
 
 SKIP_USER_ATTRIBUTES = {"sub"}
 

@@ -10,7 +10,7 @@
 * `iam_policy(stage, ...)` renders the Lambda execution policy of a stage; the
   checked-in .chalice/policy-<stage>.json files are its output with CloudFormation
   pseudo-parameter placeholders (`${AWS::Region}`, `${AWS::AccountId}`,
-  `${UserPoolId}`), which kyc_service.deploy resolves (Fn::Sub in the SAM template,
+  `${UserPoolId}`), which kyc_service.infra.deploy resolves (Fn::Sub in the SAM template,
   real values for `chalice deploy`).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "infra" / "resources.yaml"
 POLICY_DIR = ROOT / ".chalice"
 APP_NAME = "kyc-service"

@@ -71,7 +71,7 @@ def application(kind: str, seed: int) -> tuple[dict, dict[str, bytes]]:
 
 
 def run_demo(api_url: str, aws_port: int, stage: str, tenant: str, timeout: float, out=print) -> bool:
-    from kyc_service.tokens import issue_token
+    from kyc_service.commands.token import issue_token
 
     run = uuid.uuid4().hex[:6]
     apps = {}

@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 from urllib.parse import quote_plus, unquote_plus
 
-log = logging.getLogger("kyc_service.pollers")
+log = logging.getLogger("kyc_service.local.events")
 
 __all__ = [
     "EventSourceManager",

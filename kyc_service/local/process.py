@@ -10,7 +10,7 @@ import time
 
 import boto3
 
-from kyc_service.localenv import REGION, ROOT
+from kyc_service.local.env import REGION, ROOT
 
 
 def free_port() -> int:

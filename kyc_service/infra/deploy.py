@@ -1,6 +1,6 @@
 """Packaging and deployment of a stage: `package`, `deploy`, `harden-mappings`.
 
-Two paths, one resource definition (infra/resources.yaml, see kyc_service.resources):
+Two paths, one resource definition (infra/resources.yaml, see kyc_service.infra.resources):
 
 * SAM / CloudFormation: `python -m kyc_service package --stage S` runs `chalice package`
   and merges its SAM template with the stage resources into ONE template
@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from kyc_service import resources as R
+from kyc_service.infra import resources as R
 
 ROOT = R.ROOT
 DIST = ROOT / "dist"
@@ -302,7 +302,7 @@ from chalice.utils import to_cfn_resource_name
 
 def _s3_event(self, resource, template):
     # Chalice refuses S3 events in SAM output (it cannot change an existing bucket's
-    # notifications); kyc_service.deploy.merge points this event at the bucket the
+    # notifications); kyc_service.infra.deploy.merge points this event at the bucket the
     # same template creates, which SAM supports.
     fn = to_cfn_resource_name(resource.lambda_function.resource_name)
     self._register_cfn_resource_name(resource.resource_name)
