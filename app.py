@@ -1,20 +1,23 @@
 """kyc-service: Chalice entry point. Routes and handlers only; the work is in chalicelib."""
-import os
-
 from chalice import Chalice
 
+from chalicelib.config import settings
 from chalicelib.http import api
 from chalicelib.logs import with_invocation_context
+from chalicelib.stage import APP_NAME
 
-app = Chalice(app_name="kyc-service")
+app = Chalice(app_name=APP_NAME)
 app.register_middleware(with_invocation_context, "all")
 app.register_middleware(api.contract_errors, "http")
 
-# The KYC table's stream. Deployments set it (or the template wires it); the local
+# The stage's resources the event handlers are wired to (chalicelib/stage.py names them).
+# The KYC table's stream: deployments set KYC_STREAM_ARN (or the template wires it); the local
 # stack polls the table's real stream whatever this says.
-KYC_STREAM_ARN = os.environ.get(
-    "KYC_STREAM_ARN",
-    "arn:aws:dynamodb:us-east-1:123456789012:table/local_kyc_service/stream/local")
+_STAGE = settings()
+KYC_STREAM_ARN = _STAGE.stream_arn
+BUNDLE_BUCKET = _STAGE.bucket
+LICENSE_QUEUE = _STAGE.license_queue_name
+LICENSE_DLQ = _STAGE.license_dlq_name
 
 TENANT = "/kyc/stage/{stage}/tenant/{tenant}"
 
@@ -75,12 +78,6 @@ def notify_decisions(event):
 
 
 # -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles/, handlers/licence.py) --
-
-_STAGE = os.environ.get("KYC_STAGE", "local")
-BUNDLE_BUCKET = os.environ.get("KYC_BUCKET", f"{_STAGE}-kyc-documents")
-LICENSE_QUEUE = os.environ.get("KYC_LICENSE_QUEUE_NAME", f"{_STAGE}-license-queue")
-LICENSE_DLQ = os.environ.get("KYC_LICENSE_DLQ_NAME", f"{_STAGE}-license-dlq")
-
 
 @app.on_s3_event(bucket=BUNDLE_BUCKET, prefix="zipped/", suffix=".zip", events=["s3:ObjectCreated:*"])
 def intake_bundle(event):

@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from chalicelib.stage import ROOT
+
 RUNS = 7
 
 _TIMER = ("import time, sys; sys.path.insert(0, '.'); t = time.perf_counter(); import app; "

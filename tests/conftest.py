@@ -6,6 +6,8 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -13,7 +15,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ROOT = Path(__file__).resolve().parent.parent
+from chalicelib.stage import ROOT
+
 REGION = "us-east-1"
 # The app's event handlers the `stage` fixture drives (every one the app declares).
 STAGE_HANDLERS = None
@@ -28,6 +31,65 @@ def fixtures_dir(sub: str = "") -> Path:
     if not path.is_dir():
         pytest.skip(f"shared fixtures not found at {path} (set KYC_FIXTURES_DIR)")
     return path
+
+
+# -- the environment: chalicelib.config parses it once per process; config.reset() is the hook --
+
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment() -> Iterator[None]:
+    """Every test starts and ends with freshly parsed settings: what a fixture or monkeypatch's
+    undo did to the environment is what the settings hold."""
+    from chalicelib import config
+
+    config.reset()
+    yield
+    config.reset()
+
+
+class Env:
+    """Environment variables for one test (undone after it); settings follow at once."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.monkeypatch = monkeypatch
+
+    def set(self, **variables: str) -> None:
+        from chalicelib import config
+
+        for name, value in variables.items():
+            self.monkeypatch.setenv(name, value)
+        config.reset()
+
+    def unset(self, *names: str) -> None:
+        from chalicelib import config
+
+        for name in names:
+            self.monkeypatch.delenv(name, raising=False)
+        config.reset()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Env:
+    """Change environment variables in a test: `env.set(KYC_PRODUCTION="true")`, `env.unset(...)`."""
+    return Env(monkeypatch)
+
+
+@contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """The same for module-scoped fixtures: set while the block runs, restored after it."""
+    from chalicelib import config
+
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    config.reset()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        config.reset()
 
 
 class Issuer:
@@ -78,19 +140,17 @@ def create_stage_tables(stage: str = STAGE) -> None:
 
 
 @pytest.fixture
-def aws_env(monkeypatch, issuer):
+def aws_env(env, issuer):
     """In-process moto with the stage's tables, bucket and user pool."""
     from moto import mock_aws
 
     from chalicelib import aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_REGION": "us-east-1", "KYC_STAGE": STAGE,
-                        "KYC_TOKEN_ISSUER": ISSUER, "KYC_JWKS": issuer.jwks()}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("KYC_AWS_ENDPOINT", raising=False)
-    aws.reset_clients()
+    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+            AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", KYC_STAGE=STAGE,
+            KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks())
+    env.unset("KYC_AWS_ENDPOINT")
+    aws.reset_clients()  # clients made for another moto
     with mock_aws():
         create_stage_tables()
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=f"{STAGE}-kyc-documents")
@@ -98,7 +158,7 @@ def aws_env(monkeypatch, issuer):
         pool = cognito.create_user_pool(
             PoolName="kyc", UsernameAttributes=["email"],
             Schema=[{"Name": "tenant", "AttributeDataType": "String", "Mutable": True}])
-        monkeypatch.setenv("KYC_USER_POOL_ID", pool["UserPool"]["Id"])
+        env.set(KYC_USER_POOL_ID=pool["UserPool"]["Id"])
         yield
     aws.reset_clients()
 
@@ -137,25 +197,18 @@ def stage():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-           "AWS_REGION": REGION, "KYC_STAGE": "local", "KYC_AWS_ENDPOINT": endpoint, "KYC_PROVIDER": "fake",
-           "KYC_VERIFY_CONCURRENCY": "4"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    aws.reset_clients()
-    outputs = create_local_resources(endpoint, "local", region=REGION)
-    import app as app_module
-    manager = EventSourceManager(app_module, endpoint, REGION, stage="local", retry_delay=0, poll_interval=0.05,
-                                 handlers=STAGE_HANDLERS)
-    manager.prime()
-    from tests.pipeline_support import Stage
-    yield Stage(endpoint, outputs, manager)
-    server.stop()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with environment(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
+                     AWS_REGION=REGION, KYC_STAGE="local", KYC_AWS_ENDPOINT=endpoint, KYC_PROVIDER="fake",
+                     KYC_VERIFY_CONCURRENCY="4"):
+        aws.reset_clients()
+        outputs = create_local_resources(endpoint, "local", region=REGION)
+        import app as app_module
+        manager = EventSourceManager(app_module, endpoint, REGION, stage="local", retry_delay=0, poll_interval=0.05,
+                                     handlers=STAGE_HANDLERS)
+        manager.prime()
+        from tests.pipeline_support import Stage
+        yield Stage(endpoint, outputs, manager)
+        server.stop()
     aws.reset_clients()
 
 
@@ -177,14 +230,9 @@ def validator(stage):
     from tests.pipeline_support import Validator
 
     v = Validator()
-    saved = os.environ.get("KYC_LICENSE_VALIDATOR_URL")
-    os.environ["KYC_LICENSE_VALIDATOR_URL"] = v.url
-    yield v
+    with environment(KYC_LICENSE_VALIDATOR_URL=v.url):
+        yield v
     v.server.shutdown()
-    if saved is None:
-        os.environ.pop("KYC_LICENSE_VALIDATOR_URL", None)
-    else:
-        os.environ["KYC_LICENSE_VALIDATOR_URL"] = saved
 
 
 @pytest.fixture

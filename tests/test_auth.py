@@ -11,14 +11,14 @@ import pytest
 from chalicelib.config import settings
 from chalicelib.errors import Unauthorized
 from chalicelib.http.auth import verify_token
-from tests.conftest import ISSUER, ROOT
+from chalicelib.stage import ROOT
+from tests.conftest import ISSUER
 
 
 @pytest.fixture
-def configured(monkeypatch, issuer):
-    monkeypatch.setenv("KYC_TOKEN_ISSUER", ISSUER)
-    monkeypatch.setenv("KYC_JWKS", issuer.jwks())
-    monkeypatch.delenv("KYC_TOKEN_AUDIENCE", raising=False)
+def configured(env, issuer):
+    env.set(KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks())
+    env.unset("KYC_TOKEN_AUDIENCE")
     return settings()
 
 
@@ -59,17 +59,17 @@ def test_wrong_claims_are_refused(configured, issuer, extra):
         verify_token(issuer.token(**extra), configured)
 
 
-def test_audience_checked_when_configured(configured, issuer, monkeypatch):
-    monkeypatch.setenv("KYC_TOKEN_AUDIENCE", "client-2")
+def test_audience_checked_when_configured(configured, issuer, env):
+    env.set(KYC_TOKEN_AUDIENCE="client-2")
     with pytest.raises(Unauthorized):
         verify_token(issuer.token(), settings())
-    monkeypatch.setenv("KYC_TOKEN_AUDIENCE", "client-1")
+    env.set(KYC_TOKEN_AUDIENCE="client-1")
     assert verify_token(issuer.token(), settings()).tenant == "acme"
 
 
-def test_no_issuer_configured_trusts_nothing(issuer, monkeypatch):
-    monkeypatch.delenv("KYC_TOKEN_ISSUER", raising=False)
-    monkeypatch.setenv("KYC_JWKS", issuer.jwks())
+def test_no_issuer_configured_trusts_nothing(issuer, env):
+    env.unset("KYC_TOKEN_ISSUER")
+    env.set(KYC_JWKS=issuer.jwks())
     with pytest.raises(Unauthorized):
         verify_token(issuer.token(), settings())
 
@@ -90,7 +90,7 @@ print(verify_token(sys.argv[2], settings()).tenant)
     assert result.stdout.strip() == "acme"
 
 
-def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
+def test_jwks_fetched_from_the_issuer_url(issuer, env):
     """The deployed path: keys come from the issuer's JWKS URL (a real local HTTP server)."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -110,9 +110,8 @@ def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        monkeypatch.delenv("KYC_JWKS", raising=False)
-        monkeypatch.setenv("KYC_TOKEN_ISSUER", ISSUER)
-        monkeypatch.setenv("KYC_JWKS_URL", f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
+        env.unset("KYC_JWKS")
+        env.set(KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS_URL=f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
         assert verify_token(issuer.token(tenant="acme"), settings()).tenant == "acme"
     finally:
         server.shutdown()

@@ -15,10 +15,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from chalicelib.stage import ROOT, stage_environment
 from kyc_service.infra import deploy as D
 from kyc_service.infra import resources as R
 
-ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "beta", "prod")
 EXPECTED_SIZES = {  # handler -> (memory MB, timeout s), from the brief
     "api_handler": (512, 30), "verify_records": (512, 120), "update_identity": (256, 30),
@@ -253,13 +253,12 @@ def test_stand_in_app_packages_the_same_way(tmp_path):
 # ------------------------------------------------ the `chalice deploy` path
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(env):
     from moto import mock_aws
 
-    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                 ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+            AWS_REGION="us-east-1")
+    env.unset("AWS_ENDPOINT_URL")
     with mock_aws():
         yield
 
@@ -338,7 +337,7 @@ def test_resources_stack_deploys_and_reports_outputs(aws):
         again = D.deploy_resources_stack("beta", cfn=cfn)  # update path, no error
     assert outputs["KycTableName"] == "beta_kyc_service"
     assert ":table/beta_kyc_service/stream/" in outputs["KycTableStreamArn"]
-    assert outputs["DocumentBucketName"] == R.stage_environment("beta")["KYC_BUCKET"]
+    assert outputs["DocumentBucketName"] == stage_environment("beta")["KYC_BUCKET"]
     assert outputs["LicenseQueueArn"].endswith(":beta-license-queue")
     assert again["KycTableStreamArn"] == outputs["KycTableStreamArn"]
 
@@ -362,7 +361,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
+def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
     """`deploy`: resources stack -> chalice deploy (real Chalice deployer, in a
     subprocess, against moto server via AWS_ENDPOINT_URL) -> harden-mappings.
 
@@ -377,10 +376,8 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        for k, v in (("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}"),
-                     ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                     ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
-            monkeypatch.setenv(k, v)
+        env.set(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
         app = STAND_IN_APP.split("@app.authorizer()")[0] + "@app.on_dynamodb_record" + \
             STAND_IN_APP.split("@app.on_dynamodb_record", 1)[1]
         app = app.split("@app.on_s3_event")[0] + "@app.on_sqs_message" + \

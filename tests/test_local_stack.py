@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
+from chalicelib.stage import ROOT
 from kyc_service.local.process import StackProcess
-from tests.conftest import ROOT
 
 REGION = "us-east-1"
 

@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STAGE
+from chalicelib.stage import ROOT
+from tests.conftest import STAGE
 
 SPEC_PATH = ROOT / "docs" / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -388,10 +389,10 @@ MOCK = "/mock/license-validator"
 
 
 @pytest.mark.skipif(MOCK not in _spec()["paths"], reason="no mock validator route in the spec")
-def test_mock_license_validator_conforms(client, monkeypatch):
+def test_mock_license_validator_conforms(client, env):
     answer = conforms(client.http.post(MOCK, headers=hdr(None),
                                        body=json.dumps({"validation_override": False})), MOCK, "post", 200)
     assert answer == {"valid": False}
     conforms(client.http.post(MOCK, headers=hdr(None), body=b"{not json"), MOCK, "post", 400)
-    monkeypatch.setenv("KYC_PRODUCTION", "true")
+    env.set(KYC_PRODUCTION="true")
     conforms(client.http.post(MOCK, headers=hdr(None), body=json.dumps({})), MOCK, "post", 404)

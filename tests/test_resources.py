@@ -9,6 +9,7 @@ import warnings
 import boto3
 import pytest
 
+from chalicelib.stage import stage_environment
 from kyc_service.infra import resources as R
 
 REGION = "us-east-1"
@@ -207,7 +208,7 @@ def test_boto3_path_builds_the_same_tables(moto_url):
 
 @pytest.mark.parametrize("stage", R.DEPLOYED_STAGES)
 def test_policy_files_are_rendered_from_the_definition(stage):
-    env = R.stage_environment(stage)
+    env = stage_environment(stage)
     on_disk = json.loads(R.policy_path(stage).read_text())
     assert on_disk == R.iam_policy(stage, bucket=env["KYC_BUCKET"])
 
@@ -217,7 +218,7 @@ NO_RESOURCE_LEVEL = ("rekognition:", "textract:", "xray:", "sts:GetCallerIdentit
 
 @pytest.mark.parametrize("stage", R.DEPLOYED_STAGES)
 def test_policy_is_least_privilege(stage):
-    env = R.stage_environment(stage)
+    env = stage_environment(stage)
     doc = json.loads(R.policy_path(stage).read_text())
     own_names = (f"{stage}_kyc_service", f"{stage}_identity", f"{stage}_kyc_events",
                  env["KYC_BUCKET"], f"{stage}-kyc-notifications", f"{stage}-license-queue",
@@ -252,3 +253,23 @@ def test_rendered_policy_has_real_arns():
     assert "${" not in text
     assert "arn:aws:dynamodb:eu-west-1:111122223333:table/prod_kyc_service" in text
     assert "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/eu-west-1_pool" in text
+
+
+@pytest.mark.parametrize("stage", ("local", "dev", "prod"))
+def test_template_names_follow_the_one_naming_rule(stage):
+    """infra/resources.yaml and chalicelib/stage.py name every resource the same way."""
+    from chalicelib.config import ADMIN_GROUP
+    from chalicelib.stage import resource_names
+
+    names = resource_names(stage)
+    r = R.resolver(stage)
+    r.lenient = True
+    assert [r.properties(t)["TableName"] for t in ("KycTable", "IdentityTable", "EventsTable")] == \
+        [names.table, names.identity_table, names.events_table]
+    assert r.properties("DocumentBucket")["BucketName"] == names.bucket
+    assert r.properties("NotificationsTopic")["TopicName"] == names.topic
+    assert [r.properties(q)["QueueName"] for q in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")] == \
+        [names.license_queue, names.license_dlq, names.failure_queue]
+    assert r.properties("UserPool")["UserPoolName"] == names.user_pool
+    assert r.resolve(r.template["Resources"]["AdminGroup"]["Properties"]["GroupName"]) == ADMIN_GROUP
+    assert R.stack_name(stage) == names.stack

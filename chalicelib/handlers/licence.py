@@ -23,11 +23,12 @@ import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib.config import settings
+from chalicelib.config import Settings, settings
 from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import recall_override
@@ -67,8 +68,8 @@ def hold(decision) -> tuple[Any, bool]:
     return decision, not required
 
 
-def message_for(record) -> dict[str, Any]:
-    production = settings().production
+def message_for(record, production: bool) -> dict[str, Any]:
+    """The queue message: the seeds' fields, plus the record's key and submission id."""
     return {"driver_license_id": record.id_value,
             "validation_override": None if production else recall_override(record.tenant, record.app_uuid),
             "uuid": record.app_uuid or record.submission_id,
@@ -80,26 +81,40 @@ def enqueue(record) -> None:
     from chalicelib.aws import client, queue_url
 
     client("sqs").send_message(QueueUrl=queue_url(settings().license_queue_name),
-                               MessageBody=json.dumps(message_for(record)))
+                               MessageBody=json.dumps(message_for(record, settings().production)))
     logger().info("licence check queued", extra={"record": ref(record.pk, record.sk)})
 
 
 # -- the validator -----------------------------------------------------------------------
 
-def call_validator(message: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Validator:
+    """Where and how the stage's licence validator is called."""
+
+    url: str | None
+    token: str | None
+    timeout: float
+    production: bool  # production stages never send validation_override
+
+    @classmethod
+    def of(cls, s: Settings) -> Validator:
+        return cls(url=s.license_validator_url, token=s.license_validator_token,
+                   timeout=s.license_validator_timeout, production=s.production)
+
+
+def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, Any]:
     """POST the check; the validator's answer ({"valid": bool, ...})."""
-    s = settings()
-    if not s.license_validator_url:
+    if not validator.url:
         raise CheckImpossible("no licence validator configured")
     payload = {"driver_license_id": message["driver_license_id"], "uuid": message.get("uuid")}
-    if not s.production:
+    if not validator.production:
         payload["validation_override"] = message.get("validation_override")
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if s.license_validator_token:
-        headers["Authorization"] = f"Bearer {s.license_validator_token}"
-    request = urllib.request.Request(s.license_validator_url, data=json.dumps(payload).encode(),
+    if validator.token:
+        headers["Authorization"] = f"Bearer {validator.token}"
+    request = urllib.request.Request(validator.url, data=json.dumps(payload).encode(),
                                      headers=headers, method="POST")
-    timeout = min(max(s.license_validator_timeout, 0.1), MAX_TIMEOUT)
+    timeout = min(max(validator.timeout, 0.1), MAX_TIMEOUT)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
             raw = response.read(MAX_ANSWER_BYTES + 1)
@@ -206,7 +221,7 @@ def check_one(record: dict[str, Any]) -> str:
         return "already_done"
     now = int(time.time())
     try:
-        answer = call_validator(message)
+        answer = call_validator(message, Validator.of(settings()))
     except CheckImpossible as exc:
         logger().error("licence check impossible", extra={"record": ref(current.pk, current.sk),
                                                           "error": str(exc)})

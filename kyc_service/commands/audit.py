@@ -11,11 +11,14 @@ import os
 
 
 def _command(args) -> int:
+    from chalicelib import config
+
     if args.aws_port:
         from kyc_service.local import env as localenv
         localenv.apply(args.stage, args.aws_port)
     else:
         os.environ["KYC_STAGE"] = args.stage
+        config.reset()
     from chalicelib.http.validation import normalise_email
     from chalicelib.storage.events import list_audit
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-REGION = "us-east-1"
+from chalicelib import keys
+from chalicelib.stage import resource_names
+from kyc_service.local.env import embedded_client
+
 UNCHANGED_AFTER = 6.0  # s: a final record not touched since the upload is an unchanged resubmission
 
 
@@ -31,12 +33,7 @@ def register(subparsers) -> None:
 
 
 def _clients(endpoint: str):
-    import boto3
-
-    kw: dict[str, Any] = {"endpoint_url": endpoint, "region_name": REGION}
-    if boto3.session.Session().get_credentials() is None:
-        kw.update(aws_access_key_id="local", aws_secret_access_key="local")
-    return boto3.client("s3", **kw), boto3.client("dynamodb", **kw)
+    return embedded_client("s3", endpoint), embedded_client("dynamodb", endpoint)
 
 
 def record_email(data: bytes, app_uuid: str) -> str:
@@ -65,7 +62,7 @@ def _records(ddb, table: str, tenant: str, email: str, app_uuid: str) -> list[di
     try:
         items = ddb.query(TableName=table, KeyConditionExpression="#pk = :pk", ConsistentRead=True,
                           ExpressionAttributeNames={"#pk": "tenant#email"},
-                          ExpressionAttributeValues={":pk": {"S": f"{tenant}#{email}"}})["Items"]
+                          ExpressionAttributeValues={":pk": {"S": keys.record_pk(tenant, email)}})["Items"]
     except ddb.exceptions.ResourceNotFoundException:
         return []
     out = [{k: des.deserialize(v) for k, v in item.items()} for item in items]
@@ -105,16 +102,15 @@ def follow(path: Path, tenant: str, endpoint: str, stage: str = "local", timeout
     """Upload and follow; (exit status, result). `on_wait` runs between polls (tests drive pollers)."""
     from rich.console import Console
 
-    from chalicelib import keys
-
     console = console or Console()
     app_uuid = path.name[:-len(".zip")] if path.name.endswith(".zip") else ""
     if not keys.is_bundle_key(app_uuid):
         console.print(f"[red]the file must be named {{app_uuid}}.zip (letters, digits, '-', '_'), not {path.name}")
         return 1, {"status": "bad_name"}
     data = path.read_bytes()
-    bucket, table = f"{stage}-kyc-documents", f"{stage}_kyc_service"
-    key = f"zipped/{tenant}/{app_uuid}.zip"
+    names = resource_names(stage)
+    bucket, table = names.bucket, names.table
+    key = keys.bundle_key(tenant, app_uuid)
     rejection_key = keys.rejection_key(key)
     email = record_email(data, app_uuid)
     s3, ddb = _clients(endpoint)
@@ -172,6 +168,5 @@ def command(args: argparse.Namespace) -> int:
         print(f"no such file: {path}")
         return 1
     endpoint = f"http://127.0.0.1:{args.aws_port}"
-    os.environ.setdefault("KYC_STAGE", args.stage)
     code, _ = follow(path, args.tenant, endpoint, args.stage, args.timeout, api_url=args.api_url.rstrip("/"))
     return code

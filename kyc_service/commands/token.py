@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import secrets
 
-from kyc_service.local.env import REGION, endpoint, user_pool
-
-ADMIN_GROUP = "kyc-admin"
+from chalicelib.config import ADMIN_GROUP
+from kyc_service.local.env import embedded_client, endpoint, user_pool
 
 
 def issue_token(tenant: str, email: str | None = None, admin: bool = False,
                 aws_port: int = 5000, stage: str = "local") -> str:
     """Create or update the user in the embedded Cognito pool and sign in as them."""
-    import boto3
-
     email = (email or (f"admin@{tenant}.example.com" if admin else f"user@{tenant}.example.com")).lower()
-    idp = boto3.client("cognito-idp", endpoint_url=endpoint(aws_port), region_name=REGION,
-                       aws_access_key_id="local", aws_secret_access_key="local")
+    idp = embedded_client("cognito-idp", endpoint(aws_port))
     pool_id, client_id = user_pool(stage, aws_port)
     attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
                   {"Name": "custom:tenant", "Value": tenant}]

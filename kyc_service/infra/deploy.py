@@ -26,9 +26,9 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from chalicelib.stage import APP_NAME, ROOT, function_name, resource_names, stage_environment
 from kyc_service.infra import resources as R
 
-ROOT = R.ROOT
 DIST = ROOT / "dist"
 
 # Event handlers of app.py this module wires (Chalice function name -> role).
@@ -135,7 +135,7 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
     sam = copy.deepcopy(chalice_sam_template)
     res = copy.deepcopy(resources)
     stage = stage or _stage_of(sam) or "dev"
-    env = environment if environment is not None else R.stage_environment(stage)
+    env = environment if environment is not None else stage_environment(stage)
 
     # Parameters / conditions / resources / outputs of the resources template.
     params = res.get("Parameters", {})
@@ -156,9 +156,9 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
     issuer_expr = res["Outputs"]["TokenIssuer"]["Value"]
     stream_arn = {"Fn::GetAtt": ["KycTable", "StreamArn"]}
     failure_arn = {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
-    queue_ids = {env.get("KYC_LICENSE_QUEUE_NAME", f"{stage}-license-queue"): "LicenseQueue",
-                 env.get("KYC_LICENSE_DLQ_NAME", f"{stage}-license-dlq"): "LicenseDlq"}
-    bucket_name = env.get("KYC_BUCKET", f"{stage}-kyc-documents")
+    names = resource_names(stage, env)
+    queue_ids = {names.license_queue: "LicenseQueue", names.license_dlq: "LicenseDlq"}
+    bucket_name = names.bucket
 
     for logical, r in sam["Resources"].items():
         props = r.get("Properties", {})
@@ -363,10 +363,10 @@ def package(stage: str, project_dir: str | os.PathLike | None = None,
     out.mkdir(parents=True, exist_ok=True)
     vendor = build_vendor(project, cache_dir=Path(vendor_cache) if vendor_cache else None)
     proj = stage_project(project, out, vendor)
-    env = _stage_env(project, stage)
+    env = stage_environment(stage, root=project)
     chalice_out = out / "chalice"
     sam = chalice_package(proj, stage, chalice_out,
-                          env={"KYC_STREAM_ARN": _placeholder_stream_arn(stage)})
+                          env={"KYC_STREAM_ARN": resource_names(stage, env).placeholder_stream_arn()})
     merged = merge(sam, resources_template or R.load_template(), stage=stage, environment=env)
     for r in merged["Resources"].values():
         if r.get("Type") == "AWS::Serverless::Function":
@@ -378,15 +378,6 @@ def package(stage: str, project_dir: str | os.PathLike | None = None,
     return {"template": str(out / "sam.json"), "zip": str(out / "deployment.zip"),
             "zip_mb": report["mb"], "zip_top_level": report["top_level"],
             "chalice_template": str(chalice_out / "sam.json")}
-
-
-def _stage_env(project: Path, stage: str) -> dict[str, str]:
-    cfg = json.loads((project / ".chalice" / "config.json").read_text())
-    return dict(cfg["stages"][stage].get("environment_variables", {}))
-
-
-def _placeholder_stream_arn(stage: str) -> str:
-    return f"arn:aws:dynamodb:us-east-1:123456789012:table/{stage}_kyc_service/stream/placeholder"
 
 
 # ------------------------------------------------- the `chalice deploy` path
@@ -407,7 +398,7 @@ def _queue_arn(sqs, name: str) -> str:
 
 
 def harden_mappings(stage: str, lambda_client=None, failure_queue_arn: str | None = None,
-                    sqs_client=None, app_name: str = R.APP_NAME,
+                    sqs_client=None, app_name: str = APP_NAME,
                     region: str | None = None, endpoint_url: str | None = None) -> list[dict]:
     """Give the stage's event source mappings the same settings `merge` puts in the
     SAM template: DynamoDB stream mappings get ReportBatchItemFailures, bisect, bounded
@@ -422,10 +413,9 @@ def harden_mappings(stage: str, lambda_client=None, failure_queue_arn: str | Non
     lam = lambda_client or session.client("lambda", endpoint_url=endpoint_url)
     if failure_queue_arn is None:
         sqs = sqs_client or session.client("sqs", endpoint_url=endpoint_url)
-        env = R.stage_environment(stage)
-        failure_queue_arn = _queue_arn(sqs, env.get("KYC_FAILURE_QUEUE_NAME",
-                                                    f"{stage}-kyc-stream-failures"))
-    functions = _functions(lam, f"{app_name}-{stage}-")
+        failure_queue = resource_names(stage, stage_environment(stage)).failure_queue
+        failure_queue_arn = _queue_arn(sqs, failure_queue)
+    functions = _functions(lam, function_name(app_name, stage, ""))
     done = []
     # All mappings, matched by function ARN: a mapping may have been created with the
     # function's name or its ARN (Chalice uses the ARN).
@@ -477,7 +467,7 @@ def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
 
     cfn = cfn or boto3.session.Session(region_name=region).client(
         "cloudformation", endpoint_url=endpoint_url)
-    env = R.stage_environment(stage)
+    env = stage_environment(stage)
     params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
               "ExistingUserPoolId": existing_user_pool_id or (
                   "" if _placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"])}

@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from chalicelib.stage import ROOT, resource_names, stage_environment
+
 TEMPLATE_PATH = ROOT / "infra" / "resources.yaml"
 POLICY_DIR = ROOT / ".chalice"
-APP_NAME = "kyc-service"
 DEPLOYED_STAGES = ("dev", "beta", "prod")
 TABLE_LOGICAL_IDS = ("KycTable", "IdentityTable", "EventsTable")
 
@@ -56,7 +56,7 @@ def load_template(path: str | os.PathLike | None = None) -> dict:
 
 
 def stack_name(stage: str) -> str:
-    return f"{APP_NAME}-{stage}-resources"
+    return resource_names(stage).stack
 
 
 class Resolver:
@@ -544,7 +544,7 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
     sqs = f"arn:aws:sqs:{region}:{account}"
     queues = {lid: f"{sqs}:{props[lid]['QueueName']}"
               for lid in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")}
-    fn_prefix = f"/aws/lambda/{APP_NAME}-{stage}-"
+    fn_prefix = f"/aws/lambda/{resource_names(stage).function_prefix}"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -600,11 +600,6 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
 
 def policy_path(stage: str) -> Path:
     return POLICY_DIR / f"policy-{stage}.json"
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    cfg = json.loads((POLICY_DIR / "config.json").read_text())
-    return dict(cfg["stages"][stage].get("environment_variables", {}))
 
 
 def write_policy_files(stages: tuple[str, ...] = DEPLOYED_STAGES) -> list[Path]:

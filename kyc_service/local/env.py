@@ -1,68 +1,72 @@
-"""The environment a local stage runs with: the stage's variables from
-.chalice/config.json, pointed at the embedded AWS."""
+"""The environment a local stage runs with (the `local` stage's variables from .chalice/config.json,
+pointed at the embedded AWS), and the one way to build a boto3 client for the embedded AWS."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from chalicelib.stage import NAME_VARIABLES, ROOT, resource_names, stage_environment
+
 REGION = "us-east-1"
+# moto accepts any credentials: clients of the embedded AWS never carry a developer's real ones.
+FAKE_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 
 def project_root() -> Path:
+    """The project folder, importable (`import app`)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     return ROOT
-
-
-def chalice_config() -> dict:
-    return json.loads((ROOT / ".chalice" / "config.json").read_text())
-
-
-NAME_KEYS = ("KYC_TABLE_NAME", "KYC_IDENTITY_TABLE_NAME", "KYC_EVENTS_TABLE_NAME", "KYC_BUCKET",
-             "KYC_TOPIC_NAME", "KYC_LICENSE_QUEUE_NAME", "KYC_LICENSE_DLQ_NAME", "KYC_FAILURE_QUEUE_NAME")
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    """The `local` stage's settings from .chalice/config.json, for any stage name run locally.
-
-    Resource names are left to chalicelib.config, which derives them from the stage
-    exactly as the resource definition names them.
-    """
-    env = dict(chalice_config()["stages"]["local"].get("environment_variables", {}))
-    for key in NAME_KEYS:
-        env.pop(key, None)
-    return env
 
 
 def endpoint(aws_port: int) -> str:
     return f"http://127.0.0.1:{aws_port}"
 
 
+def embedded_client(service: str, endpoint_url: str, region: str = REGION, config: Any = None) -> Any:
+    """A boto3 client of the embedded AWS at `endpoint_url`, with fake credentials."""
+    import boto3
+
+    return boto3.session.Session().client(service, endpoint_url=endpoint_url, region_name=region,
+                                          config=config, **FAKE_CREDENTIALS)
+
+
+def local_environment() -> dict[str, str]:
+    """The `local` stage's variables from .chalice/config.json, for any stage name run locally.
+
+    Resource names are left out: chalicelib.stage derives them from the stage exactly as the
+    resource definition names them.
+    """
+    env = stage_environment("local")
+    for variable in NAME_VARIABLES.values():
+        env.pop(variable, None)
+    return env
+
+
 def apply(stage: str, aws_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Set os.environ for a local stage (fake credentials: moto accepts any)."""
-    env = stage_environment(stage)
+    """Set os.environ for a local stage (fake credentials: moto accepts any), then
+    chalicelib.config.reset() so the next settings() sees it."""
+    from chalicelib import config
+
+    env = local_environment()
     env.update({"KYC_STAGE": stage, "KYC_AWS_ENDPOINT": endpoint(aws_port),
                 "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"]),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY",
+                                                        FAKE_CREDENTIALS["aws_secret_access_key"]),
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"})
     env.update(extra or {})
     os.environ.update(env)
-    from chalicelib import aws
-    aws.reset_clients()
+    config.reset()
     return env
 
 
 def user_pool(stage: str, aws_port: int) -> tuple[str, str]:
     """(pool id, app client id) of the stage's user pool in the embedded AWS."""
-    import boto3
-
-    idp = boto3.client("cognito-idp", endpoint_url=endpoint(aws_port), region_name=REGION,
-                       aws_access_key_id="local", aws_secret_access_key="local")
-    name = f"{stage}-kyc-users"
+    idp = embedded_client("cognito-idp", endpoint(aws_port))
+    name = resource_names(stage).user_pool
     for pool in idp.list_user_pools(MaxResults=60)["UserPools"]:
         if pool["Name"] == name:
             clients = idp.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=10)["UserPoolClients"]

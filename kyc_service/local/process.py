@@ -8,9 +8,8 @@ import subprocess
 import sys
 import time
 
-import boto3
-
-from kyc_service.local.env import REGION, ROOT
+from chalicelib.stage import ROOT
+from kyc_service.local.env import embedded_client
 
 
 def free_port() -> int:
@@ -46,8 +45,7 @@ class StackProcess:
         self.aws = f"http://127.0.0.1:{self.aws_port}"
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.aws, region_name=REGION,
-                            aws_access_key_id="local", aws_secret_access_key="local")
+        return embedded_client(service, self.aws)
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)

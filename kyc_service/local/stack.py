@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.stage import ROOT, chalice_config, resource_names
 from kyc_service.local import env as localenv
 
 
@@ -99,7 +100,7 @@ class LocalStack:
         import app as app_module
 
         config = Config.create(chalice_stage=self.stage, app_name=app_module.app.app_name,
-                               project_dir=str(localenv.ROOT), config_from_disk=localenv.chalice_config())
+                               project_dir=str(ROOT), config_from_disk=chalice_config())
         self._api = create_local_server(app_module.app, config, self.host, self.api_port)
         self._api_thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
         self._api_thread.start()
@@ -113,7 +114,7 @@ class LocalStack:
             handlers = [h for h in handlers if h != "verify_records"]
         self._events = EventSourceManager(app_module, self.aws_url, localenv.REGION, stage=self.stage,
                                           starting_position="TRIM_HORIZON",
-                                          stream_table=f"{self.stage}_kyc_service", handlers=handlers)
+                                          stream_table=resource_names(self.stage).table, handlers=handlers)
         self._events.start()
 
     def stop(self) -> None:
@@ -131,6 +132,7 @@ class LocalStack:
     def banner(self) -> str:
         o = self.outputs
         stage, api = self.stage, self.api_url
+        names = resource_names(stage)
         provider = ("self-hosted engines (dlib face embedding, RapidOCR, zxing-cpp, mrz)" if self.provider == "selfhosted"
                     else f"NONE - automatic verification is OFF: {self.provider_problem}. "
                          "Install them with: .venv/bin/pip install -r requirements-engines.txt")
@@ -142,7 +144,7 @@ kyc-service local stack, stage '{stage}'
   resources     table {o.get('KycTableName')}, identity {o.get('IdentityTableName')},
                 events {o.get('EventsTableName')}, bucket {o.get('DocumentBucketName')},
                 topic {o.get('NotificationsTopicArn')},
-                queues {stage}-license-queue, {stage}-license-dlq, {stage}-kyc-stream-failures,
+                queues {names.license_queue}, {names.license_dlq}, {names.failure_queue},
                 user pool {o.get('UserPoolId')}
 
 Try it (another terminal, from the project folder):

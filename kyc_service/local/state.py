@@ -11,23 +11,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
-
-from kyc_service.local.env import REGION
+from chalicelib.stage import resource_names
+from kyc_service.local.env import embedded_client
 
 SKIP_USER_ATTRIBUTES = {"sub"}
 
 
 def _clients(endpoint: str):
-    kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local")
-    return (boto3.client("dynamodb", **kw), boto3.client("s3", **kw), boto3.client("cognito-idp", **kw))
+    return tuple(embedded_client(service, endpoint) for service in ("dynamodb", "s3", "cognito-idp"))
 
 
 def _stage_names() -> tuple[list[str], str, str]:
     from chalicelib.config import settings
     s = settings()
     # the events table first: restored idempotency markers keep replayed decisions from notifying twice
-    return [s.events_table_name, s.identity_table_name, s.table_name], s.bucket, f"{s.stage}-kyc-users"
+    return [s.events_table_name, s.identity_table_name, s.table_name], s.bucket, resource_names(s.stage).user_pool
 
 
 def save(state_dir: str, endpoint: str) -> None:
