@@ -21,7 +21,8 @@ from chalicelib.logs import logger, ref
 from chalicelib.storage.models import condition_failed, plain, tables
 from chalicelib.providers import (ImageRef, UnusableInput, VerificationProvider, get_provider,
                                   reading_from_analyze_id)
-from chalicelib.handlers.streams import as_model, images, process_batch, raw_record
+from chalicelib.handlers.batch import process_batch, raw_record
+from chalicelib.handlers.streams import as_model, images
 
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
 

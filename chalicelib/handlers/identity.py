@@ -7,7 +7,8 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.handlers.streams import as_model, decision_changed, images, process_batch
+from chalicelib.handlers.batch import process_batch
+from chalicelib.handlers.streams import as_model, decision_changed, images
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import record_audit
 from chalicelib.storage.models import condition_failed, tables
@@ -37,7 +38,7 @@ def handle_record(raw: dict[str, Any]) -> None:
     old_image, new_image = images(raw)
     kyc = tables().kyc
     old, new = as_model(kyc, old_image), as_model(kyc, new_image)
-    decided = decision_changed(old_image, new_image)
+    decided = decision_changed(old, new)
     record_audit(old, new, decided)
     if decided:
         update_identity(new)

@@ -22,13 +22,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import EventType
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import Settings, settings
+from chalicelib.handlers.batch import process_batch
 from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import recall_override
@@ -244,33 +245,15 @@ def give_up(record: dict[str, Any]) -> str:
     return apply_result(message, "needs_review", check, UNAVAILABLE_REASON)
 
 
-def _batch(event, work, name: str) -> dict[str, Any]:
-    raw = event.to_dict() if hasattr(event, "to_dict") else event
-    records = list(raw.get("Records") or [])
-
-    def run(record: dict[str, Any]) -> str | None:
-        try:
-            work(record)
-            return None
-        except Exception as exc:  # reported per message; the queue retries it
-            logger().warning("licence message failed", extra={"handler": name, "error": type(exc).__name__,
-                                                              "message_id": record.get("messageId")})
-            return record.get("messageId")
-
-    with ThreadPoolExecutor(max_workers=max(1, min(5, len(records)))) as pool:
-        failed = [m for m in pool.map(run, records) if m]
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+MESSAGE_CONCURRENCY = 5  # a batch's messages checked at once (the queue's batch size)
 
 
 def handle_batch(event) -> dict[str, Any]:
-    return _batch(event, check_one, "check_license")
+    """check_license: a failed message is reported; the queue retries it, then dead-letters it."""
+    return process_batch(event, check_one, concurrency=MESSAGE_CONCURRENCY, name="check_license",
+                         event_type=EventType.SQS)
 
 
 def handle_dead_letters(event) -> dict[str, Any]:
-    return _batch(event, give_up, "license_check_failed")
-
-
-def mock_answer(body: Any) -> dict[str, Any]:
-    """The seeds' mock validator: echoes validation_override (valid when absent)."""
-    override = body.get("validation_override") if isinstance(body, dict) else None
-    return {"valid": override if isinstance(override, bool) else True}
+    return process_batch(event, give_up, concurrency=MESSAGE_CONCURRENCY, name="license_check_failed",
+                         event_type=EventType.SQS)

@@ -12,25 +12,24 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.config import settings
-from chalicelib.handlers.streams import decision_changed, images, process_batch
+from chalicelib.handlers.batch import process_batch
+from chalicelib.handlers.streams import as_model, decision_changed, images
 from chalicelib.keys import NOTIFY_IDEMPOTENCY_PK
 from chalicelib.logs import logger, ref
+from chalicelib.storage.models import tables
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 
 
-def message(new: dict[str, Any]) -> dict[str, Any]:
-    """The contract's message, from a stream NewImage (DynamoDB JSON)."""
-    def s(name: str) -> str | None:
-        return (new.get(name) or {}).get("S")
-
-    decided = int((new.get("decided_time") or {}).get("N", "0"))
+def message(record: Any) -> dict[str, Any]:
+    """The contract's message for a KYC record's decision (CONTRACT.md §2)."""
+    decided = int(record.decided_time or 0)
     return {
         "event": "kyc.status_changed",
-        "tenant": s("tenant"), "email": s("email"), "id_type": s("id_type"),
-        "validation_status": s("validation_status"),
-        "reasons": [r.get("S") for r in (new.get("reasons") or {}).get("L", [])],
-        "decided_by": s("decided_by"),
+        "tenant": record.tenant, "email": record.email, "id_type": record.id_type,
+        "validation_status": record.validation_status,
+        "reasons": list(record.reasons or []),
+        "decided_by": record.decided_by,
         "occurred_at": dt.datetime.fromtimestamp(decided, dt.timezone.utc).isoformat().replace("+00:00", "Z"),
     }
 
@@ -65,16 +64,17 @@ def _idempotent_publish(table: str, endpoint: str | None, region: str):
 
 
 def handle_record(raw: dict[str, Any], context: Any = None) -> None:
-    old, new = images(raw)
-    if not decision_changed(old, new):
+    old_image, new_image = images(raw)
+    kyc = tables().kyc
+    old, new = as_model(kyc, old_image), as_model(kyc, new_image)
+    if new is None or not decision_changed(old, new):
         return
-    keys = (raw.get("dynamodb") or {}).get("Keys") or {}
-    record = f"{keys.get('tenant#email', {}).get('S')}|{keys.get('id_type#id', {}).get('S')}"
+    record = f"{new.pk}|{new.sk}"  # with the decision id, the idempotency key
     s = settings()
     send, config = _idempotent_publish(s.events_table_name, s.aws_endpoint, s.region)
     if context is not None:
         config.register_lambda_context(context)  # in-progress locks expire with the invocation
-    result = send(decision={"record": record, "decision_id": new["decision_id"]["S"], "message": message(new)})
+    result = send(decision={"record": record, "decision_id": new.decision_id, "message": message(new)})
     logger().info("notification published", extra={"record": ref(record), "message_id": result["message_id"]})
 
 
