@@ -190,8 +190,9 @@ def stage():
     from moto.server import ThreadedMotoServer
 
     from chalicelib import aws
+    from chalicelib.stage import resource_names
     from kyc_service.infra.resources import create_local_resources
-    from kyc_service.local.events.manager import EventSourceManager
+    from kyc_service.local.events.manager import EventSourceManager, EventSourceOptions
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -203,8 +204,9 @@ def stage():
         aws.reset_clients()
         outputs = create_local_resources(endpoint, "local", region=REGION)
         import app as app_module
-        manager = EventSourceManager(app_module, endpoint, REGION, stage="local", retry_delay=0, poll_interval=0.05,
-                                     handlers=STAGE_HANDLERS)
+        manager = EventSourceManager(app_module, EventSourceOptions(
+            endpoint=endpoint, region=REGION, stage="local", handlers=STAGE_HANDLERS, retry_delay=0,
+            poll_interval=0.05, failure_queue=resource_names("local").failure_queue))
         manager.prime()
         from tests.pipeline_support import Stage
         yield Stage(endpoint, outputs, manager)

@@ -107,14 +107,15 @@ class LocalStack:
 
     def _start_events(self) -> None:
         import app as app_module
-        from kyc_service.local.events.manager import EventSourceManager
+        from kyc_service.local.events.manager import EventSourceManager, EventSourceOptions
 
         handlers = [cfg.name for cfg in app_module.app.event_sources]
         if self.provider == "none":  # never let moto's canned CompareFaces decide an application
             handlers = [h for h in handlers if h != "verify_records"]
-        self._events = EventSourceManager(app_module, self.aws_url, localenv.REGION, stage=self.stage,
-                                          starting_position="TRIM_HORIZON",
-                                          stream_table=resource_names(self.stage).table, handlers=handlers)
+        names = resource_names(self.stage)
+        self._events = EventSourceManager(app_module, EventSourceOptions(
+            endpoint=self.aws_url, region=localenv.REGION, stage=self.stage, handlers=tuple(handlers),
+            stream_table=names.table, starting_position="TRIM_HORIZON", failure_queue=names.failure_queue))
         self._events.start()
 
     def stop(self) -> None:
