@@ -14,7 +14,7 @@ COMMAND_MODULES = (
     "kyc_service.commands.token",           # token
     "kyc_service.engines.cli",              # compare-faces, analyze-id
     "kyc_service.commands.demo",            # demo
-    "kyc_service.infra.deploy",             # package, deploy, harden-mappings
+    "kyc_service.commands.deploy",          # package, deploy, harden-mappings
     "kyc_service.commands.submit_bundle",   # submit-bundle
     "kyc_service.commands.audit",           # audit
 )

@@ -135,7 +135,7 @@ def other_issuer() -> Issuer:
 
 
 def create_stage_tables(stage: str = STAGE) -> None:
-    from kyc_service.infra.resources import create_tables
+    from kyc_service.infra.template import create_tables
     create_tables(boto3.client("dynamodb", region_name="us-east-1"), stage)
 
 
@@ -191,8 +191,8 @@ def stage():
 
     from chalicelib import aws
     from chalicelib.stage import resource_names
-    from kyc_service.infra.resources import create_local_resources
     from kyc_service.local.events.manager import EventSourceManager, EventSourceOptions
+    from kyc_service.local.resources import create_local_resources
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -70,7 +70,7 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
         localenv.apply(self.stage, self.aws_port)
-        from kyc_service.infra.resources import create_local_resources
+        from kyc_service.local.resources import create_local_resources
 
         self.outputs = create_local_resources(self.aws_url, self.stage, region=localenv.REGION)
         if self.state_dir:
