@@ -10,7 +10,7 @@ import importlib
 import sys
 
 COMMAND_MODULES = (
-    "kyc_service.local.stack",              # run
+    "kyc_service.commands.run",             # run
     "kyc_service.commands.token",           # token
     "kyc_service.engines.cli",              # compare-faces, analyze-id
     "kyc_service.commands.demo",            # demo

@@ -1,4 +1,4 @@
-"""`python -m kyc_service run`: the whole service on one machine.
+"""The local stack: the whole service on one machine (`python -m kyc_service run`, commands/run.py).
 
 moto server is the embedded AWS (resources created from infra/resources.yaml, the
 definition deployments use), the Chalice app serves the API through Chalice's
@@ -6,10 +6,7 @@ local server, and the local pollers run every event handler the app declares.
 """
 from __future__ import annotations
 
-import signal
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +16,7 @@ from kyc_service.local import env as localenv
 
 def quiet_embedded_aws() -> None:
     """moto's request log and its notes on CloudFormation types it does not model
-    (resources.py creates those from the same template) are noise on the console."""
+    (local/resources.py creates those from the same template) are noise on the console."""
     import logging
     import warnings
 
@@ -161,42 +158,3 @@ Try it (another terminal, from the project folder):
 Or the whole flow with generated images:  .venv/bin/python -m kyc_service demo
 Ctrl-C stops everything.
 """
-
-
-def wait_for_interrupt() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
-
-
-def _command(args) -> int:
-    started = time.monotonic()
-    stack = LocalStack(stage=args.stage, api_port=args.api_port, aws_port=args.aws_port, state_dir=args.state_dir,
-                       provider=args.provider)
-    try:
-        stack.start()
-    except OSError as exc:
-        print(f"could not start the local stack: {exc}", file=sys.stderr)
-        stack.stop()
-        return 1
-    print(stack.banner(), flush=True)
-    print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
-    try:
-        wait_for_interrupt()
-    finally:
-        print("stopping...", flush=True)
-        stack.stop()
-    return 0
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser("run", help="run the whole service on this machine")
-    p.add_argument("--api-port", type=int, default=8000)
-    p.add_argument("--aws-port", type=int, default=5000)
-    p.add_argument("--stage", default="local")
-    p.add_argument("--state-dir", help="keep the embedded AWS's state here across restarts")
-    p.add_argument("--provider", choices=("auto", "none"), default="auto",
-                   help="auto: self-hosted engines when installed; none: API and events without verification")
-    p.set_defaults(func=_command)
