@@ -139,7 +139,8 @@ def test_authorized_routes_match_spec_security(spec):
 
 def test_create_body_matches_validation():
     from chalicelib.config import ID_TYPES
-    from chalicelib.http.validation import DETAIL_FIELDS, LINK_KINDS, MAX_LINKS, PATH_FIELDS, SERVICE_OWNED
+    from chalicelib.domain.submission import LINK_KINDS
+    from chalicelib.http.validation import DETAIL_FIELDS, MAX_LINKS, PATH_FIELDS, SERVICE_OWNED
 
     body = component("CreateOrUpdateBody")
     props = body["properties"]
@@ -172,9 +173,8 @@ def test_patterns_equal_validation_regexes():
 
 def test_other_schemas_match_code():
     from chalicelib.config import ID_TYPES
+    from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, LINK_KINDS
     from chalicelib.errors import ApiError
-    from chalicelib.http.validation import LINK_KINDS
-    from chalicelib.storage.records import ALLOWED_CONTENT_TYPES
 
     assert set(component("UploadRequest")["properties"]["content_type"]["enum"]) == set(ALLOWED_CONTENT_TYPES)
     assert set(component("Upload")["properties"]["content_type"]["enum"]) == set(ALLOWED_CONTENT_TYPES)

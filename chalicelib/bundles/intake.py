@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.bundles import archive
 from chalicelib.bundles.archive import Bundle, BundleRefused
@@ -15,6 +15,10 @@ from chalicelib.http.validation import check_tenant
 from chalicelib.keys import ZIPPED, bundle_documents_prefix, bundle_members_prefix, is_bundle_key, rejection_key
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import remember_override
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+    from chalicelib.storage.records import RecordStore
 
 
 def parse_key(key: str) -> tuple[str, str]:
@@ -47,7 +51,7 @@ def document_key(bundle: Bundle, kind: str) -> str:
 class Intake:
     """Reads a bundle from the bucket and turns it into a record, or refuses it."""
 
-    def __init__(self, s3, store, settings, bucket: str):
+    def __init__(self, s3: Any, store: RecordStore, settings: Settings, bucket: str):
         self.s3, self.store, self.settings, self.bucket = s3, store, settings, bucket
 
     def _download(self, key: str) -> bytes:
@@ -55,7 +59,7 @@ class Intake:
         if int(obj.get("ContentLength") or 0) > archive.MAX_ZIP_BYTES:
             obj["Body"].close()
             raise BundleRefused("zip_too_large", f"the bundle is larger than {archive.MAX_ZIP_BYTES} bytes")
-        data = obj["Body"].read(archive.MAX_ZIP_BYTES + 1)
+        data: bytes = obj["Body"].read(archive.MAX_ZIP_BYTES + 1)
         obj["Body"].close()
         return data
 
@@ -99,7 +103,7 @@ class Intake:
 
     def run(self, key: str) -> dict[str, Any]:
         tenant = app_uuid = ""
-        created: list[str] = []
+        written: list[str] = []  # the objects this run created (removed again if it fails)
         try:
             tenant, app_uuid = parse_key(key)
             bundle = archive.read_zip(self._download(key), tenant, app_uuid)
@@ -107,20 +111,20 @@ class Intake:
             links = [{"kind": kind, "key": document_key(bundle, kind), "filename": bundle.members[m].name}
                      for kind, m in (("id_front", "license"), ("selfie", "selfie"))]
             submission, override = to_submission(row, links, tenant, app_uuid, self.settings), override_of(row)
-            created = self._store(bundle)
+            written = self._store(bundle)
             remember_override(tenant, app_uuid, override)
-            record, created, changed = self.store.save(tenant, submission, source="bundle", app_uuid=app_uuid)
+            record, new_record, changed = self.store.save(tenant, submission, source="bundle", app_uuid=app_uuid)
         except (BundleRefused, InvalidInput) as exc:
-            self._remove(created)
+            self._remove(written)
             if isinstance(exc, InvalidInput):
                 exc = BundleRefused("invalid_details", exc.message, exc.details)
             return self.refuse(tenant, app_uuid, key, exc)
         except Exception:
-            self._remove(created)  # nothing half-written: the retry stores them again
+            self._remove(written)  # nothing half-written: the retry stores them again
             raise
         self.s3.delete_object(Bucket=self.bucket, Key=rejection_key(key))
         logger().info("bundle accepted", extra={"bundle": ref(key), "tenant": tenant,
                                                 "record": ref(record.pk, record.sk),
-                                                "new_record": created, "changed": changed})
-        return {"status": "accepted", "tenant": tenant, "app_uuid": app_uuid, "created": created,
+                                                "new_record": new_record, "changed": changed})
+        return {"status": "accepted", "tenant": tenant, "app_uuid": app_uuid, "created": new_record,
                 "changed": changed}

@@ -20,7 +20,7 @@ from chalicelib.logs import logger
 
 def raw_record(record: Any) -> dict[str, Any]:
     """The Lambda record dict, whether given a Chalice record object or a dict."""
-    return record if isinstance(record, dict) else record.to_dict()  # type: ignore[no-any-return]
+    return record if isinstance(record, dict) else record.to_dict()
 
 
 def raw_records(event: Any) -> list[dict[str, Any]]:

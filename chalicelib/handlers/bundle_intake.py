@@ -6,7 +6,7 @@ from typing import Any
 from chalicelib.bundles.intake import Intake
 
 
-def handle_event(event) -> dict[str, Any]:
+def handle_event(event: Any) -> dict[str, Any]:
     """One object-created event (Chalice S3Event or anything with bucket and key)."""
     from chalicelib.aws import client
     from chalicelib.config import settings

@@ -11,10 +11,10 @@ from chalicelib.handlers.batch import process_batch
 from chalicelib.handlers.streams import as_model, decision_changed, images
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import record_audit
-from chalicelib.storage.models import condition_failed, tables
+from chalicelib.storage.models import KycRecordBase, condition_failed, tables
 
 
-def update_identity(new) -> None:
+def update_identity(new: KycRecordBase) -> None:
     identity = tables().identity
     now = int(time.time())
     item = identity(new.pk, tenant=new.tenant, email=new.email)
@@ -40,9 +40,9 @@ def handle_record(raw: dict[str, Any]) -> None:
     old, new = as_model(kyc, old_image), as_model(kyc, new_image)
     decided = decision_changed(old, new)
     record_audit(old, new, decided)
-    if decided:
+    if decided and new is not None:
         update_identity(new)
 
 
-def handle_batch(records) -> dict[str, Any]:
+def handle_batch(records: Any) -> dict[str, Any]:
     return process_batch(records, handle_record, name="identity")

@@ -27,13 +27,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.config import Settings, settings
 from chalicelib.handlers.batch import process_batch
 from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import recall_override
-from chalicelib.storage.models import condition_failed, plain
+from chalicelib.storage.models import KycRecordBase, condition_failed, plain
 
 PENDING = "pending"
 FAILED_REASON = "the driving licence was not confirmed by the licence validator"
@@ -53,13 +54,13 @@ class CheckImpossible(Exception):
 
 # -- which records ---------------------------------------------------------------------
 
-def applies(record) -> bool:
+def applies(record: KycRecordBase) -> bool:
     return getattr(record, "source", None) == "bundle" and record.id_type == "Driving license"
 
 
 # -- the verifier's side -----------------------------------------------------------------
 
-def hold(decision) -> tuple[Any, bool]:
+def hold(decision: Any) -> tuple[Any, bool]:
     """The automatic decision with the licence check pending; (decision, final)."""
     required = settings().license_check_required
     pending: dict[str, Any] = {"status": PENDING, "decision_waits": required}
@@ -69,7 +70,7 @@ def hold(decision) -> tuple[Any, bool]:
     return decision, not required
 
 
-def message_for(record, production: bool) -> dict[str, Any]:
+def message_for(record: KycRecordBase, production: bool) -> dict[str, Any]:
     """The queue message: the seeds' fields, plus the record's key and submission id."""
     return {"driver_license_id": record.id_value,
             "validation_override": None if production else recall_override(record.tenant, record.app_uuid),
@@ -78,7 +79,7 @@ def message_for(record, production: bool) -> dict[str, Any]:
             "submission_id": record.submission_id}
 
 
-def enqueue(record) -> None:
+def enqueue(record: KycRecordBase) -> None:
     from chalicelib.aws import client, queue_url
 
     client("sqs").send_message(QueueUrl=queue_url(settings().license_queue_name),
@@ -144,7 +145,7 @@ def _worst(a: str, b: str) -> str:
     return a if SEVERITY.get(a, 1) >= SEVERITY.get(b, 1) else b
 
 
-def _load(message: dict[str, Any]):
+def _load(message: dict[str, Any]) -> KycRecordBase | None:
     from chalicelib.storage.models import tables
 
     try:
@@ -172,7 +173,7 @@ def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], r
             return "already_done"
         checks["license_validation"] = check
         kyc, now = type(record), int(time.time())
-        actions = [kyc.checks.set(checks), kyc.last_updated_time.set(now)]
+        actions: list[Action] = [kyc.checks.set(checks), kyc.last_updated_time.set(now)]
         status = record.validation_status
         if not (record.decided_by or "").startswith("admin:"):
             # (an admin's manual decision stands: the answer is only kept with the checks)
@@ -248,12 +249,12 @@ def give_up(record: dict[str, Any]) -> str:
 MESSAGE_CONCURRENCY = 5  # a batch's messages checked at once (the queue's batch size)
 
 
-def handle_batch(event) -> dict[str, Any]:
+def handle_batch(event: Any) -> dict[str, Any]:
     """check_license: a failed message is reported; the queue retries it, then dead-letters it."""
     return process_batch(event, check_one, concurrency=MESSAGE_CONCURRENCY, name="check_license",
                          event_type=EventType.SQS)
 
 
-def handle_dead_letters(event) -> dict[str, Any]:
+def handle_dead_letters(event: Any) -> dict[str, Any]:
     return process_batch(event, give_up, concurrency=MESSAGE_CONCURRENCY, name="license_check_failed",
                          event_type=EventType.SQS)

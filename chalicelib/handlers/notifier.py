@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -39,11 +40,11 @@ def publish(msg: dict[str, Any]) -> str:
         TopicArn=aws.topic_arn(), Message=json.dumps(msg),
         MessageAttributes={"tenant": {"DataType": "String", "StringValue": msg["tenant"]},
                            "validation_status": {"DataType": "String", "StringValue": msg["validation_status"]}})
-    return response["MessageId"]
+    return str(response["MessageId"])
 
 
 @lru_cache(maxsize=8)
-def _idempotent_publish(table: str, endpoint: str | None, region: str):
+def _idempotent_publish(table: str, endpoint: str | None, region: str) -> tuple[Callable[..., Any], Any]:
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -78,6 +79,6 @@ def handle_record(raw: dict[str, Any], context: Any = None) -> None:
     logger().info("notification published", extra={"record": ref(record), "message_id": result["message_id"]})
 
 
-def handle_batch(event) -> dict[str, Any]:
+def handle_batch(event: Any) -> dict[str, Any]:
     context = getattr(event, "context", None)
     return process_batch(event, lambda raw: handle_record(raw, context), name="notifier")

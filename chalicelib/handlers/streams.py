@@ -15,7 +15,7 @@ def images(record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any
 
 def as_model(model_cls: type[M], image: dict[str, Any] | None) -> M | None:
     """An image as a model instance (PynamoDB's from_raw_data), None for no image."""
-    return None if not image else model_cls.from_raw_data(image)  # type: ignore[attr-defined, no-any-return]
+    return None if not image else model_cls.from_raw_data(image)  # type: ignore[attr-defined]
 
 
 def decision_changed(old: Any, new: Any) -> bool:

@@ -6,7 +6,7 @@ authorization), whatever the authorizer already decided.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote
 
 from chalice import Response
@@ -22,15 +22,21 @@ from chalicelib.http.validation import (
     parse_json_body,
     parse_manual_decision,
     parse_submission,
+    parse_upload_request,
     require_own_uploads,
 )
 from chalicelib.keys import bundle_email
 from chalicelib.logs import logger
 
+if TYPE_CHECKING:
+    from chalice.app import AuthRequest, AuthResponse, Request
+
+    from chalicelib.storage.models import KycRecordBase
+
 # The record store (PynamoDB, botocore) is imported by the routes that use it, not at
 # `import app`: the authorizer and the event handlers' Lambdas start without it.
 
-JSON = {"Content-Type": "application/json"}
+JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 TENANT_METHODS = ["GET", "POST", "PUT"]
 
 
@@ -53,7 +59,7 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 CHALICE_ERRORS = {405: "method_not_allowed", 415: "unsupported_media_type"}
 
 
-def contract_errors(event, get_response):
+def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice middleware: Chalice's own error responses in the contract's error shape."""
     response = get_response(event)
     body = response.body
@@ -69,7 +75,7 @@ def path_email(raw: str) -> str:
     return bundle_email(value) or normalise_email(value)
 
 
-def authorize(auth_request) -> Any:
+def authorize(auth_request: AuthRequest) -> AuthResponse:
     """The built-in authorizer: a verified token gets a policy limited to its tenant's paths.
 
     An invalid token raises Exception("Unauthorized"), which API Gateway answers with 401.
@@ -81,18 +87,18 @@ def authorize(auth_request) -> Any:
         check_tenant(caller.tenant)
     except ApiError:
         raise Exception("Unauthorized") from None
-    routes = [AuthRoute(f"/kyc/stage/*/tenant/{caller.tenant}/*", TENANT_METHODS)]
+    routes: list[str | AuthRoute] = [AuthRoute(f"/kyc/stage/*/tenant/{caller.tenant}/*", TENANT_METHODS)]
     return AuthResponse(routes=routes, principal_id=caller.subject, context=caller.to_context())
 
 
-def _public(record) -> dict[str, Any]:
+def _public(record: KycRecordBase) -> dict[str, Any]:
     """The record as the contract returns it."""
     from chalicelib.storage.records import to_public
 
     return to_public(record)
 
 
-def _caller(request) -> Caller:
+def _caller(request: Request) -> Caller:
     return Caller.from_context((request.context or {}).get("authorizer"))
 
 
@@ -101,11 +107,11 @@ def _check_stage(stage: str) -> None:
         raise NotFound("no such stage")
 
 
-def _body(request) -> dict[str, Any]:
+def _body(request: Request) -> dict[str, Any]:
     return parse_json_body(request.raw_body, settings())
 
 
-def create_or_update(request, stage: str, tenant: str) -> Response:
+def create_or_update(request: Request, stage: str, tenant: str) -> Response:
     _check_stage(stage)
     caller = _caller(request)
     require_tenant(caller, check_tenant(tenant))
@@ -117,7 +123,7 @@ def create_or_update(request, stage: str, tenant: str) -> Response:
     return Response(body=_public(record), status_code=201 if created else 200, headers=JSON)
 
 
-def get_records(request, stage: str, tenant: str, email: str) -> Response:
+def get_records(request: Request, stage: str, tenant: str, email: str) -> Response:
     _check_stage(stage)
     caller = _caller(request)
     require_tenant(caller, check_tenant(tenant))
@@ -129,7 +135,7 @@ def get_records(request, stage: str, tenant: str, email: str) -> Response:
     return Response(body={"records": [_public(r) for r in records]}, status_code=200, headers=JSON)
 
 
-def validate(request, stage: str, tenant: str, email: str) -> Response:
+def validate(request: Request, stage: str, tenant: str, email: str) -> Response:
     _check_stage(stage)
     caller = _caller(request)
     require_admin(caller, check_tenant(tenant))
@@ -139,8 +145,8 @@ def validate(request, stage: str, tenant: str, email: str) -> Response:
     return Response(body=_public(record), status_code=200, headers=JSON)
 
 
-def documents(request, stage: str, tenant: str) -> Response:
-    from chalicelib.storage.documents import parse_upload_request, presigned_upload
+def documents(request: Request, stage: str, tenant: str) -> Response:
+    from chalicelib.storage.documents import presigned_upload
 
     _check_stage(stage)
     caller = _caller(request)
@@ -156,7 +162,7 @@ def documents(request, stage: str, tenant: str) -> Response:
     return Response(body=upload, status_code=201, headers=JSON)
 
 
-def mock_license_validator(request) -> dict[str, Any]:
+def mock_license_validator(request: Request) -> dict[str, Any]:
     """The seeds' mock validator (non-production stages only): echoes validation_override."""
     if settings().production:
         raise NotFound("no such route")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import rsa
+    from jwt.types import Options
 
 # jwt, rsa and urllib.request are imported on the first verification: only the
 # authorizer needs them, and `import app` stays cheap for every other function.
@@ -126,10 +127,10 @@ def verify_token(token: str, settings: Settings) -> Caller:
         raise Unauthorized("missing or invalid token")  # a stage without an issuer trusts no token
     try:
         _verify_signature(token, settings)
-        options = {"verify_signature": False,  # verified above, with `rsa` (no `cryptography` in Lambda)
-                   "verify_exp": True, "verify_iat": True, "verify_nbf": True,
-                   "verify_iss": True, "verify_aud": bool(settings.token_audience),
-                   "require": ["exp", "iat", "sub", "iss"]}
+        options: Options = {"verify_signature": False,  # verified above, with `rsa` (no `cryptography`)
+                            "verify_exp": True, "verify_iat": True, "verify_nbf": True,
+                            "verify_iss": True, "verify_aud": bool(settings.token_audience),
+                            "require": ["exp", "iat", "sub", "iss"]}
         claims = jwt.decode(token, options=options, algorithms=["RS256"], issuer=settings.token_issuer,
                             audience=settings.token_audience, leeway=30)
     except (jwt.PyJWTError, ValueError, KeyError, TypeError, OSError) as exc:

@@ -10,11 +10,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from chalicelib.config import ID_TYPES, Settings
-from chalicelib.domain.submission import ManualDecision, Submission
+from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, LINK_KINDS, ManualDecision, Submission
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 from chalicelib.keys import tenant_prefix, uploads_prefix
 
-LINK_KINDS = ("id_front", "id_back", "selfie")
 MAX_LINKS = 5
 SERVICE_OWNED = frozenset({
     "validation_status", "verify", "checks", "reasons", "decided_by", "decided_time",
@@ -38,8 +37,8 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
 
 
-def parse_json_body(raw: bytes | None, settings: Settings) -> dict[str, Any]:
-    raw = raw or b""
+def parse_json_body(raw: bytes | str | None, settings: Settings) -> dict[str, Any]:
+    raw = (raw.encode("utf-8") if isinstance(raw, str) else raw) or b""
     if len(raw) > settings.max_body_bytes:
         raise PayloadTooLarge(f"request body is larger than {settings.max_body_bytes} bytes")
     try:
@@ -110,6 +109,13 @@ def _string(body: dict[str, Any], field: str, max_len: int, required: bool) -> s
         raise InvalidInput(f"{field} is longer than {max_len} characters", [{"field": field, "problem": "too_long"}])
     if CONTROL_RE.search(value):
         raise InvalidInput(f"{field} contains control characters", [{"field": field, "problem": "invalid"}])
+    return value
+
+
+def _required(body: dict[str, Any], field: str, max_len: int) -> str:
+    value = _string(body, field, max_len, required=True)
+    if value is None:  # _string has refused a missing required field already
+        raise InvalidInput(f"{field} is required", [{"field": field, "problem": "missing"}])
     return value
 
 
@@ -257,12 +263,29 @@ def parse_manual_decision(body: dict[str, Any], stage: str, tenant: str, email: 
     if status not in ("verified", "rejected"):
         raise InvalidInput("verification_status must be verified or rejected",
                            [{"field": "verification_status", "problem": "invalid"}])
-    id_type = _string(body, "id_type", 20, required=True)
+    id_type = _required(body, "id_type", 20)
     if id_type not in ID_TYPES:
         raise InvalidInput("id_type must be one of: " + ", ".join(ID_TYPES),
                            [{"field": "id_type", "problem": "invalid"}])
-    id_value = _string(body, "id_value", 64, required=True)
+    id_value = _required(body, "id_value", 64)
     if "#" in id_value:
         raise InvalidInput("id_value may not contain '#'", [{"field": "id_value", "problem": "invalid"}])
-    reason = _string(body, "reason", 500, required=True)
-    return ManualDecision(id_type=id_type, id_value=id_value, status=status, reason=reason)  # type: ignore[arg-type]
+    reason = _required(body, "reason", 500)
+    return ManualDecision(id_type=id_type, id_value=id_value, status=status, reason=reason)
+
+
+def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:
+    """The documents route's body: (content type, kind)."""
+    unknown = sorted(set(body) - {"content_type", "kind", "filename", "stage", "tenant", "email"})
+    if unknown:
+        raise InvalidInput("unknown fields: " + ", ".join(unknown),
+                           [{"field": k, "problem": "unknown"} for k in unknown])
+    content_type = body.get("content_type")
+    if not isinstance(content_type, str) or content_type not in ALLOWED_CONTENT_TYPES:
+        raise InvalidInput("content_type must be image/jpeg or image/png",
+                           [{"field": "content_type", "problem": "invalid"}])
+    kind = body.get("kind")
+    if kind is not None and (not isinstance(kind, str) or kind not in LINK_KINDS):
+        raise InvalidInput("kind must be one of " + ", ".join(LINK_KINDS),
+                           [{"field": "kind", "problem": "invalid"}])
+    return content_type, kind

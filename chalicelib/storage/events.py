@@ -8,12 +8,12 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.keys import audit_pk, licence_override_key
-from chalicelib.storage.models import condition_failed, plain, tables
+from chalicelib.storage.models import KycRecordBase, condition_failed, plain, tables
 
 AUDIT_RETENTION_S = 400 * 24 * 3600  # audit entries kept for 400 days (TTL)
 
 
-def record_audit(old, new, decided: bool) -> None:
+def record_audit(old: KycRecordBase | None, new: KycRecordBase | None, decided: bool) -> None:
     """One entry per status change or new decision (who, when, from, to, reason); replays
     write nothing new."""
     before = old.validation_status if old is not None else None
@@ -55,4 +55,4 @@ def recall_override(tenant: str, app_uuid: str | None) -> bool | None:
         item = tables().events.get(*licence_override_key(tenant, app_uuid), consistent_read=True)
     except DoesNotExist:
         return None
-    return {"true": True, "false": False}.get(plain(item.data).get("value"))
+    return {"true": True, "false": False}.get(str(plain(item.data).get("value")))

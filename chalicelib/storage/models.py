@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -22,20 +23,22 @@ from pynamodb.models import Model
 
 from chalicelib.config import settings
 
+M = TypeVar("M", bound=Model)
+
 
 def condition_failed(exc: Exception) -> bool:
     """True when a PynamoDB write failed its condition (a newer write won, or a replay)."""
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def plain(value) -> dict:
+def plain(value: Any) -> dict[str, Any]:
     """A map attribute as a plain dict: a MapAttribute (as loaded), a dict (as assigned), None."""
     if value is None:
         return {}
     return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
-class DocumentLink(MapAttribute):
+class DocumentLink(MapAttribute[str, Any]):
     kind = UnicodeAttribute()
     key = UnicodeAttribute()
     filename = UnicodeAttribute(null=True)
@@ -59,7 +62,7 @@ class KycRecordBase(Model):
     state = UnicodeAttribute(null=True)
     zip_code = UnicodeAttribute(null=True)
     phone_number = UnicodeAttribute(null=True)
-    document_links = ListAttribute(of=DocumentLink, default=list)
+    document_links: ListAttribute[Any] = ListAttribute(of=DocumentLink, default=list)  # maps, or dicts as assigned
     source = UnicodeAttribute(default="api")  # "api" or "bundle"
     app_uuid = UnicodeAttribute(null=True)
 
@@ -67,8 +70,9 @@ class KycRecordBase(Model):
     verify = BooleanAttribute(default=True)
     email_verified = BooleanAttribute(null=True)
     phone_verified = BooleanAttribute(null=True)
-    checks = MapAttribute(default=dict)  # raw map: face_match, details_match, license_validation
-    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    checks: MapAttribute[str, Any] = MapAttribute(default=dict)  # raw map: face_match, details_match, ...
+    # (PynamoDB's stubs type `of` as the element's Python type; it takes the attribute class)
+    reasons = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     decided_by = UnicodeAttribute(null=True)
     decided_time = NumberAttribute(null=True)
     decision_id = UnicodeAttribute(null=True)  # changes with every decision (automatic or manual)
@@ -91,7 +95,7 @@ class IdentityRecordBase(Model):
     record_key = UnicodeAttribute()  # the KYC record's `id_type#id`
     decision_id = UnicodeAttribute()
     decided_time = NumberAttribute()
-    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    reasons = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     decided_by = UnicodeAttribute()
     last_updated_time = NumberAttribute()
 
@@ -102,7 +106,7 @@ class EventBase(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
-    data = MapAttribute(default=dict)
+    data: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_time = NumberAttribute()
     expires_at = NumberAttribute(null=True)
 
@@ -114,12 +118,12 @@ class Tables:
     events: type[EventBase]
 
 
-def _bind(base: type[Model], table: str, region: str, host: str | None) -> type[Model]:
+def _bind(base: type[M], table: str, region: str, host: str | None) -> type[M]:
     meta = type("Meta", (), {"table_name": table, "region": region, "host": host,
                              "max_retry_attempts": 5, "connect_timeout_seconds": 5,
                              "read_timeout_seconds": 30})
     name = base.__name__.replace("Base", "")
-    return type(name, (base,), {"Meta": meta, "__module__": __name__})
+    return cast("type[M]", type(name, (base,), {"Meta": meta, "__module__": __name__}))
 
 
 @lru_cache(maxsize=16)

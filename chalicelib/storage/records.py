@@ -13,11 +13,11 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib.domain.submission import ManualDecision, Submission
+from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, ManualDecision, Submission
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
-from chalicelib.storage.models import Tables, condition_failed, plain
+from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain
 
 PUBLIC_FIELDS = (
     "tenant", "email", "id_type", "id_value", "first_name", "middle_name", "last_name",
@@ -25,7 +25,6 @@ PUBLIC_FIELDS = (
     "app_uuid", "validation_status", "verify", "email_verified", "phone_verified",
     "reasons", "decided_by", "decided_time", "submission_id", "created_time", "last_updated_time",
 )
-ALLOWED_CONTENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}
 
 
 def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
@@ -36,12 +35,13 @@ def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def to_public(record) -> dict[str, Any]:
+def to_public(record: KycRecordBase) -> dict[str, Any]:
     data = {name: getattr(record, name) for name in PUBLIC_FIELDS}
     data["document_links"] = [plain(link) for link in record.document_links or []]
     data["checks"] = plain(record.checks)
     data["reasons"] = list(record.reasons or [])
-    return json.loads(json.dumps(data, default=_json_default))
+    public: dict[str, Any] = json.loads(json.dumps(data, default=_json_default))
+    return public
 
 
 def _json_default(value: Any) -> Any:
@@ -58,7 +58,7 @@ class RecordStore:
     """Reads and writes KYC records of one stage. Takes its tables and clients in
     the constructor (the app passes lazily-built ones)."""
 
-    def __init__(self, tables: Tables, s3=None, cognito=None, bucket: str | None = None,
+    def __init__(self, tables: Tables, s3: Any = None, cognito: Any = None, bucket: str | None = None,
                  user_pool_id: str | None = None, max_upload_bytes: int = 10 * 1024 * 1024):
         self.tables = tables
         self.s3 = s3
@@ -68,14 +68,14 @@ class RecordStore:
         self.max_upload_bytes = max_upload_bytes
 
     # -- reading -------------------------------------------------------------
-    def get(self, tenant: str, email: str, id_type: str, id_value: str):
+    def get(self, tenant: str, email: str, id_type: str, id_value: str) -> KycRecordBase | None:
         try:
             return self.tables.kyc.get(record_pk(tenant, email), record_sk(id_type, id_value),
                                        consistent_read=True)
         except DoesNotExist:
             return None
 
-    def list_for_email(self, tenant: str, email: str) -> list:
+    def list_for_email(self, tenant: str, email: str) -> list[KycRecordBase]:
         return list(self.tables.kyc.query(record_pk(tenant, email), consistent_read=True))
 
     # -- saving --------------------------------------------------------------
@@ -129,14 +129,15 @@ class RecordStore:
         """
         d = submission.details
         digest = content_hash(submission, self.check_documents(submission.document_links))
-        record = self.get(tenant, d["email"], d["id_type"], d["id_value"])
+        email, id_type, id_value = submission.email, submission.id_type, submission.id_value
+        record = self.get(tenant, email, id_type, id_value)
         if record is not None and record.content_hash == digest:
             return record, False, False
-        email_verified, phone_verified = self.cognito_flags(d["email"])
+        email_verified, phone_verified = self.cognito_flags(email)
         now = int(time.time())
         created = record is None
-        if created:
-            record = self.tables.kyc(record_pk(tenant, d["email"]), record_sk(d["id_type"], d["id_value"]),
+        if record is None:
+            record = self.tables.kyc(record_pk(tenant, email), record_sk(id_type, id_value),
                                      tenant=tenant, created_time=now)
         for name, value in d.items():
             setattr(record, name, value)
@@ -160,7 +161,7 @@ class RecordStore:
         return record, created, True
 
     # -- manual decision -----------------------------------------------------
-    def decide_manually(self, tenant: str, email: str, decision: ManualDecision, admin_sub: str):
+    def decide_manually(self, tenant: str, email: str, decision: ManualDecision, admin_sub: str) -> KycRecordBase:
         record = self.get(tenant, email, decision.id_type, decision.id_value)
         if record is None:
             raise NotFound("no record with that e-mail, id_type and id_value")
