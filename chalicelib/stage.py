@@ -1,8 +1,8 @@
 """A stage's names and its declared configuration. The one place that knows how the service
-names a stage's resources (`{stage}_kyc_service`, `{stage}-kyc-documents`, ...) and that reads
+names a stage's resources (`{stage}-kyc-documents`, `{stage}-license-queue`, ...) and that reads
 `.chalice/config.json`; everything else asks here.
 
-infra/resources.yaml names the same resources for CloudFormation (`!Sub ${Stage}_kyc_service`);
+infra/resources.yaml names the same resources for CloudFormation (`!Sub ${Stage}-kyc-documents`);
 tests/test_resources.py checks that the two agree. No I/O at import.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def resource_names(stage: str, environment: Mapping[str, str] | None = None) -> 
     """The names of `stage`'s resources: the rule, unless `environment` (os.environ, or a stage's
     environment_variables) sets one of NAME_VARIABLES to a non-empty value."""
     rule = {
-        "table": f"{stage}_kyc_service",
+        "table": f"{stage}_{APP_NAME.replace('-', '_')}",  # the KYC table: the stage, then the app's name
         "identity_table": f"{stage}_identity",
         "events_table": f"{stage}_kyc_events",
         "bucket": f"{stage}-kyc-documents",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import ClassVar
 from urllib.parse import quote
 
 import boto3
@@ -387,7 +388,7 @@ def test_routes_check_tenant_even_if_authorizer_allows(aws_env, issuer):
     from chalicelib.http import api
 
     class Req:
-        context = {"authorizer": {"tenant": "globex", "email": USER, "sub": "s", "admin": "true"}}
+        context: ClassVar[dict] = {"authorizer": {"tenant": "globex", "email": USER, "sub": "s", "admin": "true"}}
         raw_body = json.dumps(body()).encode()
 
     with pytest.raises(Forbidden):

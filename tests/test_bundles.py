@@ -396,7 +396,7 @@ def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, v
         intake.Intake(client("s3"), store(), settings(), bucket).run(key)
     assert sorted(keys_under(stage, f"tenants/{TENANT}/bundles/{app_uuid}/")) == linked
     [still] = records_for(app_uuid)
-    assert still.validation_status == "verified" and sorted(l["key"] for l in still.document_links) == linked
+    assert still.validation_status == "verified" and sorted(link["key"] for link in still.document_links) == linked
     # The upload's own S3 notification is taken in here, not by the next module's stage (moto's
     # state is one per process: a queued event would otherwise start a licence check there).
     monkeypatch.setattr(records.RecordStore, "save", real_save)

@@ -148,8 +148,8 @@ def test_no_wildcard_resources_for_data_services(packaged, stage):
             text = json.dumps(resources)
             assert stage in text, (logical, st)  # the stage's own resources
             for r in resources:  # region/account come from Fn::Sub (S3 ARNs have none)
-                assert isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"] \
-                    or isinstance(r, str) and r.startswith("arn:aws:s3:::"), r
+                assert (isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"]) \
+                    or (isinstance(r, str) and r.startswith("arn:aws:s3:::")), r
     assert seen > 0
 
 

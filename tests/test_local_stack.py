@@ -63,7 +63,8 @@ def test_end_to_end_over_http(running):
     sqs, sns = running.client("sqs"), running.client("sns")
     inbox = sqs.create_queue(QueueName="e2e-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("local-kyc-notifications"))
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith("local-kyc-notifications"))
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,
                   Attributes={"FilterPolicy": json.dumps({"tenant": ["e2e"]})})
 

@@ -146,7 +146,7 @@ def test_create_body_matches_validation():
     props = body["properties"]
     assert set(props) == set(DETAIL_FIELDS) | set(PATH_FIELDS) | {"document_links"}
     assert body["additionalProperties"] is False
-    for field, (required, max_len) in DETAIL_FIELDS.items():
+    for field, (_required, max_len) in DETAIL_FIELDS.items():
         assert props[field]["maxLength"] == max_len, field
     assert set(body["required"]) == {f for f, (req, _) in DETAIL_FIELDS.items() if req}
     assert tuple(props["id_type"]["enum"]) == tuple(ID_TYPES)
@@ -214,7 +214,7 @@ def _media_examples(media: dict):
 
 def test_examples_match_their_schemas(spec):
     checked = 0
-    for path, method, _, op in spec_operations(spec):
+    for _path, _method, _, op in spec_operations(spec):
         bodies = [_deref(op["requestBody"])] if "requestBody" in op else []
         bodies += [_deref(r) for r in op["responses"].values()]
         for holder in bodies:
@@ -222,7 +222,7 @@ def test_examples_match_their_schemas(spec):
                 for example in _media_examples(media):
                     check_against(media["schema"], example)
                     checked += 1
-    for name, schema in spec["components"]["schemas"].items():
+    for schema in spec["components"]["schemas"].values():
         if "example" in schema:
             check_against(schema, schema["example"])
             checked += 1

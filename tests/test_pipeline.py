@@ -127,7 +127,8 @@ def test_throttling_is_reported_as_partial_failure_and_retried(stage, provider, 
     raws = stream_records(ddbs, stage, [f"{TENANT}#{email}", f"{TENANT}#fine@example.com"])
     response = verifier.handle_batch(raws)
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
-    assert failed == [r["dynamodb"]["SequenceNumber"] for r in raws if f"{TENANT}#{email}" in str(r["dynamodb"]["Keys"])]
+    assert failed == [r["dynamodb"]["SequenceNumber"] for r in raws
+                      if f"{TENANT}#{email}" in str(r["dynamodb"]["Keys"])]
     assert current(email).validation_status == "pending"
     assert current("fine@example.com").validation_status == "verified"
     del provider.faces[body["document_links"][1]["key"]]

@@ -73,8 +73,8 @@ def aws():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    kw = dict(endpoint_url=endpoint, region_name=REGION,
-              aws_access_key_id="test", aws_secret_access_key="test")
+    kw = {"endpoint_url": endpoint, "region_name": REGION,
+          "aws_access_key_id": "test", "aws_secret_access_key": "test"}
     ddb, sqs, s3 = (boto3.client(s, **kw) for s in ("dynamodb", "sqs", "s3"))
     ddb.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
@@ -261,7 +261,7 @@ def test_stream_handler_raising_loses_nothing(aws):
 def test_stream_retry_limit_sends_failure_record_and_moves_on(aws):
     def poison(event):
         seqs = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
-        bad = [s for r, s in zip(event["Records"], seqs)
+        bad = [s for r, s in zip(event["Records"], seqs, strict=True)
                if r["dynamodb"]["NewImage"]["pk"]["S"] == "poison"]
         return {"batchItemFailures": [{"itemIdentifier": s} for s in bad]}
 

@@ -67,7 +67,7 @@ def parse_details(data: bytes) -> dict[str, str]:
         raise BundleRefused("csv_rows", f"the details CSV must have exactly one data row, not {len(rows) - 1}")
     if len(rows[1]) != len(header):
         raise BundleRefused("csv_format", "the data row does not have as many values as the header")
-    return dict(zip(header, (v.strip() for v in rows[1])))
+    return dict(zip(header, (v.strip() for v in rows[1]), strict=True))
 
 
 def override_of(row: dict[str, str]) -> bool | None:

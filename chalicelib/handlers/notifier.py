@@ -31,7 +31,7 @@ def message(record: Any) -> dict[str, Any]:
         "validation_status": record.validation_status,
         "reasons": list(record.reasons or []),
         "decided_by": record.decided_by,
-        "occurred_at": dt.datetime.fromtimestamp(decided, dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "occurred_at": dt.datetime.fromtimestamp(decided, dt.UTC).isoformat().replace("+00:00", "Z"),
     }
 
 

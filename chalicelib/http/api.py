@@ -6,10 +6,11 @@ authorization), whatever the authorizer already decided.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib import aws, services
 from chalicelib.config import settings
@@ -48,7 +49,7 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except ApiError as exc:
             return Response(body=exc.body(), status_code=exc.status, headers=JSON)
-        except Exception:
+        except Exception:  # noqa: BLE001 - anything else is a 500 without details, logged with its traceback
             logger().exception("unhandled error in route", extra={"route": view.__name__})
             return Response(body=error_body("internal_error", "an internal error occurred"),
                             status_code=500, headers=JSON)
@@ -80,7 +81,7 @@ def authorize(auth_request: AuthRequest) -> AuthResponse:
 
     An invalid token raises Exception("Unauthorized"), which API Gateway answers with 401.
     """
-    from chalice import AuthResponse, AuthRoute
+    from chalice.app import AuthResponse, AuthRoute
 
     try:
         caller = verify_token(bearer(auth_request.token), settings())

@@ -134,12 +134,11 @@ def check_path_echo(body: dict[str, Any], stage: str, tenant: str, email: str | 
     for field, expected in (("stage", stage), ("tenant", tenant)):
         if field in body and body[field] != expected:
             raise InvalidInput(f"{field} in the body differs from the path", [{"field": field, "problem": "mismatch"}])
-    if email is not None and "email" in body:
-        if normalise_email(body["email"]) != email:
-            raise InvalidInput("email in the body differs from the path", [{"field": "email", "problem": "mismatch"}])
+    if email is not None and "email" in body and normalise_email(body["email"]) != email:
+        raise InvalidInput("email in the body differs from the path", [{"field": "email", "problem": "mismatch"}])
 
 
-def require_own_uploads(submission: "Submission", tenant: str) -> None:
+def require_own_uploads(submission: Submission, tenant: str) -> None:
     """A user may link only documents uploaded for their own e-mail (admins: anything in the tenant)."""
     prefix = uploads_prefix(tenant, submission.email)
     for i, link in enumerate(submission.document_links):

@@ -17,7 +17,7 @@ def record_audit(old: KycRecordBase | None, new: KycRecordBase | None, decided: 
     """One entry per status change or new decision (who, when, from, to, reason); replays
     write nothing new."""
     before = old.validation_status if old is not None else None
-    if new is None or new.validation_status == before and not decided:
+    if new is None or (new.validation_status == before and not decided):
         return
     when = int(new.decided_time or new.last_updated_time or time.time())
     who = new.decided_by if new.validation_status != "pending" else f"submission:{new.source}"

@@ -110,7 +110,7 @@ class RecordStore:
             return None, None
         try:
             user = self.cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
-        except Exception as exc:  # unknown user, pool not reachable: flags stay unknown
+        except Exception as exc:  # noqa: BLE001 - unknown user, pool not reachable: flags stay unknown
             logger().info("cognito flags unavailable", extra={"error": type(exc).__name__})
             return None, None
         attrs = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}

@@ -25,7 +25,7 @@ def _command(args) -> int:
     email = args.email if "@" not in args.email else normalise_email(args.email)  # app_uuid for bundles
     entries = list_audit(args.tenant, email)
     for e in entries:
-        when = dt.datetime.fromtimestamp(int(e["when"]), dt.timezone.utc).isoformat()
+        when = dt.datetime.fromtimestamp(int(e["when"]), dt.UTC).isoformat()
         print(json.dumps({"when": when, "record": e["record"], "from": e["from"], "to": e["to"],
                           "who": e["who"], "reasons": e.get("reasons", [])}, default=str))
     if not entries:

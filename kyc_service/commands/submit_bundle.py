@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib import keys
 from chalicelib.stage import resource_names
@@ -51,7 +52,7 @@ def record_email(data: bytes, app_uuid: str) -> str:
     try:
         from chalicelib.http.validation import normalise_email
         return normalise_email(email)
-    except Exception:
+    except Exception:  # noqa: BLE001 - an invalid e-mail: the service refuses the bundle, the follow shows why
         return email.lower()
 
 

@@ -31,7 +31,7 @@ SQS_MAPPING_SETTINGS = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
 
 def _error_template(code: str) -> str:
     # $context.error.messageString is already a JSON string literal ("...").
-    return '{"error": {"code": "%s", "message": $context.error.messageString, "details": []}}' % code
+    return '{"error": {"code": "' + code + '", "message": $context.error.messageString, "details": []}}'
 
 
 # API Gateway responses produced before any Lambda runs, in the contract's error shape.
@@ -148,7 +148,7 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
                 elif event["Type"] == "SQS":
                     queue = json.dumps(ep.get("Queue"))
                     for name, queue_id in queue_ids.items():
-                        if queue.endswith(f':{name}"}}') or queue.endswith(f':{name}"'):
+                        if queue.endswith((f':{name}"}}', f':{name}"')):
                             ep["Queue"] = {"Fn::GetAtt": [queue_id, "Arn"]}
                     ep.update(copy.deepcopy(SQS_MAPPING_SETTINGS))
                 elif event["Type"] == "S3":

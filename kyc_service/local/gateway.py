@@ -24,7 +24,8 @@ _PII_SEGMENT = re.compile(r"(/email/)[^/?]+")
 def _access_log(handler, fmt, *args) -> None:
     """The local server's access log without the e-mail path segment (PII)."""
     line = (fmt % args) if args else fmt
-    sys.stderr.write("%s - %s\n" % (handler.address_string(), _PII_SEGMENT.sub(r"\1<email>", line)))
+    safe = _PII_SEGMENT.sub(r"\1<email>", line)
+    sys.stderr.write(f"{handler.address_string()} - {safe}\n")
 
 
 def install() -> None:

@@ -59,7 +59,7 @@ class LocalStack:
     def aws_url(self) -> str:
         return localenv.endpoint(self.aws_port)
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
         quiet_embedded_aws()
@@ -131,9 +131,13 @@ class LocalStack:
         o = self.outputs
         stage, api = self.stage, self.api_url
         names = resource_names(stage)
-        provider = ("self-hosted engines (dlib face embedding, RapidOCR, zxing-cpp, mrz)" if self.provider == "selfhosted"
-                    else f"NONE - automatic verification is OFF: {self.provider_problem}. "
-                         "Install them with: .venv/bin/pip install -r requirements-engines.txt")
+        if self.provider == "selfhosted":
+            provider = "self-hosted engines (dlib face embedding, RapidOCR, zxing-cpp, mrz)"
+        else:
+            provider = (f"NONE - automatic verification is OFF: {self.provider_problem}. "
+                        "Install them with: .venv/bin/pip install -r requirements-engines.txt")
+        token = f"python -m kyc_service token --tenant acme --email me@example.com --aws-port {self.aws_port}"
+        body = '{"email": "me@example.com", "first_name": "Ada", "last_name": "Lovelace",'  # continued below
         return f"""
 kyc-service local stack, stage '{stage}'
   API           {api}
@@ -146,12 +150,12 @@ kyc-service local stack, stage '{stage}'
                 user pool {o.get('UserPoolId')}
 
 Try it (another terminal, from the project folder):
-  TOKEN=$(.venv/bin/python -m kyc_service token --tenant acme --email me@example.com --aws-port {self.aws_port} | tail -1)
+  TOKEN=$(.venv/bin/{token} | tail -1)
   curl -s -X POST {api}/kyc/stage/{stage}/tenant/acme/documents -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' -d '{{"content_type": "image/png", "kind": "selfie"}}'
   # POST the file to upload.url with upload.fields (curl -F for each field, then -F file=@me.png); keep "key"
   curl -s -X POST {api}/kyc/stage/{stage}/tenant/acme/create_or_update -H "Authorization: Bearer $TOKEN" \\
-       -H 'Content-Type: application/json' -d '{{"email": "me@example.com", "first_name": "Ada", "last_name": "Lovelace",
+       -H 'Content-Type: application/json' -d '{body}
        "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678",
        "document_links": [{{"kind": "selfie", "key": "<key>"}}, {{"kind": "id_front", "key": "<key>"}}]}}'
   curl -s {api}/kyc/stage/{stage}/tenant/acme/email/me%40example.com -H "Authorization: Bearer $TOKEN"

@@ -16,7 +16,7 @@ MEMORY_MB, TIMEOUT_S = 128, 60.0  # what a local invocation's context reports
 
 
 def utc_iso(ts: float | None = None, millis: bool = True) -> str:
-    t = _dt.datetime.fromtimestamp(ts if ts is not None else time.time(), _dt.timezone.utc)
+    t = _dt.datetime.fromtimestamp(ts if ts is not None else time.time(), _dt.UTC)
     if millis:
         return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -25,7 +25,7 @@ def utc_iso(ts: float | None = None, millis: bool = True) -> str:
 def epoch(value: Any) -> float:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.timezone.utc)
+            value = value.replace(tzinfo=_dt.UTC)
         return value.timestamp()
     if isinstance(value, (int, float)):
         return float(value)

@@ -85,7 +85,7 @@ class EventSourceManager:
         if isinstance(app_module, str):
             app_module = importlib.import_module(app_module)
         self.app_module = app_module
-        self.app = getattr(app_module, "app")
+        self.app = app_module.app
         self.app_name = getattr(self.app, "app_name", "app")
         self.options = options
         self.clients = _Clients(options.endpoint, options.region)
@@ -147,7 +147,7 @@ class EventSourceManager:
                     self._failure_url = sqs.create_queue(QueueName=failure_queue)["QueueUrl"]
             sqs.send_message(QueueUrl=self._failure_url, MessageBody=json.dumps(record))
             return True
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported; the batch moves on as Lambda's would
             log.error("could not send a failure record to %s: %s", failure_queue, type(exc).__name__)
             return False
 

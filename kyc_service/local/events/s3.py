@@ -56,7 +56,7 @@ class S3Poller(Poller):
         sqs = self.mgr.clients("sqs")
         try:
             s3.head_bucket(Bucket=self.bucket)
-        except Exception:
+        except Exception:  # noqa: BLE001 - not there yet (or moto not up): looked for again next poll
             log.debug("s3 %s: bucket not there yet", self.name)
             return False
         if self.queue_url is None:
