@@ -33,6 +33,35 @@ def fixtures_dir(sub: str = "") -> Path:
     return path
 
 
+# -- tiers: `pytest -m unit` (make test-fast), `-m integration`, `-m system`; make test runs all --
+
+TIERS = ("unit", "integration", "system")
+# Subprocesses: the local stack, `chalice package`, `python -m kyc_service ...`.
+SYSTEM_MODULES = {"test_local_stack.py", "test_deploy.py", "engines/test_cli_adapter.py"}
+# The self-hosted engines' models (seconds per test).
+INTEGRATION_MODULES = {"engines/test_idread.py", "engines/test_faces.py"}
+# In-process AWS (moto), a moto server, the engines.
+INTEGRATION_FIXTURES = {"aws_env", "client", "stage", "validator", "app_client", "aws", "moto_url", "local",
+                        "engines", "face_engine", "face_sets", "faces_dir"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's tier is the heaviest thing it touches: its module, else its fixtures; a tier
+    marker in the test itself wins."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        module = item.path.resolve().relative_to(tests).as_posix()
+        if module in SYSTEM_MODULES:
+            tier = "system"
+        elif module in INTEGRATION_MODULES or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            tier = "integration"
+        else:
+            tier = "unit"
+        item.add_marker(tier)
+
+
 # -- the environment: chalicelib.config parses it once per process; config.reset() is the hook --
 
 @pytest.fixture(autouse=True)

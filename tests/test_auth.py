@@ -74,6 +74,7 @@ def test_no_issuer_configured_trusts_nothing(issuer, env):
         verify_token(issuer.token(), settings())
 
 
+@pytest.mark.system  # a fresh interpreter without `cryptography`
 def test_verification_needs_no_cryptography_package(issuer):
     """Lambda ships without `cryptography`: verification must work with it unimportable."""
     script = f"""
@@ -98,7 +99,7 @@ def test_jwks_fetched_from_the_issuer_url(issuer, env):
     document = issuer.jwks().encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
