@@ -17,11 +17,12 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.config import settings
 from chalicelib.decision import Decision, date_convention_for, decide, decide_unusable
+from chalicelib.logs import logger, ref
+from chalicelib.storage.models import condition_failed, plain, tables
+from chalicelib.providers import (ImageRef, UnusableInput, VerificationProvider, get_provider,
+                                  reading_from_analyze_id)
 from chalicelib.handlers.batch import process_batch, raw_record
 from chalicelib.handlers.streams import as_model, images
-from chalicelib.logs import logger, ref
-from chalicelib.providers import ImageRef, UnusableInput, VerificationProvider, get_provider, reading_from_analyze_id
-from chalicelib.storage.models import condition_failed, plain, tables
 
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
 
