@@ -7,7 +7,7 @@ STAGE ?= dev
 REQS := requirements.txt requirements-dev.txt requirements-engines.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test run bench package deploy clean
+.PHONY: venv test test-fast lint run bench package deploy clean
 
 venv: $(STAMP)
 
@@ -17,9 +17,19 @@ $(STAMP): $(REQS)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-engines.txt
 	touch $(STAMP)
 
+# Lint (ruff), types (mypy on chalicelib), the import contracts (import-linter), then every test.
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+# The fast tier alone (no AWS, no server, no subprocess): seconds, for every edit.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m unit tests
+
+lint: $(STAMP)
+	$(PY) -m ruff check --no-cache .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 run: $(STAMP)
 	$(PY) -m kyc_service run --api-port 8000 --aws-port 5000 --stage local

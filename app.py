@@ -1,20 +1,23 @@
 """kyc-service: Chalice entry point. Routes and handlers only; the work is in chalicelib."""
-import os
-
 from chalice import Chalice
 
-from chalicelib import api
+from chalicelib.config import settings
+from chalicelib.http import api
 from chalicelib.logs import with_invocation_context
+from chalicelib.stage import APP_NAME
 
-app = Chalice(app_name="kyc-service")
+app = Chalice(app_name=APP_NAME)
 app.register_middleware(with_invocation_context, "all")
 app.register_middleware(api.contract_errors, "http")
 
-# The KYC table's stream. Deployments set it (or the template wires it); the local
+# The stage's resources the event handlers are wired to (chalicelib/stage.py names them).
+# The KYC table's stream: deployments set KYC_STREAM_ARN (or the template wires it); the local
 # stack polls the table's real stream whatever this says.
-KYC_STREAM_ARN = os.environ.get(
-    "KYC_STREAM_ARN",
-    "arn:aws:dynamodb:us-east-1:123456789012:table/local_kyc_service/stream/local")
+_STAGE = settings()
+KYC_STREAM_ARN = _STAGE.stream_arn
+BUNDLE_BUCKET = _STAGE.bucket
+LICENSE_QUEUE = _STAGE.license_queue_name
+LICENSE_DLQ = _STAGE.license_dlq_name
 
 TENANT = "/kyc/stage/{stage}/tenant/{tenant}"
 
@@ -64,39 +67,33 @@ def verify_records(event):
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def update_identity(event):
-    from chalicelib import identity
+    from chalicelib.handlers import identity
     return identity.handle_batch(event)
 
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def notify_decisions(event):
-    from chalicelib import notifier
+    from chalicelib.handlers import notifier
     return notifier.handle_batch(event)
 
 
-# -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles.py, licence.py) --
-
-_STAGE = os.environ.get("KYC_STAGE", "local")
-BUNDLE_BUCKET = os.environ.get("KYC_BUCKET", f"{_STAGE}-kyc-documents")
-LICENSE_QUEUE = os.environ.get("KYC_LICENSE_QUEUE_NAME", f"{_STAGE}-license-queue")
-LICENSE_DLQ = os.environ.get("KYC_LICENSE_DLQ_NAME", f"{_STAGE}-license-dlq")
-
+# -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles/, handlers/licence.py) --
 
 @app.on_s3_event(bucket=BUNDLE_BUCKET, prefix="zipped/", suffix=".zip", events=["s3:ObjectCreated:*"])
 def intake_bundle(event):
-    from chalicelib import bundles
-    bundles.handle_event(event)
+    from chalicelib.handlers import bundle_intake
+    bundle_intake.handle_event(event)
 
 
 @app.on_sqs_message(queue=LICENSE_QUEUE, batch_size=5)
 def check_license(event):
-    from chalicelib import licence
+    from chalicelib.handlers import licence
     return licence.handle_batch(event)
 
 
 @app.on_sqs_message(queue=LICENSE_DLQ, batch_size=5)
 def license_check_failed(event):
-    from chalicelib import licence
+    from chalicelib.handlers import licence
     return licence.handle_dead_letters(event)
 
 

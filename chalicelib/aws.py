@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.config import settings
 
@@ -14,7 +15,7 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=64)
-def _client(service: str, endpoint: str | None, region: str):
+def _client(service: str, endpoint: str | None, region: str) -> Any:
     import boto3  # imported here: `import app` stays cheap
     from botocore.config import Config
 
@@ -26,7 +27,8 @@ def _client(service: str, endpoint: str | None, region: str):
             service, endpoint_url=endpoint, region_name=region, config=cfg)
 
 
-def client(service: str):
+def client(service: str) -> Any:
+    """A boto3 client of the stage's AWS (the embedded one when KYC_AWS_ENDPOINT is set)."""
     s = settings()
     return _client(service, s.aws_endpoint, s.region)
 
@@ -38,7 +40,7 @@ def reset_clients() -> None:
 
 @lru_cache(maxsize=16)
 def _account_id(endpoint: str | None, region: str) -> str:
-    return client("sts").get_caller_identity()["Account"]
+    return str(client("sts").get_caller_identity()["Account"])
 
 
 def account_id() -> str:
@@ -53,7 +55,7 @@ def topic_arn() -> str:
 
 @lru_cache(maxsize=32)
 def _queue_url(name: str, endpoint: str | None, region: str) -> str:
-    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def queue_url(name: str) -> str:

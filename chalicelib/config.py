@@ -1,13 +1,17 @@
-"""Stage configuration, read from environment variables at call time.
+"""Stage configuration, parsed from environment variables once per process (a Lambda cold start).
 
-Every value a stage can change lives in `.chalice/config.json` as an environment
-variable; tests and the local stack set the same variables. Nothing is cached at
-import, so a test can change a variable and the next call sees it.
+Every value a stage can change lives in `.chalice/config.json` as an environment variable;
+tests and the local stack set the same variables. Resource names follow chalicelib/stage.py
+unless a variable names them. Whoever changes the environment afterwards (tests, the local
+stack) calls `reset()`: the next `settings()` parses it again.
 """
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
+
+from chalicelib.stage import resource_names
 
 ID_TYPES = ("Driving license", "Passport", "ID card")
 ADMIN_GROUP = "kyc-admin"
@@ -66,30 +70,32 @@ class Settings:
     license_validator_token: str | None
     license_check_required: bool
     production: bool
+    stream_arn: str  # the KYC table's stream (deployments set it; a placeholder otherwise)
 
     @property
     def is_local(self) -> bool:
         return self.aws_endpoint is not None
 
 
-def settings() -> Settings:
-    stage = _env("KYC_STAGE", "local")
+def _parse() -> Settings:
+    stage = _env("KYC_STAGE", "local") or "local"
     issuer = _env("KYC_TOKEN_ISSUER")
+    names = resource_names(stage, os.environ)
     return Settings(
         stage=stage,
-        region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")),
-        table_name=_env("KYC_TABLE_NAME", f"{stage}_kyc_service"),
-        identity_table_name=_env("KYC_IDENTITY_TABLE_NAME", f"{stage}_identity"),
-        events_table_name=_env("KYC_EVENTS_TABLE_NAME", f"{stage}_kyc_events"),
-        bucket=_env("KYC_BUCKET", f"{stage}-kyc-documents"),
-        topic_name=_env("KYC_TOPIC_NAME", f"{stage}-kyc-notifications"),
-        license_queue_name=_env("KYC_LICENSE_QUEUE_NAME", f"{stage}-license-queue"),
-        license_dlq_name=_env("KYC_LICENSE_DLQ_NAME", f"{stage}-license-dlq"),
-        failure_queue_name=_env("KYC_FAILURE_QUEUE_NAME", f"{stage}-kyc-stream-failures"),
+        region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1")) or "us-east-1",
+        table_name=names.table,
+        identity_table_name=names.identity_table,
+        events_table_name=names.events_table,
+        bucket=names.bucket,
+        topic_name=names.topic,
+        license_queue_name=names.license_queue,
+        license_dlq_name=names.license_dlq,
+        failure_queue_name=names.failure_queue,
         verify_threshold=_float("KYC_VERIFY_THRESHOLD", 95.0),
         review_threshold=_float("KYC_REVIEW_THRESHOLD", 80.0),
         clear_confidence=_float("KYC_CLEAR_CONFIDENCE", 85.0),
-        provider=_env("KYC_PROVIDER", "aws"),
+        provider=_env("KYC_PROVIDER", "aws") or "aws",
         verify_concurrency=_int("KYC_VERIFY_CONCURRENCY", 10),
         token_issuer=issuer,
         jwks_url=_env("KYC_JWKS_URL", f"{issuer}/.well-known/jwks.json" if issuer else None),
@@ -105,4 +111,31 @@ def settings() -> Settings:
         license_validator_token=_env("KYC_LICENSE_VALIDATOR_TOKEN"),
         license_check_required=_bool("KYC_LICENSE_CHECK_REQUIRED", False),
         production=_bool("KYC_PRODUCTION", stage == "prod"),
+        stream_arn=_env("KYC_STREAM_ARN") or names.placeholder_stream_arn(),
     )
+
+
+_lock = threading.Lock()
+_current: Settings | None = None  # this process's settings, once parsed
+
+
+def settings() -> Settings:
+    """The stage's settings, parsed on first use and kept until `reset()`."""
+    global _current
+    current = _current
+    if current is None:
+        with _lock:
+            if _current is None:
+                _current = _parse()
+            current = _current
+    return current
+
+
+def reset() -> None:
+    """Forget the parsed settings: the next `settings()` reads the environment again. The one
+    hook for whoever changes the environment of a running process: tests (the `env` fixture,
+    and after every test) and the local stack. Caches built from settings (AWS clients, table
+    bindings) are keyed by the values they use, so they need no reset."""
+    global _current
+    with _lock:
+        _current = None

@@ -3,12 +3,17 @@ goes into a log line: no e-mails, names, birth dates, ID numbers or images."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.once import once
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+
 
 @once
-def logger():
+def logger() -> Logger:
     """The one Powertools Logger (two Loggers on one service race over its handler)."""
     from aws_lambda_powertools import Logger
 
@@ -20,7 +25,7 @@ def ref(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def with_invocation_context(event, get_response):
+def with_invocation_context(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Chalice middleware: every log line of an invocation carries its request id
     and function name (Powertools' structured keys), never the event itself."""
     context = getattr(event, "lambda_context", None) or getattr(event, "context", None)

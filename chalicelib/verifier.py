@@ -20,10 +20,11 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.config import settings
 from chalicelib.decision import Decision, date_convention_for, decide, decide_unusable
 from chalicelib.logs import logger, ref
-from chalicelib.models import condition_failed, plain, tables
+from chalicelib.storage.models import condition_failed, plain, tables
 from chalicelib.providers import (FaceComparison, ImageRef, UnusableInput, VerificationProvider,
                                   get_provider, reading_from_analyze_id)
-from chalicelib.streams import as_model, images, process_batch, raw_record
+from chalicelib.handlers.batch import process_batch, raw_record
+from chalicelib.handlers.streams import as_model, images
 
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
 
@@ -124,7 +125,7 @@ def verify_one(raw: dict[str, Any], provider_factory=None) -> None:
         return
     decision = evaluate(record, (provider_factory or get_provider)(), settings().bucket,
                         today=utc_today())
-    from chalicelib import licence
+    from chalicelib.handlers import licence
     if licence.applies(record):  # bundle records: the licence check follows (chalicelib/licence.py)
         decision, final = licence.hold(decision)
         licence.enqueue(record)  # before the write: a lost message cannot strand a waiting record

@@ -1,5 +1,6 @@
-"""kyc-service on one machine: the local stack, the CLI and the self-hosted engines.
+"""kyc-service on one machine: the local stack (local/), infrastructure and deployment (infra/),
+the CLI (cli.py, commands/), the self-hosted engines (engines/), benchmarks and test data.
 
-Nothing in chalicelib imports this package at import time; the self-hosted provider
-adapter is imported lazily when a stage selects it.
+Nothing here runs in Lambda, and chalicelib imports none of it (but the provider port, which
+imports the self-hosted adapter lazily when a stage selects it: phase B of issue 12).
 """

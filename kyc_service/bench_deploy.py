@@ -1,7 +1,7 @@
 """Deployment figures: the Lambda package size and the cost of `import app`.
 
 `run()` returns [(name, value, unit)]:
-* deploy_zip_mb: size of dist/<stage>/deployment.zip built by `kyc_service.deploy.package`
+* deploy_zip_mb: size of dist/<stage>/deployment.zip built by `kyc_service.infra.packaging.package`
   (goal <= 5).
 * import_app_vs_bare: median wall time of `import app` in a fresh interpreter, divided
   by the median for a bare Chalice app that imports boto3 (goal <= 1.5).
@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from chalicelib.stage import ROOT
+
 RUNS = 7
 
 _TIMER = ("import time, sys; sys.path.insert(0, '.'); t = time.perf_counter(); import app; "
@@ -46,10 +47,10 @@ def import_ratio(runs: int = RUNS) -> tuple[float, float, float]:
 
 
 def zip_mb(stage: str = "dev") -> float:
-    from kyc_service import deploy
+    from kyc_service.infra import packaging
 
     with tempfile.TemporaryDirectory() as tmp:
-        info = deploy.package(stage, out_dir=Path(tmp) / stage)
+        info = packaging.package(stage, out_dir=Path(tmp) / stage)
         return round(Path(info["zip"]).stat().st_size / 2**20, 2)
 
 

@@ -10,14 +10,14 @@ import importlib
 import sys
 
 COMMAND_MODULES = (
-    "kyc_service.stack",          # run
-    "kyc_service.tokens",         # token
-    "kyc_service.engines.cli",    # compare-faces, analyze-id
-    "kyc_service.demo",           # demo
-    "kyc_service.deploy",         # package, deploy, harden-mappings
-    "kyc_service.bundle_cli",     # submit-bundle
-    "kyc_service.audit_cli",      # audit
-    "kyc_service.decide_cli",     # decide
+    "kyc_service.commands.run",             # run
+    "kyc_service.commands.token",           # token
+    "kyc_service.engines.cli",              # compare-faces, analyze-id
+    "kyc_service.commands.demo",            # demo
+    "kyc_service.commands.deploy",          # package, deploy, harden-mappings
+    "kyc_service.commands.submit_bundle",   # submit-bundle
+    "kyc_service.commands.audit",           # audit
+    "kyc_service.commands.decide",          # decide
 )
 
 

@@ -6,6 +6,8 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -13,7 +15,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ROOT = Path(__file__).resolve().parent.parent
+from chalicelib.stage import ROOT
+
 REGION = "us-east-1"
 # The app's event handlers the `stage` fixture drives (every one the app declares).
 STAGE_HANDLERS = None
@@ -28,6 +31,94 @@ def fixtures_dir(sub: str = "") -> Path:
     if not path.is_dir():
         pytest.skip(f"shared fixtures not found at {path} (set KYC_FIXTURES_DIR)")
     return path
+
+
+# -- tiers: `pytest -m unit` (make test-fast), `-m integration`, `-m system`; make test runs all --
+
+TIERS = ("unit", "integration", "system")
+# Subprocesses: the local stack, `chalice package`, `python -m kyc_service ...`.
+SYSTEM_MODULES = {"test_local_stack.py", "test_deploy.py", "engines/test_cli_adapter.py"}
+# The self-hosted engines' models (seconds per test).
+INTEGRATION_MODULES = {"engines/test_idread.py", "engines/test_faces.py"}
+# In-process AWS (moto), a moto server, the engines.
+INTEGRATION_FIXTURES = {"aws_env", "client", "stage", "validator", "app_client", "aws", "moto_url", "local",
+                        "engines", "face_engine", "face_sets", "faces_dir"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's tier is the heaviest thing it touches: its module, else its fixtures; a tier
+    marker in the test itself wins."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        module = item.path.resolve().relative_to(tests).as_posix()
+        if module in SYSTEM_MODULES:
+            tier = "system"
+        elif module in INTEGRATION_MODULES or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            tier = "integration"
+        else:
+            tier = "unit"
+        item.add_marker(tier)
+
+
+# -- the environment: chalicelib.config parses it once per process; config.reset() is the hook --
+
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment() -> Iterator[None]:
+    """Every test starts and ends with freshly parsed settings: what a fixture or monkeypatch's
+    undo did to the environment is what the settings hold."""
+    from chalicelib import config
+
+    config.reset()
+    yield
+    config.reset()
+
+
+class Env:
+    """Environment variables for one test (undone after it); settings follow at once."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.monkeypatch = monkeypatch
+
+    def set(self, **variables: str) -> None:
+        from chalicelib import config
+
+        for name, value in variables.items():
+            self.monkeypatch.setenv(name, value)
+        config.reset()
+
+    def unset(self, *names: str) -> None:
+        from chalicelib import config
+
+        for name in names:
+            self.monkeypatch.delenv(name, raising=False)
+        config.reset()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Env:
+    """Change environment variables in a test: `env.set(KYC_PRODUCTION="true")`, `env.unset(...)`."""
+    return Env(monkeypatch)
+
+
+@contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """The same for module-scoped fixtures: set while the block runs, restored after it."""
+    from chalicelib import config
+
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    config.reset()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        config.reset()
 
 
 class Issuer:
@@ -73,24 +164,22 @@ def other_issuer() -> Issuer:
 
 
 def create_stage_tables(stage: str = STAGE) -> None:
-    from kyc_service.resources import create_tables
+    from kyc_service.infra.template import create_tables
     create_tables(boto3.client("dynamodb", region_name="us-east-1"), stage)
 
 
 @pytest.fixture
-def aws_env(monkeypatch, issuer):
+def aws_env(env, issuer):
     """In-process moto with the stage's tables, bucket and user pool."""
     from moto import mock_aws
 
     from chalicelib import aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_REGION": "us-east-1", "KYC_STAGE": STAGE,
-                        "KYC_TOKEN_ISSUER": ISSUER, "KYC_JWKS": issuer.jwks()}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("KYC_AWS_ENDPOINT", raising=False)
-    aws.reset_clients()
+    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+            AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", KYC_STAGE=STAGE,
+            KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks())
+    env.unset("KYC_AWS_ENDPOINT")
+    aws.reset_clients()  # clients made for another moto
     with mock_aws():
         create_stage_tables()
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=f"{STAGE}-kyc-documents")
@@ -98,7 +187,7 @@ def aws_env(monkeypatch, issuer):
         pool = cognito.create_user_pool(
             PoolName="kyc", UsernameAttributes=["email"],
             Schema=[{"Name": "tenant", "AttributeDataType": "String", "Mutable": True}])
-        monkeypatch.setenv("KYC_USER_POOL_ID", pool["UserPool"]["Id"])
+        env.set(KYC_USER_POOL_ID=pool["UserPool"]["Id"])
         yield
     aws.reset_clients()
 
@@ -107,7 +196,7 @@ def aws_env(monkeypatch, issuer):
 def client(aws_env):
     from chalice.test import Client
 
-    from kyc_service.gateway import install
+    from kyc_service.local.gateway import install
 
     install()
     import app as app_module
@@ -130,32 +219,27 @@ def stage():
     from moto.server import ThreadedMotoServer
 
     from chalicelib import aws
-    from kyc_service.pollers import EventSourceManager
-    from kyc_service.resources import create_local_resources
+    from chalicelib.stage import resource_names
+    from kyc_service.local.events.manager import EventSourceManager, EventSourceOptions
+    from kyc_service.local.resources import create_local_resources
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-           "AWS_REGION": REGION, "KYC_STAGE": "local", "KYC_AWS_ENDPOINT": endpoint, "KYC_PROVIDER": "fake",
-           "KYC_VERIFY_CONCURRENCY": "4"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    aws.reset_clients()
-    outputs = create_local_resources(endpoint, "local", region=REGION)
-    import app as app_module
-    manager = EventSourceManager(app_module, endpoint, REGION, stage="local", retry_delay=0, poll_interval=0.05,
-                                 handlers=STAGE_HANDLERS)
-    manager.prime()
-    from tests.pipeline_support import Stage
-    yield Stage(endpoint, outputs, manager)
-    server.stop()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with environment(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
+                     AWS_REGION=REGION, KYC_STAGE="local", KYC_AWS_ENDPOINT=endpoint, KYC_PROVIDER="fake",
+                     KYC_VERIFY_CONCURRENCY="4"):
+        aws.reset_clients()
+        outputs = create_local_resources(endpoint, "local", region=REGION)
+        import app as app_module
+        manager = EventSourceManager(app_module, EventSourceOptions(
+            endpoint=endpoint, region=REGION, stage="local", handlers=STAGE_HANDLERS, retry_delay=0,
+            poll_interval=0.05, failure_queue=resource_names("local").failure_queue))
+        manager.prime()
+        from tests.pipeline_support import Stage
+        yield Stage(endpoint, outputs, manager)
+        server.stop()
     aws.reset_clients()
 
 
@@ -177,21 +261,16 @@ def validator(stage):
     from tests.pipeline_support import Validator
 
     v = Validator()
-    saved = os.environ.get("KYC_LICENSE_VALIDATOR_URL")
-    os.environ["KYC_LICENSE_VALIDATOR_URL"] = v.url
-    yield v
+    with environment(KYC_LICENSE_VALIDATOR_URL=v.url):
+        yield v
     v.server.shutdown()
-    if saved is None:
-        os.environ.pop("KYC_LICENSE_VALIDATOR_URL", None)
-    else:
-        os.environ["KYC_LICENSE_VALIDATOR_URL"] = saved
 
 
 @pytest.fixture
 def stale_reads(monkeypatch):
     """Every RecordStore.get returns the record as it was, then changes it behind the caller's
     back: the next conditional write meets a newer version (a concurrent request)."""
-    from chalicelib import records
+    from chalicelib.storage import records
 
     real_get = records.RecordStore.get
 

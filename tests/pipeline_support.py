@@ -7,8 +7,8 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -73,7 +73,7 @@ class Stage:
         self.endpoint = endpoint
         self.outputs = outputs
         self.manager = manager
-        kw = dict(endpoint_url=endpoint, region_name=REGION)
+        kw = {"endpoint_url": endpoint, "region_name": REGION}
         self.s3, self.sqs, self.sns, self.ddb = (boto3.client(s, **kw) for s in ("s3", "sqs", "sns", "dynamodb"))
         self.inbox = self.sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -109,7 +109,7 @@ class Validator:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
                 time.sleep(outer.delay)

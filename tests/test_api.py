@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import ClassVar
 from urllib.parse import quote
 
 import boto3
@@ -26,7 +27,7 @@ def hdr(token: str | None) -> dict:
 
 def upload(tenant: str = "acme", kind: str = "selfie", content_type: str = "image/png", body: bytes = PNG,
            email: str = USER) -> str:
-    from chalicelib.validation import uploads_prefix
+    from chalicelib.keys import uploads_prefix
 
     key = f"{uploads_prefix(tenant, email)}{kind}/{kind}-{content_type.replace('/', '-')}.png"
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=key, Body=body,
@@ -195,7 +196,7 @@ def test_documents_presigned_post(client, issuer):
                          body=json.dumps({"content_type": "image/png", "kind": "selfie"}))
     assert r.status_code == 201, r.body
     up = r.json_body
-    from chalicelib.validation import uploads_prefix
+    from chalicelib.keys import uploads_prefix
     assert up["key"].startswith(uploads_prefix("acme", USER)) and up["key"].endswith(".png")
     policy = json.loads(base64.b64decode(up["upload"]["fields"]["policy"]))
     conditions = policy["conditions"]
@@ -383,11 +384,11 @@ def test_isolation_matrix(client, issuer, other_issuer, who):
 
 def test_routes_check_tenant_even_if_authorizer_allows(aws_env, issuer):
     """Object-level checks: a caller of another tenant is refused by the route itself."""
-    from chalicelib import api
     from chalicelib.errors import Forbidden
+    from chalicelib.http import api
 
     class Req:
-        context = {"authorizer": {"tenant": "globex", "email": USER, "sub": "s", "admin": "true"}}
+        context: ClassVar[dict] = {"authorizer": {"tenant": "globex", "email": USER, "sub": "s", "admin": "true"}}
         raw_body = json.dumps(body()).encode()
 
     with pytest.raises(Forbidden):
@@ -432,7 +433,7 @@ def test_documents_wrong_types_are_400(client, issuer, payload):
 
 def test_tenant_with_trailing_newline_is_refused():
     from chalicelib.errors import InvalidInput
-    from chalicelib.validation import check_tenant
+    from chalicelib.http.validation import check_tenant
 
     with pytest.raises(InvalidInput):
         check_tenant("acme\n")
@@ -459,7 +460,7 @@ def test_admin_may_link_any_document_of_the_tenant(client, issuer):
 
 
 def test_documents_route_uploads_for_own_email_or_admins_customer(client, issuer):
-    from chalicelib.validation import uploads_prefix
+    from chalicelib.keys import uploads_prefix
 
     user = issuer.token(email=USER)
     r = client.http.post(f"{BASE}/acme/documents", headers=hdr(user),

@@ -8,17 +8,17 @@ import sys
 
 import pytest
 
-from chalicelib.auth import verify_token
 from chalicelib.config import settings
 from chalicelib.errors import Unauthorized
-from tests.conftest import ISSUER, ROOT
+from chalicelib.http.auth import verify_token
+from chalicelib.stage import ROOT
+from tests.conftest import ISSUER
 
 
 @pytest.fixture
-def configured(monkeypatch, issuer):
-    monkeypatch.setenv("KYC_TOKEN_ISSUER", ISSUER)
-    monkeypatch.setenv("KYC_JWKS", issuer.jwks())
-    monkeypatch.delenv("KYC_TOKEN_AUDIENCE", raising=False)
+def configured(env, issuer):
+    env.set(KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks())
+    env.unset("KYC_TOKEN_AUDIENCE")
     return settings()
 
 
@@ -59,28 +59,29 @@ def test_wrong_claims_are_refused(configured, issuer, extra):
         verify_token(issuer.token(**extra), configured)
 
 
-def test_audience_checked_when_configured(configured, issuer, monkeypatch):
-    monkeypatch.setenv("KYC_TOKEN_AUDIENCE", "client-2")
+def test_audience_checked_when_configured(configured, issuer, env):
+    env.set(KYC_TOKEN_AUDIENCE="client-2")
     with pytest.raises(Unauthorized):
         verify_token(issuer.token(), settings())
-    monkeypatch.setenv("KYC_TOKEN_AUDIENCE", "client-1")
+    env.set(KYC_TOKEN_AUDIENCE="client-1")
     assert verify_token(issuer.token(), settings()).tenant == "acme"
 
 
-def test_no_issuer_configured_trusts_nothing(issuer, monkeypatch):
-    monkeypatch.delenv("KYC_TOKEN_ISSUER", raising=False)
-    monkeypatch.setenv("KYC_JWKS", issuer.jwks())
+def test_no_issuer_configured_trusts_nothing(issuer, env):
+    env.unset("KYC_TOKEN_ISSUER")
+    env.set(KYC_JWKS=issuer.jwks())
     with pytest.raises(Unauthorized):
         verify_token(issuer.token(), settings())
 
 
+@pytest.mark.system  # a fresh interpreter without `cryptography`
 def test_verification_needs_no_cryptography_package(issuer):
     """Lambda ships without `cryptography`: verification must work with it unimportable."""
     script = f"""
 import os, sys
 sys.modules["cryptography"] = None  # any import of it now fails
 os.environ.update(KYC_TOKEN_ISSUER={ISSUER!r}, KYC_JWKS=sys.argv[1])
-from chalicelib.auth import verify_token
+from chalicelib.http.auth import verify_token
 from chalicelib.config import settings
 print(verify_token(sys.argv[2], settings()).tenant)
 """
@@ -90,7 +91,7 @@ print(verify_token(sys.argv[2], settings()).tenant)
     assert result.stdout.strip() == "acme"
 
 
-def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
+def test_jwks_fetched_from_the_issuer_url(issuer, env):
     """The deployed path: keys come from the issuer's JWKS URL (a real local HTTP server)."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -98,7 +99,7 @@ def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
     document = issuer.jwks().encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -110,9 +111,8 @@ def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        monkeypatch.delenv("KYC_JWKS", raising=False)
-        monkeypatch.setenv("KYC_TOKEN_ISSUER", ISSUER)
-        monkeypatch.setenv("KYC_JWKS_URL", f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
+        env.unset("KYC_JWKS")
+        env.set(KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS_URL=f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
         assert verify_token(issuer.token(tenant="acme"), settings()).tenant == "acme"
     finally:
         server.shutdown()
@@ -121,8 +121,8 @@ def test_jwks_fetched_from_the_issuer_url(issuer, monkeypatch):
 @pytest.mark.parametrize("verified", [False, "false", None])
 def test_unverified_email_opens_no_record(configured, issuer, verified):
     """A user who changed their e-mail attribute gets a token with email_verified false."""
-    from chalicelib.auth import require_record_access
     from chalicelib.errors import Forbidden
+    from chalicelib.http.auth import require_record_access
 
     extra = {"email_verified": verified} if verified is not None else {}
     token = issuer.token(tenant="acme", email="victim@example.com", **extra)
@@ -140,7 +140,7 @@ def test_unverified_email_opens_no_record(configured, issuer, verified):
 
 def test_email_claim_normalised_like_record_keys(configured, issuer):
     """IDNA and Unicode forms: the caller's e-mail matches the key the record was stored under."""
-    from chalicelib.validation import normalise_email
+    from chalicelib.http.validation import normalise_email
 
     caller = verify_token(issuer.token(tenant="acme", email="user@xn--bcher-kva.de"), configured)
     assert caller.email == normalise_email("user@bücher.de")

@@ -104,6 +104,8 @@ def test_decide_takes_thresholds_from_the_stage_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("KYC_CLEAR_CONFIDENCE", "99.7")  # the last name was read at 99.6
     monkeypatch.setenv("KYC_VERIFY_THRESHOLD", "100.5")
     monkeypatch.setenv("KYC_REVIEW_THRESHOLD", "90")
+    from chalicelib import config
+    config.reset()  # settings are parsed once per process; a new `decide` run reads them anew
     _, tried, _ = _run(*args)
     assert tried["validation_status"] == "needs_review"
     assert tried["reasons"] == [
@@ -160,8 +162,11 @@ def test_an_unusable_threshold_setting_is_one_line_and_status_2(tmp_path, monkey
     args = _decide_args(_details_file(tmp_path, SOUZA), _path(f"{ANALYZE_ID}/trp-two-documents.json"))
     monkeypatch.setenv("KYC_REVIEW_THRESHOLD", "99")
     monkeypatch.setenv("KYC_VERIFY_THRESHOLD", "90")
+    from chalicelib import config
+    config.reset()
     _one_line_error(args, "KYC_REVIEW_THRESHOLD must not exceed")
     monkeypatch.setenv("KYC_VERIFY_THRESHOLD", "high")
+    config.reset()
     _one_line_error(args, "not a number")
 
 
@@ -217,10 +222,10 @@ def _plain(value):
 
 
 def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypatch):
-    from chalicelib.api import store
+    from chalicelib.services import store
     from chalicelib.config import settings
     from chalicelib.providers.aws import AwsProvider
-    from chalicelib.validation import parse_submission
+    from chalicelib.http.validation import parse_submission
     # The verifier judges expiry on today's date (UTC); pinned here, and given to decide as
     # --today, so that the recorded documents stay in date or out of it whenever this runs.
     today = dt.date(2020, 1, 19)

@@ -15,10 +15,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from kyc_service import deploy as D
-from kyc_service import resources as R
+from chalicelib.stage import ROOT, stage_environment
+from kyc_service.infra import deploy, hardening, packaging, sam, template
 
-ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "beta", "prod")
 EXPECTED_SIZES = {  # handler -> (memory MB, timeout s), from the brief
     "api_handler": (512, 30), "verify_records": (512, 120), "update_identity": (256, 30),
@@ -33,7 +32,7 @@ def packaged(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
     result = {}
     for stage in STAGES:
-        info = D.package(stage, project_dir=ROOT, out_dir=out / stage)
+        info = packaging.package(stage, project_dir=ROOT, out_dir=out / stage)
         result[stage] = (json.loads(Path(info["template"]).read_text()), info)
     return result
 
@@ -67,7 +66,7 @@ def test_packaged_template_passes_cfn_lint(packaged, stage):
 def test_stream_mappings_are_hardened(packaged, stage):
     template, _ = packaged[stage]
     streams = _events(template, "DynamoDB")
-    assert sorted(name for name, _ in streams) == sorted(D.STREAM_HANDLERS)
+    assert sorted(name for name, _ in streams) == sorted(sam.STREAM_HANDLERS)
     for _, p in streams:
         assert p["Stream"] == {"Fn::GetAtt": ["KycTable", "StreamArn"]}
         assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -81,7 +80,7 @@ def test_stream_mappings_are_hardened(packaged, stage):
     for p in sqs.values():
         assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     (name, s3), = _events(template, "S3")
-    assert name == D.S3_HANDLER
+    assert name == sam.S3_HANDLER
     assert s3["Bucket"] == {"Ref": "DocumentBucket"}
     assert {"Name": "prefix", "Value": "zipped/"} in s3["Filter"]["S3Key"]["Rules"]
 
@@ -93,7 +92,7 @@ def test_functions_sizes_runtime_tracing_and_env(packaged, stage):
     for name, (memory, timeout) in EXPECTED_SIZES.items():
         assert (fns[name]["MemorySize"], fns[name]["Timeout"]) == (memory, timeout), name
     for props in fns.values():
-        assert props["Runtime"] == D.LAMBDA_RUNTIME
+        assert props["Runtime"] == packaging.LAMBDA_RUNTIME
         assert props["Tracing"] == "Active"
         env = props["Environment"]["Variables"]
         assert env["KYC_STAGE"] == stage
@@ -149,8 +148,8 @@ def test_no_wildcard_resources_for_data_services(packaged, stage):
             text = json.dumps(resources)
             assert stage in text, (logical, st)  # the stage's own resources
             for r in resources:  # region/account come from Fn::Sub (S3 ARNs have none)
-                assert isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"] \
-                    or isinstance(r, str) and r.startswith("arn:aws:s3:::"), r
+                assert (isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"]) \
+                    or (isinstance(r, str) and r.startswith("arn:aws:s3:::")), r
     assert seen > 0
 
 
@@ -167,8 +166,8 @@ def test_gateway_responses_follow_the_error_contract(packaged, stage):
             "$context.error.messageString", json.dumps("Unauthorized"))
         assert json.loads(rendered) == {"error": {"code": code, "message": "Unauthorized", "details": []}}
     # every gateway response uses a code the app itself uses (one vocabulary for clients)
-    from chalicelib.api import CHALICE_ERRORS
     from chalicelib.errors import ApiError
+    from chalicelib.http.api import CHALICE_ERRORS
     app_codes = {c.code for c in ApiError.__subclasses__()} | {"internal_error"} | set(CHALICE_ERRORS.values())
     for r in responses.values():
         rendered = r["responseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
@@ -189,12 +188,12 @@ def test_deployment_zip_is_small_and_has_no_boto(packaged):
 
 
 def test_merge_refuses_an_s3_event_on_another_bucket():
-    sam = {"Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {
+    chalice_sam = {"Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {
         "Handler": "app.intake_bundle", "Environment": {"Variables": {"KYC_STAGE": "dev"}},
         "Events": {"E": {"Type": "S3", "Properties": {"Bucket": "someone-elses-bucket"}}}}}}}
     with pytest.raises(ValueError, match="someone-elses-bucket"):
-        D.merge(sam, R.load_template(), stage="dev",
-                environment={"KYC_BUCKET": "dev-kyc-documents"})
+        sam.merge(chalice_sam, template.load_template(), stage="dev",
+                  environment={"KYC_BUCKET": "dev-kyc-documents"})
 
 
 STAND_IN_APP = textwrap.dedent('''
@@ -241,25 +240,24 @@ def test_stand_in_app_packages_the_same_way(tmp_path):
     shutil.copy2(ROOT / "requirements.txt", proj / "requirements.txt")
     for f in (ROOT / ".chalice").glob("*.json"):
         shutil.copy2(f, proj / ".chalice" / f.name)
-    info = D.package("dev", project_dir=proj, out_dir=tmp_path / "out")
-    template = json.loads(Path(info["template"]).read_text())
-    assert sorted(n for n, _ in _events(template, "DynamoDB")) == sorted(D.STREAM_HANDLERS)
-    assert [n for n, _ in _events(template, "S3")] == ["intake_bundle"]
+    info = packaging.package("dev", project_dir=proj, out_dir=tmp_path / "out")
+    merged = json.loads(Path(info["template"]).read_text())
+    assert sorted(n for n, _ in _events(merged, "DynamoDB")) == sorted(sam.STREAM_HANDLERS)
+    assert [n for n, _ in _events(merged, "S3")] == ["intake_bundle"]
     from cfnlint.api import ManualArgs, lint
-    assert [str(m) for m in lint(json.dumps(template),
+    assert [str(m) for m in lint(json.dumps(merged),
                                  config=ManualArgs(regions=["us-east-1"]))] == []
 
 
 # ------------------------------------------------ the `chalice deploy` path
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(env):
     from moto import mock_aws
 
-    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                 ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+            AWS_REGION="us-east-1")
+    env.unset("AWS_ENDPOINT_URL")
     with mock_aws():
         yield
 
@@ -282,7 +280,7 @@ def test_harden_mappings_updates_the_stage_mappings(aws):
     }))["Role"]["Arn"]
     stream = {}
     for stage in ("dev", "beta"):
-        kyc = next(t for t in R.table_definitions(stage) if t["LogicalId"] == "KycTable")
+        kyc = next(t for t in template.table_definitions(stage) if t["LogicalId"] == "KycTable")
         stream[stage] = ddb.create_table(
             TableName=kyc["TableName"], KeySchema=kyc["KeySchema"],
             AttributeDefinitions=kyc["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
@@ -296,7 +294,7 @@ def test_harden_mappings_updates_the_stage_mappings(aws):
         "Attributes"]["QueueArn"]
     uuids = {}
     for stage in ("dev", "beta"):
-        for handler in D.STREAM_HANDLERS:
+        for handler in sam.STREAM_HANDLERS:
             name = f"kyc-service-{stage}-{handler}"
             _function(lam, role, name)
             uuids[(stage, handler)] = lam.create_event_source_mapping(
@@ -307,17 +305,17 @@ def test_harden_mappings_updates_the_stage_mappings(aws):
                                                FunctionName="kyc-service-dev-check_license",
                                                BatchSize=5)["UUID"]
 
-    done = D.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)
+    done = hardening.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)
 
     assert sorted(d["UUID"] for d in done) == sorted(
-        [uuids[("dev", h)] for h in D.STREAM_HANDLERS] + [sqs_uuid])
-    for handler in D.STREAM_HANDLERS:
+        [uuids[("dev", h)] for h in sam.STREAM_HANDLERS] + [sqs_uuid])
+    for handler in sam.STREAM_HANDLERS:
         m = lam.get_event_source_mapping(UUID=uuids[("dev", handler)])
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert m["BisectBatchOnFunctionError"] is True
-        assert m["MaximumRetryAttempts"] == D.STREAM_MAPPING_SETTINGS["MaximumRetryAttempts"]
+        assert m["MaximumRetryAttempts"] == sam.STREAM_MAPPING_SETTINGS["MaximumRetryAttempts"]
         assert m["MaximumRecordAgeInSeconds"] == \
-            D.STREAM_MAPPING_SETTINGS["MaximumRecordAgeInSeconds"]
+            sam.STREAM_MAPPING_SETTINGS["MaximumRecordAgeInSeconds"]
         assert m["DestinationConfig"]["OnFailure"]["Destination"] == failure_arn
         assert m["BatchSize"] == 10  # untouched
         other = lam.get_event_source_mapping(UUID=uuids[("beta", handler)])
@@ -326,7 +324,7 @@ def test_harden_mappings_updates_the_stage_mappings(aws):
     m = lam.get_event_source_mapping(UUID=sqs_uuid)
     assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # idempotent
-    assert len(D.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)) == len(done)
+    assert len(hardening.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)) == len(done)
 
 
 def test_resources_stack_deploys_and_reports_outputs(aws):
@@ -334,11 +332,11 @@ def test_resources_stack_deploys_and_reports_outputs(aws):
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outputs = D.deploy_resources_stack("beta", cfn=cfn)
-        again = D.deploy_resources_stack("beta", cfn=cfn)  # update path, no error
+        outputs = deploy.deploy_resources_stack("beta", cfn=cfn)
+        again = deploy.deploy_resources_stack("beta", cfn=cfn)  # update path, no error
     assert outputs["KycTableName"] == "beta_kyc_service"
     assert ":table/beta_kyc_service/stream/" in outputs["KycTableStreamArn"]
-    assert outputs["DocumentBucketName"] == R.stage_environment("beta")["KYC_BUCKET"]
+    assert outputs["DocumentBucketName"] == stage_environment("beta")["KYC_BUCKET"]
     assert outputs["LicenseQueueArn"].endswith(":beta-license-queue")
     assert again["KycTableStreamArn"] == outputs["KycTableStreamArn"]
 
@@ -349,7 +347,7 @@ def test_gateway_responses_for_the_chalice_deploy_path(aws):
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
     apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
     apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
-    D.put_gateway_responses(api, apigw_client=apigw)
+    hardening.put_gateway_responses(api, apigw_client=apigw)
     r = apigw.get_gateway_response(restApiId=api, responseType="ACCESS_DENIED")
     assert r["statusCode"] == "403"
     assert '"code": "forbidden"' in r["responseTemplates"]["application/json"]
@@ -362,7 +360,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
+def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
     """`deploy`: resources stack -> chalice deploy (real Chalice deployer, in a
     subprocess, against moto server via AWS_ENDPOINT_URL) -> harden-mappings.
 
@@ -370,16 +368,15 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
     Chalice's ImportRestApi (routes + authorizer) and to the Filter rules of its
     PutBucketNotificationConfiguration ("Prefix" capitalised), both valid on AWS."""
     import warnings
+
     from moto.server import ThreadedMotoServer
 
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        for k, v in (("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}"),
-                     ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                     ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
-            monkeypatch.setenv(k, v)
+        env.set(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
         app = STAND_IN_APP.split("@app.authorizer()")[0] + "@app.on_dynamodb_record" + \
             STAND_IN_APP.split("@app.on_dynamodb_record", 1)[1]
         app = app.split("@app.on_s3_event")[0] + "@app.on_sqs_message" + \
@@ -394,13 +391,13 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
             "UserPool"]["Id"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = D.deploy("dev", project_dir=str(proj), out_dir=tmp_path / "out",
+            result = deploy.deploy("dev", project_dir=str(proj), out_dir=tmp_path / "out",
                               existing_user_pool_id=pool)
 
         outputs = result["outputs"]
         assert outputs["UserPoolId"] == pool
         hardened = {d["FunctionName"] for d in result["hardened"]}
-        assert hardened == {f"kyc-service-dev-{h}" for h in D.STREAM_HANDLERS + ("check_license",)}
+        assert hardened == {f"kyc-service-dev-{h}" for h in sam.STREAM_HANDLERS + ("check_license",)}
         lam = boto3.client("lambda")
         mappings = lam.list_event_source_mappings()["EventSourceMappings"]
         streams = [m for m in mappings if "/stream/" in m["EventSourceArn"]]
@@ -413,7 +410,7 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, monkeypatch):
                 outputs["StreamFailureQueueArn"]
         fn = lam.get_function_configuration(FunctionName="kyc-service-dev-verify_records")
         assert (fn["MemorySize"], fn["Timeout"]) == EXPECTED_SIZES["verify_records"]
-        assert fn["Runtime"] == D.LAMBDA_RUNTIME
+        assert fn["Runtime"] == packaging.LAMBDA_RUNTIME
         env = fn["Environment"]["Variables"]
         assert env["KYC_STREAM_ARN"] == outputs["KycTableStreamArn"]
         assert env["KYC_USER_POOL_ID"] == pool and env["KYC_TOKEN_ISSUER"].endswith(pool)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from chalicelib import licence
+from chalicelib.handlers import licence
 from tests.test_bundles import ROW, TENANT, bundle, drop, new_uuid, records_for
 
 
@@ -18,8 +18,8 @@ def notes_for(stage, email: str) -> list[str]:
 
 
 @pytest.fixture
-def required(monkeypatch):
-    monkeypatch.setenv("KYC_LICENSE_CHECK_REQUIRED", "true")
+def required(env):
+    env.set(KYC_LICENSE_CHECK_REQUIRED="true")
 
 
 @contextmanager
@@ -104,8 +104,8 @@ def test_override_honoured_outside_production(stage, provider, validator):
     assert rec.validation_status == "rejected"
 
 
-def test_override_ignored_in_production(stage, provider, validator, monkeypatch):
-    monkeypatch.setenv("KYC_PRODUCTION", "true")
+def test_override_ignored_in_production(stage, provider, validator, env):
+    env.set(KYC_PRODUCTION="true")
     validator.reset()
     app_uuid = new_uuid()
     drop(stage, app_uuid, bundle(app_uuid, {**ROW, "VALIDATION_OVERRIDE": "false"}))
@@ -119,7 +119,7 @@ def test_redelivery_and_stale_messages_change_nothing(stage, provider, validator
     app_uuid = new_uuid()
     drop(stage, app_uuid, bundle(app_uuid))
     [rec] = records_for(app_uuid)
-    message = licence.message_for(rec)
+    message = licence.message_for(rec, production=False)
     sqs_record = {"messageId": "m-1", "body": json.dumps(message)}
     stale = {"messageId": "m-2", "body": json.dumps({**message, "submission_id": "old"})}
     junk = {"messageId": "m-3", "body": "not json"}
@@ -140,7 +140,7 @@ def test_validator_failure_is_a_partial_batch_failure(stage, provider, validator
         stage.manager.poller("verify_records").poll_once()
     [rec] = records_for(app_uuid)
     good = {"messageId": "ok", "body": "{}"}
-    bad = {"messageId": "down", "body": json.dumps(licence.message_for(rec))}
+    bad = {"messageId": "down", "body": json.dumps(licence.message_for(rec, production=False))}
     assert licence.handle_batch({"Records": [good, bad]}) == {"batchItemFailures": [{"itemIdentifier": "down"}]}
     validator.reset()
     assert licence.handle_batch({"Records": [bad]}) == {"batchItemFailures": []}
@@ -152,27 +152,29 @@ def test_validator_failure_is_a_partial_batch_failure(stage, provider, validator
 MESSAGE = {"driver_license_id": "D1", "uuid": "u-1", "validation_override": True}
 
 
-def test_validator_client_answers_and_errors(validator, monkeypatch):
-    monkeypatch.setenv("KYC_LICENSE_VALIDATOR_TOKEN", "s3cret")
-    monkeypatch.setenv("KYC_LICENSE_VALIDATOR_TIMEOUT", "0.5")
+def test_validator_client_answers_and_errors(validator, env):
+    from chalicelib.config import settings
+
+    env.set(KYC_LICENSE_VALIDATOR_TOKEN="s3cret", KYC_LICENSE_VALIDATOR_TIMEOUT="0.5")
+    configured = licence.Validator.of(settings())
     validator.reset(answer={"valid": True, "message": "ok", "holder": {"name": "dropped"}})
-    assert licence.call_validator(MESSAGE) == {"valid": True, "message": "ok"}
+    assert licence.call_validator(MESSAGE, configured) == {"valid": True, "message": "ok"}
     assert validator.requests[0]["authorization"] == "Bearer s3cret"
     for status, error in ((503, licence.ValidatorUnavailable), (429, licence.ValidatorUnavailable),
                           (400, licence.CheckImpossible)):
         validator.reset(status=status)
         with pytest.raises(error):
-            licence.call_validator(MESSAGE)
+            licence.call_validator(MESSAGE, configured)
     validator.reset(answer={"ok": "yes"})
     with pytest.raises(licence.ValidatorUnavailable):
-        licence.call_validator(MESSAGE)
+        licence.call_validator(MESSAGE, configured)
     validator.reset(delay=1.5)
     with pytest.raises(licence.ValidatorUnavailable):
-        licence.call_validator(MESSAGE)
+        licence.call_validator(MESSAGE, configured)
     validator.reset()
-    monkeypatch.delenv("KYC_LICENSE_VALIDATOR_URL")
+    env.unset("KYC_LICENSE_VALIDATOR_URL")
     with pytest.raises(licence.CheckImpossible):
-        licence.call_validator(MESSAGE)
+        licence.call_validator(MESSAGE, licence.Validator.of(settings()))
 
 
 # -- the seeds' mock validator route -------------------------------------------------------
@@ -182,15 +184,15 @@ def app_client(monkeypatch):
     from chalice.test import Client
 
     import app as app_module
-    from tests.conftest import ROOT
+    from chalicelib.stage import ROOT
 
     monkeypatch.chdir(ROOT)
     with Client(app_module.app, stage_name="local") as c:
         yield c
 
 
-def test_mock_validator_echoes_the_override_outside_production(app_client, monkeypatch):
-    monkeypatch.setenv("KYC_PRODUCTION", "false")
+def test_mock_validator_echoes_the_override_outside_production(app_client, env):
+    env.set(KYC_PRODUCTION="false")
     for override, valid in ((False, False), (True, True), (None, True)):
         r = app_client.http.post("/mock/license-validator", headers={"Content-Type": "application/json"},
                                  body=json.dumps({"driver_license_id": "D1", "uuid": "u",
@@ -200,8 +202,8 @@ def test_mock_validator_echoes_the_override_outside_production(app_client, monke
     assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "invalid_input"
 
 
-def test_mock_validator_is_absent_in_production(app_client, monkeypatch):
-    monkeypatch.setenv("KYC_PRODUCTION", "true")
+def test_mock_validator_is_absent_in_production(app_client, env):
+    env.set(KYC_PRODUCTION="true")
     r = app_client.http.post("/mock/license-validator", body=json.dumps({"validation_override": True}))
     assert r.status_code == 404 and json.loads(r.body)["error"]["code"] == "not_found"
     assert os.environ["KYC_PRODUCTION"] == "true"
@@ -210,10 +212,11 @@ def test_mock_validator_is_absent_in_production(app_client, monkeypatch):
 def test_licence_answer_never_overwrites_an_admin_decision(aws_env, issuer):
     """A record waiting for its licence check is decided by hand; the late answer is kept
     with the checks and the admin's decision stands (no new decision, no new notification)."""
-    from chalicelib.api import store
     from chalicelib.config import settings
-    from chalicelib.models import tables
-    from chalicelib.validation import ManualDecision, parse_submission
+    from chalicelib.domain.submission import ManualDecision
+    from chalicelib.http.validation import parse_submission
+    from chalicelib.services import store
+    from chalicelib.storage.models import tables
 
     body = {"email": "late@example.com", "first_name": "Ada", "last_name": "Lovelace",
             "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678"}

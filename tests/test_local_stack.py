@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from kyc_service.process import StackProcess
-from tests.conftest import ROOT
+from chalicelib.stage import ROOT
+from kyc_service.local.process import StackProcess
 
 REGION = "us-east-1"
 
@@ -58,12 +58,13 @@ def test_banner_names_urls_resources_and_provider(running):
 
 def test_end_to_end_over_http(running):
     """token -> upload -> create_or_update -> decision, identity record, SNS message."""
-    from kyc_service.demo import Api, application
+    from kyc_service.commands.demo import Api, application
 
     sqs, sns = running.client("sqs"), running.client("sns")
     inbox = sqs.create_queue(QueueName="e2e-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("local-kyc-notifications"))
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith("local-kyc-notifications"))
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,
                   Attributes={"FilterPolicy": json.dumps({"tenant": ["e2e"]})})
 
@@ -138,7 +139,7 @@ def test_without_a_provider_nothing_is_decided(tmp_path):
     stack = StackProcess("--provider", "none")
     try:
         assert "automatic verification is OFF" in "".join(stack.output)
-        from kyc_service.demo import Api, application
+        from kyc_service.commands.demo import Api, application
 
         token = cli("token", "--tenant", "acme", "--email", "p@example.com", "--aws-port", str(stack.aws_port))
         api = Api(stack.api, "local", "acme", token.stdout.strip().splitlines()[-1])
@@ -154,7 +155,7 @@ def test_without_a_provider_nothing_is_decided(tmp_path):
 def test_state_dir_keeps_records_across_restarts(tmp_path):
     state = str(tmp_path / "state")
     first = StackProcess("--provider", "none", state_dir=state)
-    from kyc_service.demo import Api, application
+    from kyc_service.commands.demo import Api, application
 
     try:
         token = cli("token", "--tenant", "acme", "--email", "keep@example.com", "--aws-port", str(first.aws_port))

@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STAGE
+from chalicelib.stage import ROOT
+from tests.conftest import STAGE
 
 SPEC_PATH = ROOT / "docs" / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -138,14 +139,14 @@ def test_authorized_routes_match_spec_security(spec):
 
 def test_create_body_matches_validation():
     from chalicelib.config import ID_TYPES
-    from chalicelib.validation import (DETAIL_FIELDS, LINK_KINDS, MAX_LINKS, PATH_FIELDS,
-                                       SERVICE_OWNED)
+    from chalicelib.domain.submission import LINK_KINDS
+    from chalicelib.http.validation import DETAIL_FIELDS, MAX_LINKS, PATH_FIELDS, SERVICE_OWNED
 
     body = component("CreateOrUpdateBody")
     props = body["properties"]
     assert set(props) == set(DETAIL_FIELDS) | set(PATH_FIELDS) | {"document_links"}
     assert body["additionalProperties"] is False
-    for field, (required, max_len) in DETAIL_FIELDS.items():
+    for field, (_required, max_len) in DETAIL_FIELDS.items():
         assert props[field]["maxLength"] == max_len, field
     assert set(body["required"]) == {f for f, (req, _) in DETAIL_FIELDS.items() if req}
     assert tuple(props["id_type"]["enum"]) == tuple(ID_TYPES)
@@ -159,7 +160,7 @@ def test_create_body_matches_validation():
 
 
 def test_patterns_equal_validation_regexes():
-    from chalicelib import validation
+    from chalicelib.http import validation
 
     props = component("CreateOrUpdateBody")["properties"]
     assert props["id_value"]["pattern"] == validation.ID_VALUE_RE.pattern
@@ -172,16 +173,15 @@ def test_patterns_equal_validation_regexes():
 
 def test_other_schemas_match_code():
     from chalicelib.config import ID_TYPES
+    from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, LINK_KINDS
     from chalicelib.errors import ApiError
-    from chalicelib.records import ALLOWED_CONTENT_TYPES
-    from chalicelib.validation import LINK_KINDS
 
     assert set(component("UploadRequest")["properties"]["content_type"]["enum"]) == set(ALLOWED_CONTENT_TYPES)
     assert set(component("Upload")["properties"]["content_type"]["enum"]) == set(ALLOWED_CONTENT_TYPES)
     assert tuple(component("UploadRequest")["properties"]["kind"]["enum"]) == tuple(LINK_KINDS)
     assert tuple(component("ValidateBody")["properties"]["id_type"]["enum"]) == tuple(ID_TYPES)
     assert tuple(component("Record")["properties"]["id_type"]["enum"]) == tuple(ID_TYPES)
-    from chalicelib.api import CHALICE_ERRORS
+    from chalicelib.http.api import CHALICE_ERRORS
 
     codes = {cls.code for cls in ApiError.__subclasses__()} | {"internal_error"} | set(CHALICE_ERRORS.values())
     assert set(component("Error")["properties"]["error"]["properties"]["code"]["enum"]) == codes
@@ -190,7 +190,7 @@ def test_other_schemas_match_code():
 # -- (c) the record -------------------------------------------------------------------------
 
 def test_record_schema_matches_to_public():
-    from chalicelib.records import PUBLIC_FIELDS
+    from chalicelib.storage.records import PUBLIC_FIELDS
 
     props = component("Record")["properties"]
     assert set(props) == set(PUBLIC_FIELDS) | {"document_links", "checks"}
@@ -214,7 +214,7 @@ def _media_examples(media: dict):
 
 def test_examples_match_their_schemas(spec):
     checked = 0
-    for path, method, _, op in spec_operations(spec):
+    for _path, _method, _, op in spec_operations(spec):
         bodies = [_deref(op["requestBody"])] if "requestBody" in op else []
         bodies += [_deref(r) for r in op["responses"].values()]
         for holder in bodies:
@@ -222,7 +222,7 @@ def test_examples_match_their_schemas(spec):
                 for example in _media_examples(media):
                     check_against(media["schema"], example)
                     checked += 1
-    for name, schema in spec["components"]["schemas"].items():
+    for schema in spec["components"]["schemas"].values():
         if "example" in schema:
             check_against(schema, schema["example"])
             checked += 1
@@ -363,7 +363,7 @@ def test_responses_conform_to_spec(client, issuer):
 
 
 def test_conflict_and_internal_error_conform(client, issuer, monkeypatch, request):
-    from chalicelib import records
+    from chalicelib.storage import records
 
     user = issuer.token(email=USER)
     admin = issuer.token(email="boss@acme.test", admin=True)
@@ -389,10 +389,10 @@ MOCK = "/mock/license-validator"
 
 
 @pytest.mark.skipif(MOCK not in _spec()["paths"], reason="no mock validator route in the spec")
-def test_mock_license_validator_conforms(client, monkeypatch):
+def test_mock_license_validator_conforms(client, env):
     answer = conforms(client.http.post(MOCK, headers=hdr(None),
                                        body=json.dumps({"validation_override": False})), MOCK, "post", 200)
     assert answer == {"valid": False}
     conforms(client.http.post(MOCK, headers=hdr(None), body=b"{not json"), MOCK, "post", 400)
-    monkeypatch.setenv("KYC_PRODUCTION", "true")
+    env.set(KYC_PRODUCTION="true")
     conforms(client.http.post(MOCK, headers=hdr(None), body=json.dumps({})), MOCK, "post", 404)

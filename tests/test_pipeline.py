@@ -14,9 +14,9 @@ TENANT = "acme"
 
 
 def submit(stage: Stage, email: str, **over):
-    from chalicelib.api import store
     from chalicelib.config import settings
-    from chalicelib.validation import parse_submission
+    from chalicelib.http.validation import parse_submission
+    from chalicelib.services import store
 
     body = {"email": email, "first_name": "Ashish", "last_name": "Palankar", "date_of_birth": "1990-04-20",
             "id_type": "Driving license", "id_value": "D1234-5678",
@@ -28,17 +28,17 @@ def submit(stage: Stage, email: str, **over):
 
 
 def current(email: str, id_type="Driving license", id_value="D1234-5678"):
-    from chalicelib.api import store
+    from chalicelib.services import store
     return store().get(TENANT, email, id_type, id_value)
 
 
 def identity(email: str):
-    from chalicelib.models import tables
+    from chalicelib.storage.models import tables
     return tables().identity.get(f"{TENANT}#{email}", consistent_read=True)
 
 
 def audit(email: str):
-    from chalicelib.identity import list_audit
+    from chalicelib.storage.events import list_audit
     return list_audit(TENANT, email)
 
 
@@ -127,7 +127,8 @@ def test_throttling_is_reported_as_partial_failure_and_retried(stage, provider, 
     raws = stream_records(ddbs, stage, [f"{TENANT}#{email}", f"{TENANT}#fine@example.com"])
     response = verifier.handle_batch(raws)
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
-    assert failed == [r["dynamodb"]["SequenceNumber"] for r in raws if f"{TENANT}#{email}" in str(r["dynamodb"]["Keys"])]
+    assert failed == [r["dynamodb"]["SequenceNumber"] for r in raws
+                      if f"{TENANT}#{email}" in str(r["dynamodb"]["Keys"])]
     assert current(email).validation_status == "pending"
     assert current("fine@example.com").validation_status == "verified"
     del provider.faces[body["document_links"][1]["key"]]
@@ -163,9 +164,9 @@ def test_resubmission_during_verification_wins(stage, provider):
     new_body = dict(body, address="1 New Street")
 
     def resubmit():
-        from chalicelib.api import store
         from chalicelib.config import settings
-        from chalicelib.validation import parse_submission
+        from chalicelib.http.validation import parse_submission
+        from chalicelib.services import store
         store().save(TENANT, parse_submission(new_body, "local", TENANT, settings()))
 
     provider.before_answer = resubmit
@@ -183,8 +184,9 @@ def test_resubmission_during_verification_wins(stage, provider):
 
 
 def test_replayed_batch_gives_one_identity_update_and_one_notification(stage, provider):
-    import app as app_module
     from chalice.local import LambdaContext
+
+    import app as app_module
 
     email = "replay@example.com"
     submit(stage, email)
@@ -204,8 +206,8 @@ def test_replayed_batch_gives_one_identity_update_and_one_notification(stage, pr
 
 
 def test_manual_decision_notifies_and_updates_identity(stage, provider):
-    from chalicelib.api import store
-    from chalicelib.validation import ManualDecision
+    from chalicelib.domain.submission import ManualDecision
+    from chalicelib.services import store
 
     email = "manual@example.com"
     submit(stage, email)
@@ -223,8 +225,9 @@ def test_manual_decision_notifies_and_updates_identity(stage, provider):
 
 
 def test_remove_and_non_verify_events_are_ignored(stage, provider):
-    import app as app_module
     from chalice.local import LambdaContext
+
+    import app as app_module
 
     keys = {"tenant#email": {"S": f"{TENANT}#gone@example.com"}, "id_type#id": {"S": "Passport#X1"}}
     image = {**keys, "verify": {"BOOL": False}, "validation_status": {"S": "verified"}}

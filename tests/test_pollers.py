@@ -1,4 +1,4 @@
-"""Event source emulation (kyc_service/pollers.py) against an in-process moto server.
+"""Event source emulation (kyc_service/local/events/) against an in-process moto server.
 
 A small Chalice app lives in this module; its handlers record what they get and
 fail on command. Everything is driven with prime()/poll_once()/drain(): no sleeps
@@ -14,7 +14,8 @@ import boto3
 import pytest
 from chalice import Chalice
 
-from kyc_service.pollers import EventSourceManager, parse_batch_item_failures, WHOLE_BATCH
+from kyc_service.local.events.lambda_events import WHOLE_BATCH, parse_batch_item_failures
+from kyc_service.local.events.manager import EventSourceManager, EventSourceOptions
 
 REGION = "us-east-1"
 TABLE = "pollers_test_table"
@@ -72,8 +73,8 @@ def aws():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    kw = dict(endpoint_url=endpoint, region_name=REGION,
-              aws_access_key_id="test", aws_secret_access_key="test")
+    kw = {"endpoint_url": endpoint, "region_name": REGION,
+          "aws_access_key_id": "test", "aws_secret_access_key": "test"}
     ddb, sqs, s3 = (boto3.client(s, **kw) for s in ("dynamodb", "sqs", "s3"))
     ddb.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
@@ -104,10 +105,13 @@ def _reset():
     yield
 
 
+def options(aws, **kw) -> EventSourceOptions:
+    return EventSourceOptions(endpoint=aws["endpoint"], region=REGION, stage="test", **kw)
+
+
 def manager(aws, *handlers, **kw):
     kw.setdefault("failure_queue", FAILQ)
-    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test",
-                             handlers=handlers, **kw)
+    mgr = EventSourceManager(THIS, options(aws, handlers=handlers, **kw))
     mgr.prime()  # LATEST iterators start here
     return mgr
 
@@ -142,15 +146,14 @@ def read_all(aws, url):
 # ----------------------------------------------------------------------------- streams
 
 def test_discovers_handlers_and_stream(aws):
-    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test", failure_queue=FAILQ)
+    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ))
     assert sorted((p.kind, p.name) for p in mgr.pollers) == [
         ("dynamodb", "stream_a"), ("dynamodb", "stream_b"), ("s3", "s3_handler"),
         ("sqs", "queue_handler")]
     a = mgr.poller("stream_a")
     assert a.table_name == TABLE and a.batch_size == 3
-    assert EventSourceManager(THIS, aws["endpoint"], REGION, stage="test", failure_queue=FAILQ,
-                              stream_table={"stream_b": "other"}).poller("stream_b").table_name \
-        == "other"
+    other = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, stream_table={"stream_b": "other"}))
+    assert other.poller("stream_b").table_name == "other"
     a.prime()
     assert a.stream_arn == aws["ddb"].describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
 
@@ -258,7 +261,7 @@ def test_stream_handler_raising_loses_nothing(aws):
 def test_stream_retry_limit_sends_failure_record_and_moves_on(aws):
     def poison(event):
         seqs = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
-        bad = [s for r, s in zip(event["Records"], seqs)
+        bad = [s for r, s in zip(event["Records"], seqs, strict=True)
                if r["dynamodb"]["NewImage"]["pk"]["S"] == "poison"]
         return {"batchItemFailures": [{"itemIdentifier": s} for s in bad]}
 
@@ -482,9 +485,8 @@ def test_s3_retries_twice_then_gives_up(aws):
 # ----------------------------------------------------------------------------- threads
 
 def test_start_and_stop_threads(aws):
-    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test",
-                             failure_queue=FAILQ, handlers=["stream_b"],
-                             starting_position="TRIM_HORIZON")
+    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, handlers=("stream_b",),
+                                           starting_position="TRIM_HORIZON"))
     mgr.start()
     assert mgr.running
     with pytest.raises(RuntimeError):
@@ -496,9 +498,8 @@ def test_start_and_stop_threads(aws):
 def test_threads_deliver_and_stop_promptly(aws):
     import threading
 
-    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test",
-                             failure_queue=FAILQ, handlers=["stream_b", "s3_handler"],
-                             poll_interval=0.05)
+    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, handlers=("stream_b", "s3_handler"),
+                                           poll_interval=0.05))
     mgr.prime()
     got = threading.Event()
     BEHAVIOUR["s3_handler"] = lambda ev: got.set()
@@ -515,7 +516,7 @@ def test_threads_deliver_and_stop_promptly(aws):
 
 
 def test_missing_resources_are_waited_for(aws):
-    mgr = EventSourceManager(THIS, aws["endpoint"], REGION, stage="test", failure_queue=FAILQ,
-                             stream_table="no_such_table", handlers=["stream_a"])
+    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, stream_table="no_such_table",
+                                           handlers=("stream_a",)))
     assert mgr.drain() == 0
     assert mgr.poller("stream_a").stream_arn is None

@@ -9,7 +9,9 @@ import warnings
 import boto3
 import pytest
 
-from kyc_service import resources as R
+from chalicelib.stage import stage_environment
+from kyc_service.infra import iam, template
+from kyc_service.local import resources as local_resources
 
 REGION = "us-east-1"
 COMPARED = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "StreamViewType",
@@ -43,7 +45,7 @@ def _client(service: str, url: str):
 def local(moto_url):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # moto warns about the resource types it skips
-        return R.create_local_resources(moto_url, "local")
+        return local_resources.create_local_resources(moto_url, "local")
 
 
 def _subset(table: dict) -> dict:
@@ -55,12 +57,12 @@ def _subset(table: dict) -> dict:
 def test_template_passes_cfn_lint():
     from cfnlint.api import ManualArgs, lint
 
-    matches = lint(R.TEMPLATE_PATH.read_text(), config=ManualArgs(regions=[REGION]))
+    matches = lint(template.TEMPLATE_PATH.read_text(), config=ManualArgs(regions=[REGION]))
     assert [str(m) for m in matches] == []
 
 
 def test_table_definitions_follow_the_brief():
-    tables = {t["LogicalId"]: t for t in R.table_definitions("dev")}
+    tables = {t["LogicalId"]: t for t in template.table_definitions("dev")}
     kyc, ident, events = tables["KycTable"], tables["IdentityTable"], tables["EventsTable"]
     assert kyc["TableName"] == "dev_kyc_service"
     assert kyc["KeySchema"] == [{"AttributeName": "tenant#email", "KeyType": "HASH"},
@@ -79,7 +81,7 @@ def test_table_definitions_follow_the_brief():
 
 
 def test_bucket_definition_is_private_encrypted_tls_only():
-    r = R.resolver("beta")
+    r = template.resolver("beta")
     props = r.properties("DocumentBucket")
     assert props["BucketName"] == "beta-kyc-documents"
     assert props["PublicAccessBlockConfiguration"] == {
@@ -98,17 +100,17 @@ def test_bucket_definition_is_private_encrypted_tls_only():
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert r.active("DocumentBucketPolicy")  # deployed stages enforce TLS
     # a deployed stage may name its bucket (bucket names are global)
-    assert R.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties(
+    assert template.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties(
         "DocumentBucket")["BucketName"] == "acme-kyc-prod-docs"
 
 
 def test_existing_user_pool_skips_the_pool_resources():
-    r = R.resolver("prod", ExistingUserPoolId="us-east-1_abc")
+    r = template.resolver("prod", ExistingUserPoolId="us-east-1_abc")
     assert not r.active("UserPool") and not r.active("UserPoolClient")
     assert r.resolve(r.template["Outputs"]["UserPoolId"]["Value"]) == "us-east-1_abc"
     assert r.resolve(r.template["Outputs"]["TokenIssuer"]["Value"]) == \
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
-    assert R.resolver("prod").active("UserPool")
+    assert template.resolver("prod").active("UserPool")
 
 
 # ---------------------------------------------------------------- local stack
@@ -116,8 +118,8 @@ def test_existing_user_pool_skips_the_pool_resources():
 def test_local_stack_creates_the_template_tables(local, moto_url):
     assert local["StackStatus"] == "CREATE_COMPLETE"
     ddb = _client("dynamodb", moto_url)
-    defined = R.table_definitions("local")
-    live = R.describe_tables(ddb, [t["TableName"] for t in defined])
+    defined = template.table_definitions("local")
+    live = template.describe_tables(ddb, [t["TableName"] for t in defined])
     assert [_subset(t) for t in live] == [_subset(t) for t in defined]
     assert local["KycTableStreamArn"] == ddb.describe_table(
         TableName="local_kyc_service")["Table"]["LatestStreamArn"]
@@ -177,7 +179,7 @@ def test_local_queues_topic_and_pool(local, moto_url):
 def test_local_resources_are_idempotent(local, moto_url):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again = R.create_local_resources(moto_url, "local")
+        again = local_resources.create_local_resources(moto_url, "local")
     for key in ("UserPoolId", "UserPoolClientId", "KycTableStreamArn", "LicenseQueueUrl",
                 "NotificationsTopicArn"):
         assert again[key] == local[key]
@@ -188,40 +190,40 @@ def test_local_resources_are_idempotent(local, moto_url):
 
 def test_boto3_path_builds_the_same_tables(moto_url):
     """No CloudFormation (e.g. a persisted moto whose stack is gone): same definition."""
-    out = R.create_local_resources(moto_url, "alt", use_cloudformation=False)
+    out = local_resources.create_local_resources(moto_url, "alt", use_cloudformation=False)
     assert out["StackStatus"] is None
     ddb = _client("dynamodb", moto_url)
-    defined = R.table_definitions("alt")
-    live = R.describe_tables(ddb, [t["TableName"] for t in defined])
+    defined = template.table_definitions("alt")
+    live = template.describe_tables(ddb, [t["TableName"] for t in defined])
     assert [_subset(t) for t in live] == [_subset(t) for t in defined]
     assert all(t["SSEEnabled"] for t in live)
     # ... and then the CloudFormation path over existing resources still completes them
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again = R.create_local_resources(moto_url, "alt")
+        again = local_resources.create_local_resources(moto_url, "alt")
     assert again["KycTableStreamArn"] == out["KycTableStreamArn"]
     assert again["UserPoolId"] == out["UserPoolId"]
 
 
 # ------------------------------------------------------------------ IAM
 
-@pytest.mark.parametrize("stage", R.DEPLOYED_STAGES)
+@pytest.mark.parametrize("stage", iam.DEPLOYED_STAGES)
 def test_policy_files_are_rendered_from_the_definition(stage):
-    env = R.stage_environment(stage)
-    on_disk = json.loads(R.policy_path(stage).read_text())
-    assert on_disk == R.iam_policy(stage, bucket=env["KYC_BUCKET"])
+    env = stage_environment(stage)
+    on_disk = json.loads(iam.policy_path(stage).read_text())
+    assert on_disk == iam.iam_policy(stage, bucket=env["KYC_BUCKET"])
 
 
 NO_RESOURCE_LEVEL = ("rekognition:", "textract:", "xray:", "sts:GetCallerIdentity")
 
 
-@pytest.mark.parametrize("stage", R.DEPLOYED_STAGES)
+@pytest.mark.parametrize("stage", iam.DEPLOYED_STAGES)
 def test_policy_is_least_privilege(stage):
-    env = R.stage_environment(stage)
-    doc = json.loads(R.policy_path(stage).read_text())
+    env = stage_environment(stage)
+    doc = json.loads(iam.policy_path(stage).read_text())
     own_names = (f"{stage}_kyc_service", f"{stage}_identity", f"{stage}_kyc_events",
                  env["KYC_BUCKET"], f"{stage}-kyc-notifications", f"{stage}-license-queue",
-                 f"{stage}-license-dlq", f"{stage}-kyc-stream-failures", R.POOL_TOKEN,
+                 f"{stage}-license-dlq", f"{stage}-kyc-stream-failures", iam.POOL_TOKEN,
                  f"/aws/lambda/kyc-service-{stage}-")
     actions = set()
     for st in doc["Statement"]:
@@ -247,8 +249,28 @@ def test_policy_is_least_privilege(stage):
 
 
 def test_rendered_policy_has_real_arns():
-    doc = R.render_policy_file("prod", "eu-west-1", "111122223333", "eu-west-1_pool")
+    doc = iam.render_policy_file("prod", "eu-west-1", "111122223333", "eu-west-1_pool")
     text = json.dumps(doc)
     assert "${" not in text
     assert "arn:aws:dynamodb:eu-west-1:111122223333:table/prod_kyc_service" in text
     assert "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/eu-west-1_pool" in text
+
+
+@pytest.mark.parametrize("stage", ("local", "dev", "prod"))
+def test_template_names_follow_the_one_naming_rule(stage):
+    """infra/resources.yaml and chalicelib/stage.py name every resource the same way."""
+    from chalicelib.config import ADMIN_GROUP
+    from chalicelib.stage import resource_names
+
+    names = resource_names(stage)
+    r = template.resolver(stage)
+    r.lenient = True
+    assert [r.properties(t)["TableName"] for t in ("KycTable", "IdentityTable", "EventsTable")] == \
+        [names.table, names.identity_table, names.events_table]
+    assert r.properties("DocumentBucket")["BucketName"] == names.bucket
+    assert r.properties("NotificationsTopic")["TopicName"] == names.topic
+    assert [r.properties(q)["QueueName"] for q in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")] == \
+        [names.license_queue, names.license_dlq, names.failure_queue]
+    assert r.properties("UserPool")["UserPoolName"] == names.user_pool
+    assert r.resolve(r.template["Resources"]["AdminGroup"]["Properties"]["GroupName"]) == ADMIN_GROUP
+    assert template.stack_name(stage) == names.stack

@@ -1,0 +1,34 @@
+"""What a customer submits and what an admin decides by hand, once validated (http/validation.py
+and the bundle intake build them; the record store saves them), and the documents it may link."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LINK_KINDS = ("id_front", "id_back", "selfie")  # the documents a submission links
+ALLOWED_CONTENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}  # what a linked document may be
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated create_or_update body (keys already normalised)."""
+    details: dict[str, str | None]
+    document_links: list[dict[str, str | None]]
+
+    @property
+    def email(self) -> str:
+        return str(self.details["email"])  # required: validation never leaves it None
+
+    @property
+    def id_type(self) -> str:
+        return str(self.details["id_type"])
+
+    @property
+    def id_value(self) -> str:
+        return str(self.details["id_value"])
+
+
+@dataclass(frozen=True)
+class ManualDecision:
+    id_type: str
+    id_value: str
+    status: str
+    reason: str

@@ -1,0 +1,186 @@
+"""The KYC record store: saving submissions, reading records, manual decisions.
+
+Used by the API routes and by the bundle intake, so both paths share validation,
+idempotency and optimistic locking.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, ManualDecision, Submission
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.keys import record_pk, record_sk
+from chalicelib.logs import logger, ref
+from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain
+
+PUBLIC_FIELDS = (
+    "tenant", "email", "id_type", "id_value", "first_name", "middle_name", "last_name",
+    "date_of_birth", "address", "city", "state", "zip_code", "phone_number", "source",
+    "app_uuid", "validation_status", "verify", "email_verified", "phone_verified",
+    "reasons", "decided_by", "decided_time", "submission_id", "created_time", "last_updated_time",
+)
+
+
+def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
+    """Details, links and the linked objects' ETags: the same keys holding new images (a
+    re-used presigned upload) are new content."""
+    canonical = json.dumps({"details": submission.details, "links": submission.document_links,
+                            "etags": etags or []}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def to_public(record: KycRecordBase) -> dict[str, Any]:
+    data = {name: getattr(record, name) for name in PUBLIC_FIELDS}
+    data["document_links"] = [plain(link) for link in record.document_links or []]
+    data["checks"] = plain(record.checks)
+    data["reasons"] = list(record.reasons or [])
+    public: dict[str, Any] = json.loads(json.dumps(data, default=_json_default))
+    return public
+
+
+def _json_default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set):
+        return sorted(value)
+    raise TypeError(type(value).__name__)
+
+
+class RecordStore:
+    """Reads and writes KYC records of one stage. Takes its tables and clients in
+    the constructor (the app passes lazily-built ones)."""
+
+    def __init__(self, tables: Tables, s3: Any = None, cognito: Any = None, bucket: str | None = None,
+                 user_pool_id: str | None = None, max_upload_bytes: int = 10 * 1024 * 1024):
+        self.tables = tables
+        self.s3 = s3
+        self.cognito = cognito
+        self.bucket = bucket
+        self.user_pool_id = user_pool_id
+        self.max_upload_bytes = max_upload_bytes
+
+    # -- reading -------------------------------------------------------------
+    def get(self, tenant: str, email: str, id_type: str, id_value: str) -> KycRecordBase | None:
+        try:
+            return self.tables.kyc.get(record_pk(tenant, email), record_sk(id_type, id_value),
+                                       consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def list_for_email(self, tenant: str, email: str) -> list[KycRecordBase]:
+        return list(self.tables.kyc.query(record_pk(tenant, email), consistent_read=True))
+
+    # -- saving --------------------------------------------------------------
+    def check_documents(self, links: list[dict[str, Any]]) -> list[str]:
+        """Every linked object must exist in the bucket, be a JPEG/PNG upload and within the
+        size cap. Returns their ETags (what the content hash covers)."""
+        if self.s3 is None:
+            return []
+        etags = []
+        for i, link in enumerate(links):
+            field = f"document_links[{i}]"
+            try:
+                head = self.s3.head_object(Bucket=self.bucket, Key=link["key"])
+            except self.s3.exceptions.ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("404", "NoSuchKey", "NotFound", "403"):
+                    raise InvalidInput(f"{field} has not been uploaded",
+                                       [{"field": field, "problem": "not_uploaded"}]) from None
+                raise
+            if head.get("ContentLength", 0) > self.max_upload_bytes:
+                raise InvalidInput(f"{field} is larger than {self.max_upload_bytes} bytes",
+                                   [{"field": field, "problem": "too_large"}])
+            if head.get("ContentType") not in ALLOWED_CONTENT_TYPES:
+                raise InvalidInput(f"{field} is not a JPEG or PNG image",
+                                   [{"field": field, "problem": "content_type"}])
+            etags.append(str(head.get("ETag", "")))
+        return etags
+
+    def cognito_flags(self, email: str) -> tuple[bool | None, bool | None]:
+        """email_verified / phone_number_verified of the user; (None, None) when unknown."""
+        if self.cognito is None or not self.user_pool_id:
+            return None, None
+        try:
+            user = self.cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except Exception as exc:  # noqa: BLE001 - unknown user, pool not reachable: flags stay unknown
+            logger().info("cognito flags unavailable", extra={"error": type(exc).__name__})
+            return None, None
+        attrs = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+
+        def flag(name: str) -> bool | None:
+            return None if name not in attrs else attrs[name].lower() == "true"
+
+        return flag("email_verified"), flag("phone_number_verified")
+
+    def save(self, tenant: str, submission: Submission, source: str = "api",
+             app_uuid: str | None = None) -> tuple[Any, bool, bool]:
+        """Create or update a record. Returns (record, created, changed).
+
+        Identical content returns the stored record unchanged (no new verification);
+        any real change starts a new submission: pending, verify = true.
+        """
+        d = submission.details
+        digest = content_hash(submission, self.check_documents(submission.document_links))
+        email, id_type, id_value = submission.email, submission.id_type, submission.id_value
+        record = self.get(tenant, email, id_type, id_value)
+        if record is not None and record.content_hash == digest:
+            return record, False, False
+        email_verified, phone_verified = self.cognito_flags(email)
+        now = int(time.time())
+        created = record is None
+        if record is None:
+            record = self.tables.kyc(record_pk(tenant, email), record_sk(id_type, id_value),
+                                     tenant=tenant, created_time=now)
+        for name, value in d.items():
+            setattr(record, name, value)
+        record.document_links = [dict(link) for link in submission.document_links]
+        record.source, record.app_uuid = source, app_uuid
+        record.email_verified, record.phone_verified = email_verified, phone_verified
+        record.validation_status, record.verify = "pending", True
+        record.checks, record.reasons = {}, []
+        record.decided_by = record.decided_time = record.decision_id = None
+        record.submission_id = uuid.uuid4().hex
+        record.content_hash = digest
+        record.last_updated_time = now
+        try:
+            record.save()
+        except PutError as exc:
+            if condition_failed(exc):
+                raise Conflict("the record was changed by another request; retry") from None
+            raise
+        logger().info("submission saved", extra={"record": ref(record.pk, record.sk),
+                                                  "new_record": created, "source": source})
+        return record, created, True
+
+    # -- manual decision -----------------------------------------------------
+    def decide_manually(self, tenant: str, email: str, decision: ManualDecision, admin_sub: str) -> KycRecordBase:
+        record = self.get(tenant, email, decision.id_type, decision.id_value)
+        if record is None:
+            raise NotFound("no record with that e-mail, id_type and id_value")
+        now = int(time.time())
+        kyc = self.tables.kyc
+        try:
+            record.update(actions=[
+                kyc.validation_status.set(decision.status),
+                kyc.verify.set(False),
+                kyc.reasons.set([decision.reason]),
+                kyc.decided_by.set(f"admin:{admin_sub}"),
+                kyc.decided_time.set(now),
+                kyc.decision_id.set(uuid.uuid4().hex),
+                kyc.last_updated_time.set(now),
+            ])
+        except UpdateError as exc:
+            if condition_failed(exc):
+                raise Conflict("the record was changed by another request; retry") from None
+            raise
+        logger().info("manual decision", extra={"record": ref(record.pk, record.sk),
+                                                 "status": decision.status})
+        return record

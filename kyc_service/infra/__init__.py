@@ -1,0 +1,1 @@
+"""Infrastructure: the resource template, local resources, IAM policies, packaging and deployment."""

@@ -1,0 +1,98 @@
+"""Deploying a stage with `chalice deploy` (`python -m kyc_service deploy --stage S`): the
+resources stack from infra/resources.yaml, then `chalice deploy` with the stack's outputs (stream
+ARN, user pool), then the hardening (kyc_service.infra.hardening). The SAM path is
+kyc_service.infra.packaging.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from chalicelib.stage import ROOT, stage_environment
+from kyc_service.infra import chalice_patches
+from kyc_service.infra.hardening import harden_mappings, put_gateway_responses
+from kyc_service.infra.iam import render_policy_file
+from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
+from kyc_service.infra.sam import is_placeholder
+from kyc_service.infra.template import TEMPLATE_PATH, stack_name, stack_status
+
+
+def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
+                           endpoint_url: str | None = None,
+                           existing_user_pool_id: str | None = None) -> dict[str, str]:
+    """Create or update the stack `kyc-service-<stage>-resources`; returns its outputs.
+
+    The user pool: `existing_user_pool_id`, else the stage's KYC_USER_POOL_ID unless it
+    is a REPLACE_... placeholder, else the stack creates one."""
+    import boto3
+
+    cfn = cfn or boto3.session.Session(region_name=region).client(
+        "cloudformation", endpoint_url=endpoint_url)
+    env = stage_environment(stage)
+    params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
+              "ExistingUserPoolId": existing_user_pool_id or (
+                  "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"])}
+    kw = {"StackName": stack_name(stage), "TemplateBody": TEMPLATE_PATH.read_text(),
+          "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]}
+    exists = stack_status(cfn, stack_name(stage)) is not None
+    if exists:
+        try:
+            cfn.update_stack(**kw)
+            cfn.get_waiter("stack_update_complete").wait(StackName=kw["StackName"])
+        except cfn.exceptions.ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
+    else:
+        cfn.create_stack(**kw)
+        cfn.get_waiter("stack_create_complete").wait(StackName=kw["StackName"])
+    stack = cfn.describe_stacks(StackName=kw["StackName"])["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def deploy(stage: str, region: str | None = None, project_dir: str | None = None,
+           out_dir: str | os.PathLike | None = None,
+           existing_user_pool_id: str | None = None) -> dict:
+    """Resources stack, then `chalice deploy` wired to its outputs, then hardening."""
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    region = session.region_name or "us-east-1"
+    outputs = deploy_resources_stack(stage, cfn=session.client("cloudformation"),
+                                     existing_user_pool_id=existing_user_pool_id)
+    missing = {"UserPoolId", "TokenIssuer", "KycTableStreamArn",
+               "StreamFailureQueueArn"} - set(outputs)
+    if missing:
+        raise RuntimeError(f"stack {stack_name(stage)} lacks outputs {sorted(missing)}")
+    account = session.client("sts").get_caller_identity()["Account"]
+    out = Path(out_dir) if out_dir else DIST / stage
+    out.mkdir(parents=True, exist_ok=True)
+    policy = render_policy_file(stage, region, account, outputs["UserPoolId"])
+    policy_file = out / "policy.json"
+    policy_file.write_text(json.dumps(policy, indent=2))
+    overrides = {"KYC_STREAM_ARN": outputs["KycTableStreamArn"],
+                 "KYC_USER_POOL_ID": outputs["UserPoolId"],
+                 "KYC_TOKEN_ISSUER": outputs["TokenIssuer"],
+                 "KYC_BUCKET": outputs["DocumentBucketName"]}
+    project = Path(project_dir or ROOT).resolve()
+    proj = stage_project(project, out, build_vendor(project, cache_dir=DIST / ".vendor"))
+    # chalice deploy keeps its state in .chalice/deployed/<stage>.json: carry it over.
+    deployed = project / ".chalice" / "deployed"
+    if deployed.is_dir():
+        shutil.copytree(deployed, proj / ".chalice" / "deployed")
+    env = dict(os.environ, KYC_STREAM_ARN=outputs["KycTableStreamArn"], AWS_DEFAULT_REGION=region)
+    proc = chalice_patches.run("deploy", LAMBDA_RUNTIME, [str(proj), stage, str(policy_file), json.dumps(overrides)],
+                               env, project_root=ROOT)
+    print(proc.stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"chalice deploy failed:\n{proc.stderr}")
+    if (proj / ".chalice" / "deployed").is_dir():
+        shutil.copytree(proj / ".chalice" / "deployed", deployed, dirs_exist_ok=True)
+    hardened = harden_mappings(stage, lambda_client=session.client("lambda"),
+                               failure_queue_arn=outputs["StreamFailureQueueArn"])
+    state = json.loads((deployed / f"{stage}.json").read_text())
+    for res in state.get("resources", []):
+        if res.get("resource_type") == "rest_api":
+            put_gateway_responses(res["rest_api_id"], apigw_client=session.client("apigateway"))
+    return {"outputs": outputs, "hardened": hardened}
