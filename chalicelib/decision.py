@@ -189,7 +189,7 @@ class _Document:
         """Every reading of `name`: each page's, then each valid zone's."""
         out = [_Candidate(item) for item in self.printed(name)]
         for z in self.zones:
-            if not z.valid:
+            if z.zone is None or not z.zone.valid:
                 continue  # a zone failing its check digits is never trusted
             value = mrz.textract_fields(z.zone, self.today).get(name)
             if value is None:
@@ -378,7 +378,7 @@ def _zone_disagrees(doc: _Document) -> list[str]:
     """Fields that a valid zone holds and the print says otherwise."""
     out = []
     for z in doc.zones:
-        if not z.valid:
+        if z.zone is None or not z.zone.valid:
             continue
         for name, value in mrz.textract_fields(z.zone, doc.today).items():
             printed = [item for item in doc.printed(name)

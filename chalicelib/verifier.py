@@ -45,7 +45,7 @@ def submitted_details(record) -> dict[str, Any]:
 
 def utc_today() -> dt.date:
     """The date expiry is judged against in the verifier: today in UTC."""
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def evaluate_submission(details: dict[str, Any], provider: VerificationProvider, front: ImageRef,

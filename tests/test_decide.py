@@ -222,10 +222,10 @@ def _plain(value):
 
 
 def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypatch):
-    from chalicelib.services import store
     from chalicelib.config import settings
-    from chalicelib.providers.aws import AwsProvider
     from chalicelib.http.validation import parse_submission
+    from chalicelib.providers.aws import AwsProvider
+    from chalicelib.services import store
     # The verifier judges expiry on today's date (UTC); pinned here, and given to decide as
     # --today, so that the recorded documents stay in date or out of it whenever this runs.
     today = dt.date(2020, 1, 19)
@@ -270,4 +270,4 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypa
 def test_the_verifier_judges_on_todays_utc_date():
     from chalicelib.verifier import utc_today
 
-    assert utc_today() == dt.datetime.now(dt.timezone.utc).date()
+    assert utc_today() == dt.datetime.now(dt.UTC).date()
