@@ -61,7 +61,7 @@ def documents(stage, tenant):
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
 def verify_records(event):
-    from chalicelib import verifier
+    from chalicelib.handlers import verifier
     return verifier.handle_batch(event)
 
 

@@ -37,7 +37,7 @@ class LatencyProvider:
     name = "latency-fake"
 
     def compare_faces(self, source, target):
-        from chalicelib.providers import FaceComparison
+        from chalicelib.providers.port import FaceComparison
         time.sleep(FACE_LATENCY_S)
         return FaceComparison(99.0, 1, 1)
 

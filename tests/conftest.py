@@ -249,7 +249,7 @@ def provider(monkeypatch):
     from tests.pipeline_support import FakeProvider
 
     fake = FakeProvider()
-    monkeypatch.setattr("chalicelib.verifier.get_provider", lambda: fake)
+    monkeypatch.setattr("chalicelib.services.provider", lambda: fake)
     return fake
 
 

@@ -1,7 +1,7 @@
-"""Machine-readable zones built with their check digits (chalicelib.mrz.check_digit), for tests."""
+"""Machine-readable zones built with their check digits (chalicelib.domain.mrz.check_digit), for tests."""
 from __future__ import annotations
 
-from chalicelib.mrz import check_digit
+from chalicelib.domain.mrz import check_digit
 
 
 def td3(surname: str, given: str, number: str, birth: str, expiry: str, *, sex: str = "F",

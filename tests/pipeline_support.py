@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from chalicelib.providers import FaceComparison
+from chalicelib.providers.port import FaceComparison
 
 REGION = "us-east-1"
 

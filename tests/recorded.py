@@ -131,7 +131,7 @@ def one_off(details: dict[str, str], name: str) -> str:
 
 def clear_reading(response: dict[str, Any], name: str, today: dt.date) -> bool:
     """Whether Textract read the field clearly: confidence >= 85 and a plausible value."""
-    from chalicelib import matching
+    from chalicelib.domain import dates
 
     field = {"last_name": "LAST_NAME", "date_of_birth": "DATE_OF_BIRTH",
              "id_value": "DOCUMENT_NUMBER"}[name]
@@ -140,5 +140,5 @@ def clear_reading(response: dict[str, Any], name: str, today: dt.date) -> bool:
         return False
     if field == "DATE_OF_BIRTH":
         normalized = (value.get("NormalizedValue") or {}).get("Value")
-        return bool(matching.field_date_readings(value["Text"], normalized, today=today))
+        return bool(dates.field_date_readings(value["Text"], normalized, today=today))
     return True

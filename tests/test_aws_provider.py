@@ -10,9 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from chalicelib.providers import (FaceComparison, ImageRef, ProviderThrottled, UnusableInput,
-                                  reading_from_analyze_id)
 from chalicelib.providers.aws import AwsProvider
+from chalicelib.providers.port import (
+    FaceComparison,
+    ImageRef,
+    ProviderThrottled,
+    UnusableInput,
+    reading_from_analyze_id,
+)
 
 BUCKET = "test-kyc-documents"
 SELFIE = ImageRef(BUCKET, "acme/uploads/selfie.jpg")
@@ -42,14 +47,8 @@ def textract():
         stub.assert_no_pending_responses()
 
 
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def _provider(rek=None, tex=None, sleeps=None, **kwargs) -> AwsProvider:
-    return AwsProvider(rekognition=rek, textract=tex, sleep=sleeps if sleeps is not None else Sleeps(),
-                       jitter=lambda: 1.0, **kwargs)
+def _provider(rek=None, tex=None) -> AwsProvider:
+    return AwsProvider(rekognition=rek, textract=tex)
 
 
 def _s3(ref: ImageRef) -> dict:
@@ -168,32 +167,31 @@ def test_selfie_without_exactly_one_face_skips_compare_faces(rekognition, count)
     assert result.source_face_count == count
 
 
-def test_throttling_is_retried_with_backoff_then_succeeds(rekognition):
+def test_one_retry_policy_botocore_standard_mode_on_every_client(env):
+    """The adapter has no retry loop of its own: botocore's standard mode (backoff with
+    jitter) is the one policy, set once on every client."""
+    from chalicelib import aws
+
+    for service in ("rekognition", "textract"):
+        assert aws.client(service).meta.config.retries == {"mode": "standard", "total_max_attempts": 6}
+
+
+def test_still_throttled_after_botocore_retries_raises_provider_throttled_at_once(rekognition):
     client, stub = rekognition
-    stub.add_client_error("detect_faces", "ThrottlingException", "Rate exceeded", 400)
-    stub.add_client_error("detect_faces", "ProvisionedThroughputExceededException", "slow down", 400)
+    stub.add_client_error("detect_faces", "ThrottlingException", "Rate exceeded", 400,
+                          response_meta={"RetryAttempts": 4})
+    with pytest.raises(ProviderThrottled) as caught:
+        _provider(client).compare_faces(SELFIE, FRONT)
+    assert "after 4 retries" in str(caught.value)
+    stub.assert_no_pending_responses()  # one call: nothing retried on top of botocore
+
+
+def test_server_errors_are_throttling_too(rekognition):
+    client, stub = rekognition
     _expect_detect(stub, 1)
     stub.add_client_error("compare_faces", "InternalServerError", "oops", 500)
-    _expect_compare(stub, _compare_faces_response([98.0]))
-    sleeps = Sleeps()
-    result = _provider(client, sleeps=sleeps).compare_faces(SELFIE, FRONT)
-    assert result.similarity == 98.0
-    assert sleeps == [0.25, 0.5, 0.25]  # exponential per call, jitter pinned to its maximum
-
-
-def test_throttling_exhausted_raises_provider_throttled(rekognition):
-    client, stub = rekognition
-    for _ in range(3):
-        stub.add_client_error("detect_faces", "ThrottlingException", "Rate exceeded", 400)
-    sleeps = Sleeps()
     with pytest.raises(ProviderThrottled):
-        _provider(client, sleeps=sleeps, max_attempts=3).compare_faces(SELFIE, FRONT)
-    assert sleeps == [0.25, 0.5]
-
-
-def test_backoff_is_capped_and_jittered():
-    provider = AwsProvider(rekognition=object(), base_delay=1.0, max_delay=3.0, jitter=lambda: 0.5)
-    assert [provider._delay(n) for n in range(4)] == [0.5, 1.0, 1.5, 1.5]
+        _provider(client).compare_faces(SELFIE, FRONT)
 
 
 def test_invalid_parameter_becomes_unusable_input(rekognition):
@@ -215,11 +213,9 @@ def test_invalid_parameter_becomes_unusable_input(rekognition):
 def test_image_errors_become_unusable_input(rekognition, code, review):
     client, stub = rekognition
     stub.add_client_error("detect_faces", code, "bad image", 400)
-    sleeps = Sleeps()
     with pytest.raises(UnusableInput) as caught:
-        _provider(client, sleeps=sleeps).compare_faces(SELFIE, FRONT)
+        _provider(client).compare_faces(SELFIE, FRONT)
     assert caught.value.review is review
-    assert sleeps == []  # never retried
 
 
 def test_other_errors_propagate_unchanged(rekognition):
@@ -250,13 +246,11 @@ def test_analyze_id_front_only(textract):
     assert _provider(tex=client).analyze_id(FRONT)["DocumentMetadata"] == {"Pages": 2}
 
 
-def test_analyze_id_throttled_then_success(textract):
+def test_analyze_id_limit_exceeded_is_throttling(textract):
     client, stub = textract
     stub.add_client_error("analyze_id", "LimitExceededException", "limit", 400)
-    stub.add_response("analyze_id", ANALYZE_ID_RESPONSE, {"DocumentPages": [_s3(FRONT)]})
-    sleeps = Sleeps()
-    assert _provider(tex=client, sleeps=sleeps).analyze_id(FRONT)["IdentityDocuments"]
-    assert sleeps == [0.25]
+    with pytest.raises(ProviderThrottled):
+        _provider(tex=client).analyze_id(FRONT)
 
 
 @pytest.mark.parametrize("code", ["UnsupportedDocumentException", "BadDocumentException",

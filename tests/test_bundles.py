@@ -160,7 +160,7 @@ def test_details_mismatch_and_face_mismatch_rejected_fake_provider(stage, provid
     validator.reset()
     a, b = new_uuid(), new_uuid()
     provider.documents[copy_key(a, "id_front", png(seed=2))] = textract_fields(dob="01/12/1957")
-    from chalicelib.providers import FaceComparison
+    from chalicelib.providers.port import FaceComparison
     provider.faces[copy_key(b, "selfie", png(seed=1))] = FaceComparison(20.0, 1, 1)
     drop(stage, a, bundle(a))
     drop(stage, b, bundle(b))
@@ -316,7 +316,7 @@ def _engine_bundle(app_uuid: str, selfie_file: str, portrait_file: str, dob_in_c
 def engines(monkeypatch):
     from kyc_service.engines.adapter import SelfHostedProvider  # the engines are part of the project
 
-    monkeypatch.setattr("chalicelib.verifier.get_provider", SelfHostedProvider.shared)
+    monkeypatch.setattr("chalicelib.services.provider", SelfHostedProvider.shared)
 
 
 @pytest.mark.parametrize("case,selfie,dob,status,failed", [

@@ -229,10 +229,10 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypa
     # The verifier judges expiry on today's date (UTC); pinned here, and given to decide as
     # --today, so that the recorded documents stay in date or out of it whenever this runs.
     today = dt.date(2020, 1, 19)
-    monkeypatch.setattr("chalicelib.verifier.utc_today", lambda: today)
+    monkeypatch.setattr("chalicelib.handlers.verifier.utc_today", lambda: today)
     rekognition = boto3.client("rekognition", region_name="us-east-1")
     textract = boto3.client("textract", region_name="us-east-1")
-    monkeypatch.setattr("chalicelib.verifier.get_provider",
+    monkeypatch.setattr("chalicelib.services.provider",
                         lambda: AwsProvider(rekognition=rekognition, textract=textract))
     bucket = settings().bucket
     compared = []
@@ -268,6 +268,6 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypa
 
 
 def test_the_verifier_judges_on_todays_utc_date():
-    from chalicelib.verifier import utc_today
+    from chalicelib.handlers.verifier import utc_today
 
     assert utc_today() == dt.datetime.now(dt.UTC).date()

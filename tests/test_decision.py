@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from chalicelib.decision import Decision, decide, decide_unusable
-from chalicelib.providers import FaceComparison, IdReading, reading_from_analyze_id
+from chalicelib.domain.decision import Decision, decide, decide_unusable
+from chalicelib.providers.port import FaceComparison, IdReading, reading_from_analyze_id
 
 TODAY = date(2026, 6, 15)
 VERIFY, REVIEW = 95.0, 80.0

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.decision import decide
-from chalicelib.providers import reading_from_analyze_id
+from chalicelib.domain.decision import decide
+from chalicelib.providers.port import reading_from_analyze_id
 from tests import recorded
 from tests.recorded import FIELD_WORDS
 

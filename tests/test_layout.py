@@ -11,11 +11,6 @@ from pathlib import Path
 from chalicelib.stage import ROOT
 
 MAX_LINES = 400
-# Waiting for phase B of issue 12 (the files are being rewritten on other branches): the
-# provider port imports the self-hosted adapter, which imports the port back.
-KNOWN_CYCLE = {"chalicelib.providers", "chalicelib.providers.aws", "kyc_service.engines.adapter",
-               "kyc_service.engines.analyze", "kyc_service.engines.faces", "kyc_service.engines.images"}
-KNOWN_KYC_SERVICE_IMPORTERS = {"chalicelib/providers/__init__.py"}
 
 
 def _sources() -> list[Path]:
@@ -62,7 +57,7 @@ def _cycles() -> list[set[str]]:
 
 
 def test_no_import_cycles():
-    assert [c for c in _cycles() if not c <= KNOWN_CYCLE] == []
+    assert _cycles() == []
 
 
 def test_lambda_code_imports_nothing_of_the_local_tools():
@@ -73,7 +68,7 @@ def test_lambda_code_imports_nothing_of_the_local_tools():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             if any(n == "kyc_service" or n.startswith("kyc_service.") for n in names):
                 importers.add(path.relative_to(ROOT).as_posix())
-    assert importers <= KNOWN_KYC_SERVICE_IMPORTERS
+    assert importers == set()
 
 
 def test_no_source_file_over_400_lines():

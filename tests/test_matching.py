@@ -5,7 +5,8 @@ from datetime import date
 
 import pytest
 
-from chalicelib import matching as m
+from chalicelib.domain import dates as d
+from chalicelib.domain import matching as m
 
 TODAY = date(2026, 6, 15)
 
@@ -102,26 +103,26 @@ def test_field_match_passed_only_on_match():
     ("01/12/77", "US", "expiry", date(1977, 1, 12)),
 ])
 def test_parse_document_date(text, convention, kind, expected):
-    assert m.parse_document_date(text, convention=convention, kind=kind, today=TODAY) == expected
+    assert d.parse_document_date(text, convention=convention, kind=kind, today=TODAY) == expected
 
 
 @pytest.mark.parametrize("text", ["", None, "sometime", "31/02/1990", "12 FOO 1990",
                                   "JAN 1957", "12 JAN", "12 JAN / FEB 1957", "1957-13-01"])
 def test_unreadable_dates(text):
-    assert m.parse_document_date(text, today=TODAY) is None
+    assert d.parse_document_date(text, today=TODAY) is None
 
 
 def test_ambiguous_date_has_both_readings_convention_first():
-    assert m.date_readings("03/04/1990", convention="US", today=TODAY) == [
+    assert d.date_readings("03/04/1990", convention="US", today=TODAY) == [
         date(1990, 3, 4), date(1990, 4, 3)]
-    assert m.date_readings("03/04/1990", convention="day-first", today=TODAY) == [
+    assert d.date_readings("03/04/1990", convention="day-first", today=TODAY) == [
         date(1990, 4, 3), date(1990, 3, 4)]
 
 
 def test_normalized_value_is_preferred_over_the_printed_text():
-    readings = m.field_date_readings("03/04/1990", "1990-04-03", convention="US", today=TODAY)
+    readings = d.field_date_readings("03/04/1990", "1990-04-03", convention="US", today=TODAY)
     assert readings[0] == date(1990, 4, 3)
-    readings = m.field_date_readings("garbled", "1990-04-03T00:00:00", today=TODAY)
+    readings = d.field_date_readings("garbled", "1990-04-03T00:00:00", today=TODAY)
     assert readings == [date(1990, 4, 3)]
 
 
@@ -133,7 +134,7 @@ def test_normalized_value_is_preferred_over_the_printed_text():
     ("12/01/1957", [date(1957, 1, 12)], "mismatch"),            # submitted must be YYYY-MM-DD
 ])
 def test_match_date(submitted, readings, outcome):
-    assert m.match_date(submitted, readings).outcome == outcome
+    assert d.match_date(submitted, readings).outcome == outcome
 
 
 @pytest.mark.parametrize("expiry,expired", [
@@ -142,7 +143,7 @@ def test_match_date(submitted, readings, outcome):
     (date(2030, 1, 1), False),
 ])
 def test_is_expired(expiry, expired):
-    assert m.is_expired(expiry, TODAY) is expired
+    assert d.is_expired(expiry, TODAY) is expired
 
 
 # --- ID numbers --------------------------------------------------------------------------------
@@ -181,32 +182,32 @@ def test_normalize_id_number():
     ("01/12/1899", None, "expiry"),
 ])
 def test_implausible_dates_are_no_reading(text, normalized, kind):
-    assert m.field_date_readings(text, normalized, kind=kind, today=TODAY) == []
+    assert d.field_date_readings(text, normalized, kind=kind, today=TODAY) == []
 
 
 def test_the_oldest_plausible_birth_date_is_130_years_back():
-    assert m.plausible_date(date(1910, 6, 15), "birth", date(2040, 6, 15))
-    assert not m.plausible_date(date(1910, 6, 14), "birth", date(2040, 6, 15))
-    assert m.plausible_date(date(2026, 6, 15), "birth", TODAY)
-    assert not m.plausible_date(date(2026, 6, 16), "birth", TODAY)
+    assert d.plausible_date(date(1910, 6, 15), "birth", date(2040, 6, 15))
+    assert not d.plausible_date(date(1910, 6, 14), "birth", date(2040, 6, 15))
+    assert d.plausible_date(date(2026, 6, 15), "birth", TODAY)
+    assert not d.plausible_date(date(2026, 6, 16), "birth", TODAY)
 
 
 def test_an_implausible_normalized_value_leaves_the_text_readings():
-    assert m.field_date_readings("02/21/1984", "0198-02-21T00:00:00", today=TODAY) == [
+    assert d.field_date_readings("02/21/1984", "0198-02-21T00:00:00", today=TODAY) == [
         date(1984, 2, 21)]
 
 
 def test_dates_are_judged_against_the_given_day():
     # the same printed date is a plausible birth date on one day and not on another
-    assert m.parse_document_date("01/02/2026", today=date(2026, 1, 2)) == date(2026, 1, 2)
-    assert m.parse_document_date("01/02/2026", today=date(2026, 1, 1)) is None
-    assert m.parse_document_date("01/02/30", kind="birth", today=date(2031, 1, 1)) == date(2030, 1, 2)
-    assert m.parse_document_date("01/02/30", kind="birth", today=date(2029, 1, 1)) == date(1930, 1, 2)
+    assert d.parse_document_date("01/02/2026", today=date(2026, 1, 2)) == date(2026, 1, 2)
+    assert d.parse_document_date("01/02/2026", today=date(2026, 1, 1)) is None
+    assert d.parse_document_date("01/02/30", kind="birth", today=date(2031, 1, 1)) == date(2030, 1, 2)
+    assert d.parse_document_date("01/02/30", kind="birth", today=date(2029, 1, 1)) == date(1930, 1, 2)
 
 
 def test_no_date_function_reads_the_clock():
     with pytest.raises(TypeError):
-        m.date_readings("01/12/1957")  # today is required
+        d.date_readings("01/12/1957")  # today is required
 
 
 # --- partial readings -----------------------------------------------------------------------

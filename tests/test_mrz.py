@@ -1,9 +1,9 @@
-"""chalicelib.mrz: ICAO 9303 shape, check digits and fields (ICAO's own specimens)."""
+"""chalicelib.domain.mrz: ICAO 9303 shape, check digits and fields (ICAO's own specimens)."""
 from datetime import date
 
 import pytest
 
-from chalicelib import mrz
+from chalicelib.domain import mrz
 
 TODAY = date(2026, 11, 28)
 TD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"

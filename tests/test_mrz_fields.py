@@ -1,10 +1,10 @@
-"""chalicelib.mrz's additions for the decision: a provider's zone text read (with correction by
+"""chalicelib.domain.mrz's additions for the decision: a provider's zone text read (with correction by
 position), and a zone's fields named as Textract names them, judged against an explicit day."""
 from __future__ import annotations
 
 from datetime import date
 
-from chalicelib import mrz
+from chalicelib.domain import mrz
 from tests.mrz_support import td3
 
 ZONE = td3("JUAN", "LI", "000202837", "820501", "290509")

@@ -7,7 +7,7 @@ import datetime as dt
 import boto3
 import pytest
 
-from chalicelib.providers import FaceComparison, ProviderThrottled, UnusableInput
+from chalicelib.providers.port import FaceComparison, ProviderThrottled, UnusableInput
 from tests.pipeline_support import REGION, Stage, textract_fields
 
 TENANT = "acme"
@@ -116,7 +116,7 @@ def test_missing_documents_need_review(stage, provider):
 
 
 def test_throttling_is_reported_as_partial_failure_and_retried(stage, provider, monkeypatch):
-    from chalicelib import verifier
+    from chalicelib.handlers import verifier
 
     email = "throttled@example.com"
     record, body = submit(stage, email)

@@ -66,8 +66,8 @@ def kind_of(lines: list[str]) -> str | None:
 
 
 def _fits_template(kind: str, lines: list[str]) -> bool:
-    for line, template in zip(lines, TEMPLATES[kind]):
-        for ch, cls in zip(line, template):
+    for line, template in zip(lines, TEMPLATES[kind], strict=True):
+        for ch, cls in zip(line, template, strict=True):
             if cls == "d" and not ch.isdigit():
                 return False
             if cls == "c" and not (ch.isdigit() or ch == "<"):
@@ -199,7 +199,7 @@ def parse(text: str | list[str]) -> Mrz | None:
 
 def _fix_line(line: str, template: str) -> str:
     chars = list(line)
-    for i, (ch, cls) in enumerate(zip(chars, template)):
+    for i, (ch, cls) in enumerate(zip(chars, template, strict=False)):
         if cls == "a":
             chars[i] = TO_LETTER.get(ch, ch)
         elif cls == "d" and ch != "<":
@@ -215,7 +215,7 @@ def _fix_line(line: str, template: str) -> str:
 
 def normalise_ocr(text: str) -> str:
     """OCR text of one MRZ line: upper case, no spaces, '«' as '<<', other symbols as '<'."""
-    text = text.upper().replace("«", "<<").replace("‹", "<").replace(" ", "")
+    text = text.upper().replace("«", "<<").replace("\u2039", "<").replace(" ", "")
     return re.sub(r"[^A-Z0-9<]", "<", text)
 
 
@@ -223,7 +223,7 @@ def correct(lines: list[str], kind: str) -> list[str]:
     """OCR lines of a zone of `kind`, padded or trimmed to length and fixed by position."""
     length, count = LENGTHS[kind]
     out = []
-    for line, template in zip(lines[:count], TEMPLATES[kind]):
+    for line, template in zip(lines[:count], TEMPLATES[kind], strict=False):
         line = normalise_ocr(line)
         if len(line) > length:
             stripped = line.rstrip("<")

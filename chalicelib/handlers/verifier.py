@@ -12,34 +12,42 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
+from chalicelib import services
 from chalicelib.config import settings
-from chalicelib.decision import Decision, date_convention_for, decide, decide_unusable
-from chalicelib.logs import logger, ref
-from chalicelib.storage.models import condition_failed, plain, tables
-from chalicelib.providers import (FaceComparison, ImageRef, UnusableInput, VerificationProvider,
-                                  get_provider, reading_from_analyze_id)
+from chalicelib.domain.decision import Decision, Rules, date_convention_for, decide, decide_unusable
 from chalicelib.handlers.batch import process_batch, raw_record
 from chalicelib.handlers.streams import as_model, images
+from chalicelib.logs import logger, ref
+from chalicelib.providers.port import (
+    FaceComparison,
+    ImageRef,
+    UnusableInput,
+    VerificationProvider,
+    reading_from_analyze_id,
+)
+from chalicelib.storage.models import KycRecordBase, condition_failed, plain, tables
 
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
 
 
-def _first(record, kind: str) -> str | None:
+def _first(record: KycRecordBase, kind: str) -> str | None:
     for link in map(plain, record.document_links or []):
         if link["kind"] == kind:
-            return link["key"]
+            return str(link["key"])
     return None
 
 
 SUBMITTED_FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "id_type", "id_value")
 
 
-def submitted_details(record) -> dict[str, Any]:
+def submitted_details(record: KycRecordBase) -> dict[str, Any]:
     return {name: getattr(record, name) for name in SUBMITTED_FIELDS}
 
 
@@ -48,13 +56,18 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def stage_rules() -> Rules:
+    """The decision thresholds of the stage's settings."""
+    s = settings()
+    return Rules(s.verify_threshold, s.review_threshold, s.clear_confidence)
+
+
 def evaluate_submission(details: dict[str, Any], provider: VerificationProvider, front: ImageRef,
                         back: ImageRef | None = None, selfie: ImageRef | None = None, *,
-                        today: dt.date) -> Decision:
+                        today: dt.date, rules: Rules) -> Decision:
     """Read the ID (and compare the selfie with it, when there is a selfie) concurrently, then
-    decide with the stage's thresholds, judging dates against `today`. Without a selfie the
-    decision rests on the document alone. ProviderThrottled propagates (retry)."""
-    s = settings()
+    decide with `rules`, judging dates against `today`. Without a selfie the decision rests on
+    the document alone. ProviderThrottled propagates (retry)."""
     claim = {name: details.get(name) for name in SUBMITTED_FIELDS if details.get(name)}
     with ThreadPoolExecutor(max_workers=2) as pool:
         face_f = pool.submit(provider.compare_faces, selfie, front) if selfie is not None else None
@@ -64,28 +77,30 @@ def evaluate_submission(details: dict[str, Any], provider: VerificationProvider,
             reading = reading_from_analyze_id(id_f.result())
         except UnusableInput as exc:
             return decide_unusable(exc.reason, exc.review)
-    return decide(details, face, reading, s.verify_threshold, s.review_threshold, today=today,
+    return decide(details, face, reading, rules.verify_threshold, rules.review_threshold, today=today,
                   date_convention=date_convention_for(details.get("id_type")),
-                  clear_confidence=s.clear_confidence)
+                  clear_confidence=rules.clear_confidence)
 
 
-def evaluate(record, provider: VerificationProvider, bucket: str, today: dt.date) -> Decision:
+def evaluate(record: KycRecordBase, provider: VerificationProvider, bucket: str, today: dt.date,
+             rules: Rules) -> Decision:
     """A record's decision: its ID front (and back) and selfie through `evaluate_submission`."""
     selfie, front, back = _first(record, "selfie"), _first(record, "id_front"), _first(record, "id_back")
     if not selfie or not front:
         return decide_unusable(MISSING_DOCUMENTS, review=True)
     return evaluate_submission(submitted_details(record), provider, ImageRef(bucket, front),
                                ImageRef(bucket, back) if back else None, ImageRef(bucket, selfie),
-                               today=today)
+                               today=today, rules=rules)
 
 
-def write_decision(record, decision: Decision, decided_by: str = "system", final: bool = True) -> bool:
+def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = "system", final: bool = True) -> bool:
     """Write the decision if the record is still the submission that was verified.
 
     final=False (a licence check the decision waits for): checks and reasons are written
     with verify = false, but the status stays "pending" and no decision_id is set."""
     kyc = type(record)
     now = int(time.time())
+    actions: list[Action]
     if final:
         actions = [kyc.validation_status.set(decision.status), kyc.decided_by.set(decided_by),
                    kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
@@ -105,7 +120,7 @@ def write_decision(record, decision: Decision, decided_by: str = "system", final
     return True
 
 
-def still_current(record) -> bool:
+def still_current(record: KycRecordBase) -> bool:
     """Skip work for a stream record that a newer write has already superseded."""
     try:
         current = type(record).get(record.pk, record.sk, consistent_read=True,
@@ -116,17 +131,20 @@ def still_current(record) -> bool:
             and current.verify is True)
 
 
-def verify_one(raw: dict[str, Any], provider_factory=None) -> None:
+ProviderFactory = Callable[[], VerificationProvider]
+
+
+def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = None) -> None:
     if raw.get("eventName") == "REMOVE":
         return
     _old, new = images(raw)
     record = as_model(tables().kyc, new)
     if record is None or record.verify is not True or not still_current(record):
         return
-    decision = evaluate(record, (provider_factory or get_provider)(), settings().bucket,
-                        today=utc_today())
+    decision = evaluate(record, (provider_factory or services.provider)(), settings().bucket,
+                        today=utc_today(), rules=stage_rules())
     from chalicelib.handlers import licence
-    if licence.applies(record):  # bundle records: the licence check follows (chalicelib/licence.py)
+    if licence.applies(record):  # bundle records: the licence check follows (handlers/licence.py)
         decision, final = licence.hold(decision)
         licence.enqueue(record)  # before the write: a lost message cannot strand a waiting record
         write_decision(record, decision, final=final)
@@ -143,7 +161,7 @@ def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(last.values())
 
 
-def handle_batch(records, provider_factory=None) -> dict[str, Any]:
+def handle_batch(records: Iterable[Any], provider_factory: ProviderFactory | None = None) -> dict[str, Any]:
     raws = latest_per_key([raw_record(r) for r in records])
     return process_batch(raws, lambda raw: verify_one(raw, provider_factory),
                          concurrency=settings().verify_concurrency, name="verifier")

@@ -2,22 +2,21 @@
 
 Images are passed to the services as S3 object references; nothing is downloaded
 into the Lambda. Clients come from `chalicelib.aws.client` on first use (or are
-injected, for tests). Transient service errors are retried with exponential
-backoff and full jitter, then raised as `ProviderThrottled`; errors that mean the
-image or document itself cannot be used become `UnusableInput`.
+injected, for tests). One retry policy per call: botocore's standard mode, set once in
+`chalicelib.aws` (exponential backoff with jitter, 5 attempts). What is still transient after it
+is raised as `ProviderThrottled` (the stream record is retried); errors that mean the image or
+document itself cannot be used become `UnusableInput`.
 
-Log lines name the operation and the error code only: never a key, a name or a number.
+Log lines (the structured logger) name the operation, the error code and botocore's retry
+count only: never a key, a name or a number.
 """
 from __future__ import annotations
 
-import logging
-import random
-import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from chalicelib.providers import FaceComparison, ImageRef, ProviderThrottled, UnusableInput
-
-log = logging.getLogger(__name__)
+from chalicelib.logs import logger
+from chalicelib.providers.port import FaceComparison, ImageRef, ProviderThrottled, UnusableInput
 
 TRANSIENT_CODES = frozenset({
     "ThrottlingException", "Throttling", "TooManyRequestsException",
@@ -80,17 +79,9 @@ class AwsProvider:
 
     name = "aws"
 
-    def __init__(self, rekognition: Any = None, textract: Any = None, *,
-                 max_attempts: int = 3, base_delay: float = 0.25, max_delay: float = 4.0,
-                 sleep: Callable[[float], None] = time.sleep,
-                 jitter: Callable[[], float] = random.random):
+    def __init__(self, rekognition: Any = None, textract: Any = None) -> None:
         self._rekognition = rekognition
         self._textract = textract
-        self.max_attempts = max(1, max_attempts)
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self._sleep = sleep
-        self._jitter = jitter
 
     @property
     def rekognition(self) -> Any:
@@ -130,30 +121,37 @@ class AwsProvider:
         response = self._call("AnalyzeID", lambda: self.textract.analyze_id(DocumentPages=pages))
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
-    # -- retries and error mapping ------------------------------------------------------------
-
-    def _delay(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max_delay, base * 2^attempt)]."""
-        return self._jitter() * min(self.max_delay, self.base_delay * (2 ** attempt))
+    # -- error mapping (retries are botocore's) ------------------------------------------------
 
     def _call(self, operation: str, request: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        for attempt in range(self.max_attempts):
-            try:
-                return request()
-            except (ClientError, BotoCoreError) as exc:
-                unusable = _unusable(operation, exc)
-                if unusable is not None:
-                    log.info("provider %s: unusable input (%s)", operation, _error_code(exc))
-                    raise unusable from exc
-                if not _is_transient(exc):
-                    raise
-                code = _error_code(exc) or type(exc).__name__
-                if attempt + 1 >= self.max_attempts:
-                    log.warning("provider %s: %s after %d attempts", operation, code, attempt + 1)
-                    raise ProviderThrottled(f"{operation}: {code} after {attempt + 1} attempts") from exc
-                delay = self._delay(attempt)
-                log.info("provider %s: %s, retrying in %.2fs", operation, code, delay)
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            response = request()
+        except (ClientError, BotoCoreError) as exc:
+            code = _error_code(exc) or type(exc).__name__
+            retries = _retry_attempts(exc)
+            unusable = _unusable(operation, exc)
+            if unusable is not None:
+                logger().info("provider: unusable input", extra={
+                    "operation": operation, "error": code, "retries": retries})
+                raise unusable from exc
+            if not _is_transient(exc):
+                raise
+            logger().warning("provider: still failing after botocore's retries", extra={
+                "operation": operation, "error": code, "retries": retries})
+            raise ProviderThrottled(f"{operation}: {code} after {retries} retries") from exc
+        retries = _retry_attempts_of(response)
+        if retries:
+            logger().info("provider: answered after retries", extra={
+                "operation": operation, "retries": retries})
+        return response
+
+
+def _retry_attempts_of(response: dict[str, Any]) -> int:
+    return int((response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+
+
+def _retry_attempts(exc: Exception) -> int:
+    response = getattr(exc, "response", None)
+    return _retry_attempts_of(response) if isinstance(response, dict) else 0

@@ -1,8 +1,8 @@
 """The verification provider port: what the pipeline needs from a face and ID engine.
 
 Two adapters implement it: `chalicelib.providers.aws` (Rekognition + Textract) and
-`kyc_service.engines.adapter` (self-hosted engines, imported only when a stage
-selects them, never at import time and never in the Lambda package).
+`kyc_service.engines.adapter` (self-hosted engines, registered by the local stack through
+`chalicelib.services.register_provider`, never in the Lambda package).
 
 Images are passed as `ImageRef` (bucket + key): the AWS adapter hands them to the
 services as S3 object references; the self-hosted adapter reads the bytes itself.
@@ -153,22 +153,3 @@ def reading_from_analyze_id(response: dict[str, Any]) -> IdReading:
                      readings=readings,
                      mrz_checks_failed=bool(consistency.get("mrz_checks_failed")),
                      claim=claim, documents=len(documents))
-
-
-def get_provider() -> VerificationProvider:
-    """The provider the stage selects (KYC_PROVIDER)."""
-    from chalicelib.config import settings
-
-    name = settings().provider
-    if name == "aws":
-        from chalicelib.providers.aws import AwsProvider
-        return AwsProvider()
-    if name == "selfhosted":
-        try:
-            from kyc_service.engines.adapter import SelfHostedProvider
-        except ImportError as exc:  # engines not installed
-            raise ProviderUnavailable(
-                "KYC_PROVIDER=selfhosted but the self-hosted engines are not installed "
-                "(pip install -r requirements-engines.txt)") from exc
-        return SelfHostedProvider.shared()
-    raise ProviderUnavailable(f"no verification provider configured (KYC_PROVIDER={name!r})")

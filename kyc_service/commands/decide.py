@@ -6,7 +6,7 @@
 The recorded responses (Textract AnalyzeID; Rekognition DetectFaces and CompareFaces of the
 selfie, as AWS returns them) are answered by stand-ins for the boto3 clients, behind the AWS
 adapter itself (`chalicelib.providers.aws.AwsProvider`), and the decision is made by
-`chalicelib.verifier.evaluate_submission`: exactly the code the stream verifier runs, with the
+`chalicelib.handlers.verifier.evaluate_submission`: exactly the code the stream verifier runs, with the
 stage's thresholds (KYC_VERIFY_THRESHOLD, KYC_REVIEW_THRESHOLD, KYC_CLEAR_CONFIDENCE from the
 environment). Prints `{"validation_status", "reasons", "checks"}`. Without face responses the
 decision rests on the document alone and `checks` has no `face_match`.
@@ -102,8 +102,8 @@ def _response(path: str, service: str, operation: str, what: str) -> dict[str, A
 
 def _details(path: str) -> dict[str, str]:
     from chalicelib.config import ID_TYPES
-    from chalicelib.matching import parse_submitted_date
-    from chalicelib.verifier import SUBMITTED_FIELDS
+    from chalicelib.domain.dates import parse_submitted_date
+    from chalicelib.handlers.verifier import SUBMITTED_FIELDS
 
     data = _load_object(path, "details")
     details: dict[str, str] = {}
@@ -126,7 +126,7 @@ def _details(path: str) -> dict[str, str]:
 def _today(text: str | None):
     import datetime as dt
 
-    from chalicelib.verifier import utc_today
+    from chalicelib.handlers.verifier import utc_today
 
     if text is None:
         return utc_today()
@@ -166,20 +166,20 @@ def replay(details: dict[str, str], analyze_id: dict[str, Any],
            detect_faces: dict[str, Any] | None = None, compare_faces: dict[str, Any] | None = None,
            *, today) -> dict[str, Any]:
     """The decision the verifier makes on these responses, as `decide` prints it."""
-    from chalicelib.providers import ImageRef
+    from chalicelib.handlers.verifier import evaluate_submission, stage_rules
     from chalicelib.providers.aws import AwsProvider
-    from chalicelib.verifier import evaluate_submission
+    from chalicelib.providers.port import ImageRef
 
     rekognition = RecordedClient(
         {"detect_faces": detect_faces, "compare_faces": compare_faces},
         {"compare_faces": "the DetectFaces response shows one face in the selfie, so the "
                           "verifier compares faces: give --compare-faces too"})
     textract = RecordedClient({"analyze_id": analyze_id}, {})
-    provider = AwsProvider(rekognition=rekognition, textract=textract, max_attempts=1)
+    provider = AwsProvider(rekognition=rekognition, textract=textract)
     with_faces = detect_faces is not None
     decision = evaluate_submission(
         details, provider, ImageRef(RECORDED, "id_front"), None,
-        ImageRef(RECORDED, "selfie") if with_faces else None, today=today)
+        ImageRef(RECORDED, "selfie") if with_faces else None, today=today, rules=stage_rules())
     return {"validation_status": decision.status, "reasons": decision.reasons,
             "checks": decision.checks}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.once import once
-from chalicelib.providers import FaceComparison, ImageRef, UnusableInput
+from chalicelib.providers.port import FaceComparison, ImageRef, UnusableInput
 
 from .images import MAX_INPUT_BYTES
 

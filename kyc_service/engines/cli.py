@@ -54,7 +54,7 @@ def _pairs(path: str):
 
 
 def compare_faces_command(args) -> int:
-    from chalicelib.providers import UnusableInput
+    from chalicelib.providers.port import UnusableInput
     from .faces import FaceEngine
 
     threshold = verify_threshold()
@@ -104,7 +104,7 @@ def flatten(response: dict) -> dict:
 
 
 def analyze_id_command(args) -> int:
-    from chalicelib.providers import UnusableInput
+    from chalicelib.providers.port import UnusableInput
     from .analyze import analyze
 
     if len(args.images) > 2:

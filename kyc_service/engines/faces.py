@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from chalicelib.once import once
-from chalicelib.providers import FaceComparison
+from chalicelib.providers.port import FaceComparison
 
 MAX_SIDE = 800
 

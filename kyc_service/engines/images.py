@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from chalicelib.providers import UnusableInput
+from chalicelib.providers.port import UnusableInput
 
 MAX_INPUT_BYTES = 15 * 1024 * 1024      # Rekognition/Textract accept up to ~10-15 MB too
 MAX_PIXELS = 60_000_000                 # decompression-bomb guard

@@ -26,11 +26,15 @@ def quiet_embedded_aws() -> None:
 
 
 def engines_available() -> str | None:
-    """None when the self-hosted engines import; otherwise why not."""
+    """None when the self-hosted engines import (and are registered as the "selfhosted"
+    provider); otherwise why not."""
     try:
-        import kyc_service.engines.adapter  # noqa: F401
+        from kyc_service.engines.adapter import SelfHostedProvider
     except ImportError as exc:
         return str(exc)
+    from chalicelib.services import register_provider
+
+    register_provider("selfhosted", SelfHostedProvider.shared)
     return None
 
 

@@ -113,7 +113,7 @@ def s3(monkeypatch):
 
 
 def test_adapter_over_s3(s3, face_engine):
-    from chalicelib.providers import ImageRef, UnusableInput
+    from chalicelib.providers.port import ImageRef, UnusableInput
     from kyc_service import docgen, samples
     from kyc_service.engines.adapter import SelfHostedProvider
 

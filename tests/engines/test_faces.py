@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from chalicelib.providers import UnusableInput
+from chalicelib.providers.port import UnusableInput
 from kyc_service.engines.faces import CALIBRATION, similarity_from_distance
 
 VERIFY, REVIEW = 95.0, 80.0

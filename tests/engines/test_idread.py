@@ -4,7 +4,7 @@ import pytest
 pytest.importorskip("rapidocr")
 pytest.importorskip("zxingcpp")
 
-from chalicelib.providers import UnusableInput, reading_from_analyze_id  # noqa: E402
+from chalicelib.providers.port import UnusableInput, reading_from_analyze_id  # noqa: E402
 from kyc_service import docgen  # noqa: E402
 from kyc_service.bench_engines import compare_fields  # noqa: E402
 from kyc_service.engines.analyze import analyze  # noqa: E402
