@@ -22,11 +22,33 @@ US_STATES = {
 }
 
 
+# How a value was placed; the confidence follows from it (see `calibrated`).
+AT_LABEL = "label"          # read where its label says, pattern passed
+BY_POSITION = "position"    # placed by layout or order alone (no legible label)
+MACHINE = "machine"         # barcode or MRZ with its checks
+
+
 @dataclass
 class Field:
     value: str
     confidence: float           # 0-100
     date: date | None = None    # date fields only
+    source: str = AT_LABEL      # AT_LABEL, BY_POSITION, MACHINE
+    raw: str | None = None      # the text at the field's place, as recognised
+
+
+CLEAR = 85.0     # the decision's line: >= CLEAR is a clear reading, below is shaky
+SHAKY_CAP = 80.0
+
+
+def calibrated(ocr_confidence: float, at_label: bool, pattern_ok: bool = True) -> float:
+    """Confidence on the decision's scale: a value read at its label, passing its pattern, with
+    a good OCR score keeps the OCR score (>= 85 when that is >= 85); anything placed by
+    position or order alone, or failing its pattern, stays below 85."""
+    conf = max(0.0, min(99.0, float(ocr_confidence)))
+    if not (at_label and pattern_ok):
+        conf = min(conf, SHAKY_CAP)
+    return round(conf, 2)
 
 
 def make_date(y: int, m: int, d: int) -> date | None:
