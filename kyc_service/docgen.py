@@ -5,8 +5,11 @@
   8 address, 3 DOB, 4a issue, 4b expiry, 5 DD, 15 sex, 16 height, 9 class, 9a end, 12 restr)
   in one of several layouts (positions, fonts, colours; red DLN/DOB on some "states"), and a
   back with a real PDF417 AAMVA barcode (pdf417gen).
-- `make_passport(details, portrait, degrade, seed)` -> png: a TD3 data page whose MRZ comes
-  from the `mrz` package's generator.
+- `make_passport(details, portrait, degrade, seed)` -> png: a TD3 data page with its MRZ
+  (`td3_mrz`: ICAO 9303 check digits from `chalicelib.mrz.check_digit`); `make_passport_card`
+  -> png: a front laid out like the US passport card (no MRZ on the front).
+- `td1_mrz`, `td2_mrz`, `td3_mrz`: machine-readable zones of the three ICAO formats.
+- `photograph(png, ...)`: a document photographed on a table (turned, in perspective, blurred).
 - `random_details(seed)` gives plausible, fake personal data.
 
 Fonts: DejaVu (Debian fonts-dejavu-core) when present, else Pillow's scalable built-in font.
@@ -155,24 +158,57 @@ def degrade_image(img, seed: int = 0, strength: float = 1.0):
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
-def photograph(png: bytes, seed: int = 0, max_angle: float = 5.0) -> bytes:
-    """The document as if photographed on a table: rotated up to `max_angle` degrees,
-    scaled, placed on a noisy 2000x1500 background, saved as JPEG."""
+def photograph(png: bytes, seed: int = 0, max_angle: float = 5.0, quarter_turns: int = 0,
+               perspective: float = 0.0, blur: float = 0.0, fill: float | None = None,
+               frame: tuple[int, int] = (2000, 1500), quality: int = 80) -> bytes:
+    """The document as if photographed on a table, as a JPEG of `frame` size:
+    - turned by `quarter_turns` x 90 degrees plus up to `max_angle` degrees either way;
+    - seen at an angle: each corner moved by up to `perspective` x the document's size;
+    - `fill`: the share of the frame's width the document spans (default 0.5-0.75);
+    - on a background with a colour gradient and noise; Gaussian `blur` (sigma, pixels)."""
+    import cv2
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    card = Image.open(io.BytesIO(png)).convert("RGB")
-    scale = float(rng.uniform(1.0, 1.5))
-    card = card.rotate(float(rng.uniform(-max_angle, max_angle)), resample=Image.BICUBIC,
-                       expand=True, fillcolor=(110, 110, 110))
-    card = card.resize((int(card.width * scale), int(card.height * scale)), Image.LANCZOS)
-    width, height = max(2000, card.width + 40), max(1500, card.height + 40)
-    bg = Image.fromarray(rng.normal(110, 25, (height, width, 3)).clip(0, 255).astype(np.uint8))
-    bg.paste(card, (int(rng.uniform(0, width - card.width)), int(rng.uniform(0, height - card.height))))
+    card = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    fw, fh = frame
+    h, w = card.shape[:2]
+    span = (fill if fill is not None else float(rng.uniform(0.5, 0.75))) * min(fw, fh * 1.3)
+    scale = span / max(w, h)
+    cx, cy = fw / 2 + rng.uniform(-0.08, 0.08) * fw, fh / 2 + rng.uniform(-0.08, 0.08) * fh
+    angle = np.radians(90 * quarter_turns + rng.uniform(-max_angle, max_angle))
+    corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]]) * scale
+    corners += rng.uniform(-perspective, perspective, (4, 2)) * max(w, h) * scale
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = (corners @ rot.T + [cx, cy]).astype(np.float32)
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(card, m, (fw, fh), flags=cv2.INTER_CUBIC)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (fw, fh))
+    base = rng.uniform(60, 170, 3)
+    ys, xs = np.mgrid[0:fh, 0:fw].astype(np.float32)
+    gradient = (xs / fw - 0.5)[..., None] * rng.uniform(-40, 40, 3) + \
+        (ys / fh - 0.5)[..., None] * rng.uniform(-40, 40, 3)
+    bg = base + gradient + rng.normal(0, 18, (fh, fw, 3))
+    bg = cv2.GaussianBlur(bg.astype(np.float32), (0, 0), 1.2)
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    out = warped.astype(np.float32) * alpha + bg * (1 - alpha)
+    if blur > 0:
+        out = cv2.GaussianBlur(out, (0, 0), blur)
+    img = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
     buf = io.BytesIO()
-    bg.save(buf, "JPEG", quality=80)
+    img.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+def photograph_settings(index: int, seed: int = 0) -> dict:
+    """The benchmark's photographs of real cards: every quarter turn in turn, up to 6 degrees
+    of skew, perspective up to 6% of the card's size, blur 0.5-1.1 px, on a background."""
+    rnd = random.Random(seed * 1000 + index)
+    return {"seed": seed * 1000 + index, "quarter_turns": index % 4, "max_angle": 6.0,
+            "perspective": 0.06, "blur": round(rnd.uniform(0.5, 1.1), 2),
+            "fill": round(rnd.uniform(0.5, 0.7), 2)}
 
 
 # ---------------------------------------------------------------- licence
@@ -311,15 +347,55 @@ def _print_date(iso: str) -> str:
     return f"{d} {months[int(m) - 1]} {y}"
 
 
-def passport_mrz(details: dict, country: str = "UTO") -> str:
-    from mrz.generator.td3 import TD3CodeGenerator
+def _mrz_name(surname: str, given: str, length: int) -> str:
+    def part(text):
+        return re.sub(r"[^A-Z<]", "", re.sub(r"[\s\-']+", "<", text.upper()))
+    return (part(surname) + "<<" + part(given))[:length].ljust(length, "<")
 
+
+def _field(text: str, length: int) -> str:
+    return re.sub(r"[^A-Z0-9<]", "", text.upper().replace(" ", "<"))[:length].ljust(length, "<")
+
+
+def td3_mrz(code: str, country: str, surname: str, given: str, number: str, nationality: str,
+            birth: str, sex: str, expiry: str, personal: str = "") -> str:
+    """A TD3 (passport) zone; dates YYMMDD. Check digits by ICAO 9303 (chalicelib.mrz)."""
+    from chalicelib.mrz import check_digit as cd
+
+    line1 = _field(code, 2) + _field(country, 3) + _mrz_name(surname, given, 39)
+    num, pers = _field(number, 9), _field(personal, 14)
+    pers_cd = cd(pers) if pers.strip("<") else "<"
+    body = num + cd(num) + _field(nationality, 3) + birth + cd(birth) + (sex or "<") + expiry + cd(expiry) + pers + pers_cd
+    line2 = body + cd(body[0:10] + body[13:20] + body[21:43])
+    return line1 + "\n" + line2
+
+
+def td2_mrz(code: str, country: str, surname: str, given: str, number: str, nationality: str,
+            birth: str, sex: str, expiry: str, optional: str = "") -> str:
+    from chalicelib.mrz import check_digit as cd
+
+    line1 = _field(code, 2) + _field(country, 3) + _mrz_name(surname, given, 31)
+    num = _field(number, 9)
+    body = num + cd(num) + _field(nationality, 3) + birth + cd(birth) + (sex or "<") + expiry + cd(expiry) + _field(optional, 7)
+    return line1 + "\n" + body + cd(body[0:10] + body[13:20] + body[21:35])
+
+
+def td1_mrz(code: str, country: str, number: str, birth: str, sex: str, expiry: str,
+            nationality: str, surname: str, given: str, optional: str = "") -> str:
+    from chalicelib.mrz import check_digit as cd
+
+    num = _field(number, 9)
+    line1 = _field(code, 2) + _field(country, 3) + num + cd(num) + _field(optional, 15)
+    head = birth + cd(birth) + (sex or "<") + expiry + cd(expiry) + _field(nationality, 3) + "<" * 11
+    line2 = head + cd(line1[5:30] + head[0:7] + head[8:15] + head[18:29])
+    return line1 + "\n" + line2 + "\n" + _mrz_name(surname, given, 30)
+
+
+def passport_mrz(details: dict, country: str = "UTO") -> str:
     given = " ".join(p for p in (details["first_name"], details.get("middle_name")) if p)
-    code = TD3CodeGenerator("P", country, details["last_name"], given,
-                            details["passport_number"], country,
-                            _yymmdd(details["date_of_birth"]), details["sex"],
-                            _yymmdd(details["expiration_date"]))
-    return str(code)
+    return td3_mrz("P", country, details["last_name"], given, details["passport_number"], country,
+                   _yymmdd(details["date_of_birth"]), details["sex"],
+                   _yymmdd(details["expiration_date"]))
 
 
 def passport_details(seed: int = 0) -> dict:
@@ -331,8 +407,21 @@ def passport_details(seed: int = 0) -> dict:
     return d
 
 
-def passport_page(details: dict, portrait=None, country: str = "UTO", mrz_details=None):
-    """Draw the data page; `mrz_details` (tests) lets the MRZ disagree with the print."""
+PASSPORT_LABELS = {
+    # ICAO's English labels, and the bilingual style many passports print (English / French)
+    "plain": ("Type / Code / Passport No.", "Surname", "Given names", "Nationality", "Date of birth",
+              "Sex / Place of birth", "Date of issue", "Date of expiry"),
+    "bilingual": ("Type/Type  Code/Code  Passport No./No. du passeport", "Surname/Nom",
+                  "Given names/Prénoms", "Nationality/Nationalité", "Date of birth/Date de naissance",
+                  "Sex/Sexe  Place of birth/Lieu de naissance", "Date of issue/Date de délivrance",
+                  "Date of expiration/Date d'expiration"),
+}
+
+
+def passport_page(details: dict, portrait=None, country: str = "UTO", mrz_details=None,
+                  labels: str = "plain", mrz_override: str | None = None):
+    """Draw the data page; `mrz_details` (tests) lets the MRZ disagree with the print and
+    `mrz_override` replaces the zone's text (e.g. a wrong check digit)."""
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (1250, 880), (240, 236, 226))
@@ -342,33 +431,66 @@ def passport_page(details: dict, portrait=None, country: str = "UTO", mrz_detail
     img.paste(_portrait_image(portrait, (300, 380)), (40, 110))
     lab, val = _font("DejaVuSans", 18), _font("DejaVuSans-Bold", 28)
     given = " ".join(p for p in (details["first_name"], details.get("middle_name")) if p)
-    rows = [("Type / Code / Passport No.", f"P   {country}   {details['passport_number']}"),
-            ("Surname", details["last_name"]), ("Given names", given),
-            ("Nationality", country), ("Date of birth", _print_date(details["date_of_birth"])),
-            ("Sex / Place of birth", f"{details['sex']}   {details['place_of_birth']}"),
-            ("Date of issue", _print_date(details["date_of_issue"])),
-            ("Date of expiry", _print_date(details["expiration_date"]))]
+    values = (f"P   {country}   {details['passport_number']}", details["last_name"], given, country,
+              _print_date(details["date_of_birth"]), f"{details['sex']}   {details['place_of_birth']}",
+              _print_date(details["date_of_issue"]), _print_date(details["expiration_date"]))
     y = 100
-    for label, value in rows:
+    for label, value in zip(PASSPORT_LABELS[labels], values):
         draw.text((380, y), label, font=lab, fill=(90, 90, 90))
         draw.text((380, y + 22), value, font=val, fill=(20, 20, 30))
         y += 70
     mono = _font("DejaVuSansMono", 34)
-    for i, line in enumerate(passport_mrz(mrz_details or details, country).splitlines()):
+    zone = mrz_override or passport_mrz(mrz_details or details, country)
+    for i, line in enumerate(zone.splitlines()):
         draw.text((40, 720 + i * 56), line, font=mono, fill=(10, 10, 10))
     return img
 
 
 def make_passport(details: dict | None = None, portrait=None, degrade: bool = False,
-                  seed: int = 0, country: str = "UTO", mrz_details: dict | None = None) -> bytes:
+                  seed: int = 0, country: str = "UTO", mrz_details: dict | None = None,
+                  labels: str = "plain", mrz_override: str | None = None) -> bytes:
     """PNG of a synthetic TD3 passport data page."""
     details = complete_details(details, seed, passport=True)
     if mrz_details:
         mrz_details = complete_details(mrz_details, seed, passport=True)
-    img = passport_page(details, portrait, country, mrz_details)
+    img = passport_page(details, portrait, country, mrz_details, labels, mrz_override)
     if degrade:
         img = degrade_image(img, seed)
     return _png(img)
+
+
+def passport_card_front(details: dict, portrait=None):
+    """A front laid out like the US passport card: labels above values, no MRZ on the front."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (W, H), (232, 240, 246))
+    draw = ImageDraw.Draw(img)
+    draw.text((300, 22), "PASSPORT CARD", font=_font("DejaVuSans-Bold", 34), fill=(30, 50, 110))
+    draw.text((300, 66), "SPECIMEN", font=_font("DejaVuSans", 20), fill=(120, 120, 140))
+    img.paste(_portrait_image(portrait, (240, 300)), (30, 110))
+    lab, val = _font("DejaVuSans", 17), _font("DejaVuSans-Bold", 26)
+    given = " ".join(p for p in (details["first_name"], details.get("middle_name")) if p)
+    left = [("Surname", details["last_name"]), ("Given Names", given),
+            ("Nationality", "USA"), ("Date of Birth", _print_date(details["date_of_birth"]))]
+    right = [("Passport Card no.", details["passport_number"]), ("Sex", details["sex"]),
+             ("Place of Birth", details["place_of_birth"]),
+             ("Issued On", _print_date(details["date_of_issue"])),
+             ("Expires On", _print_date(details["expiration_date"]))]
+    for x, rows, y in ((300, left, 120), (680, right, 120)):
+        for label, value in rows:
+            draw.text((x, y), label, font=lab, fill=(90, 90, 100))
+            draw.text((x, y + 21), value, font=val, fill=(20, 20, 30))
+            y += 78 if x == 300 else 70
+    return img
+
+
+def make_passport_card(details: dict | None = None, portrait=None, seed: int = 0) -> bytes:
+    """PNG of a synthetic passport-card front (document number like C03005988)."""
+    details = complete_details(details, seed, passport=True)
+    if not re.fullmatch(r"C\d{8}", details.get("passport_number", "")):
+        rnd = random.Random(seed)
+        details["passport_number"] = "C" + "".join(rnd.choice("0123456789") for _ in range(8))
+    return _png(passport_card_front(details, portrait))
 
 
 # ---------------------------------------------------------------- expected reading

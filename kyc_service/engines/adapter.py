@@ -40,10 +40,13 @@ class SelfHostedProvider:
 
         return FaceEngine.shared().compare(self._read(source), self._read(target))
 
-    def analyze_id(self, front: ImageRef, back: ImageRef | None = None) -> dict[str, Any]:
+    def analyze_id(self, front: ImageRef, back: ImageRef | None = None,
+                   claim: dict | None = None) -> dict[str, Any]:
+        """AnalyzeID-shaped reading; with `claim` (the submitted details: first_name,
+        middle_name, last_name, date_of_birth, id_value, id_type) also "KycClaim"."""
         from .analyze import analyze
 
-        return analyze(self._read(front), self._read(back) if back else None)
+        return analyze(self._read(front), self._read(back) if back else None, claim=claim)
 
 
 @once
