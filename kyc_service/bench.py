@@ -27,6 +27,12 @@ GOALS = {
     "local_apps_per_min": ">= 60",
     "face_pair_s": "<= 0.6",
     "id_read_s": "<= 1.0",
+    "real_core_acc": ">= 95 (Textract on the same cards: textract_core_acc)",
+    "real_loso_core_acc": "shows what generalises",
+    "real_photo_core_acc": ">= 90",
+    "real_bogus_mrz": "0",
+    "id_read_cpu_s": "<= 2.43 (the reader before issue 10, same cards, same way)",
+    "id_read_cpu_max_s": "<= 4.04 (the reader before issue 10)",
     "deploy_zip_mb": "<= 5",
     "import_app_vs_bare": "<= 1.5",
 }

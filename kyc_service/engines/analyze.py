@@ -46,7 +46,7 @@ def read_front(img) -> FrontReading:
                  if name in ("FIRST_NAME", "LAST_NAME", "DATE_OF_BIRTH", "DOCUMENT_NUMBER")}
         texts = [b.text for b in lines]
         return FrontReading(printed, slots, texts, zone, "passport", found.warped, page.rotation)
-    reading = idtext.parse(lines, page.width, page.height)
+    reading = idtext.parse(lines, page.width, page.height, reread=page.reread)
     return FrontReading(reading.fields, reading.slots, reading.texts, None, "licence",
                         found.warped, page.rotation)
 
@@ -110,7 +110,7 @@ def analyze(front_bytes: bytes, back_bytes: bytes | None = None, claim: dict | N
         from . import claim as claims
 
         guided = dict(fields)
-        found = claims.apply(claim, guided, slots, reading.texts)
+        found = claims.apply(claim, guided, slots, reading.texts, day_first=reading.kind == "passport")
         response = {**to_response(guided, consistency["mismatched_fields"], consistency["sources"]),
                     "KycConsistency": response["KycConsistency"], "KycClaim": found}
     return response

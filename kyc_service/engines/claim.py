@@ -32,8 +32,9 @@ def compact(value) -> str:
 
 
 def tokens(value) -> list[str]:
+    """Words of a text: letters or digits, split where they meet too ("1SAMPLE" = 1, SAMPLE)."""
     text = unicodedata.normalize("NFKD", str(value or "")).encode("ascii", "ignore").decode()
-    return [t for t in re.split(r"[^A-Z0-9]+", text.upper()) if t]
+    return re.findall(r"[A-Z]+|[0-9]+", text.upper())
 
 
 def _claim_date(value) -> date | None:
@@ -43,15 +44,17 @@ def _claim_date(value) -> date | None:
         return None
 
 
-def _dates_in(text: str) -> list[date]:
-    from .idtext import find_dates
-    from .passport_text import parse_date
-
-    found = [d for d, _ in find_dates(text.upper())]
-    day_first = parse_date(text)
+def _dates_in(text: str, day_first: bool) -> list[date]:
+    """Full dates printed in `text`, numeric ones read in the document's own order (month
+    first on US cards, day first on passports): never both ways."""
     if day_first:
-        found.append(day_first[0])
-    return found
+        from .passport_text import parse_date
+
+        found = parse_date(text)
+        return [found[0]] if found else []
+    from .idtext import find_dates
+
+    return [d for d, _ in find_dates(text.upper())]
 
 
 def _short_dates_in(text: str) -> list[tuple[int, int, int]]:
@@ -80,7 +83,7 @@ def _elsewhere_text(value: str, texts: list[str], exclude: set[str]) -> bool:
 
 
 def apply(claim: dict, fields: dict[str, Field], slots: dict[str, list[str]],
-          texts: list[str]) -> dict[str, str]:
+          texts: list[str], day_first: bool = False) -> dict[str, str]:
     """Search the document for the claimed values; update `fields` where found at the label.
 
     Returns the `KycClaim` object: {"FIRST_NAME": "label" | "elsewhere" | "absent", ...} for
@@ -134,14 +137,16 @@ def apply(claim: dict, fields: dict[str, Field], slots: dict[str, list[str]],
     dob = _claim_date(claim.get("date_of_birth"))
     if claim.get("date_of_birth"):
         slot = slots.get("DATE_OF_BIRTH", [])
-        at = [d for s in slot for d in _dates_in(s)]
+        at = [d for s in slot for d in _dates_in(s, day_first)]
+        if fields.get("DATE_OF_BIRTH") is not None and fields["DATE_OF_BIRTH"].date is not None:
+            at = [fields["DATE_OF_BIRTH"].date] + at
         if dob is not None and dob in at:
             result["DATE_OF_BIRTH"] = LABEL
             old = fields.get("DATE_OF_BIRTH")
             conf = max(old.confidence if old else 0.0, CONFIRMED)
             fields["DATE_OF_BIRTH"] = Field(old.value if old and old.date == dob else slot[0], conf, dob,
                                             raw=slot[0])
-        elif dob is not None and (any(dob in _dates_in(t) for t in texts) or any(
+        elif dob is not None and (any(dob in _dates_in(t, day_first) for t in texts) or any(
                 (dob.month, dob.day, dob.year % 100) in _short_dates_in(t) for t in texts)):
             result["DATE_OF_BIRTH"] = ELSEWHERE
         else:

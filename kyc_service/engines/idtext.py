@@ -37,12 +37,12 @@ from .layout import (ADDRESS, DOB, EXP, GIVEN, IGNORE_DATE, ISS, LAST, NAME, NUM
                      Layout)
 
 CITY_RE = re.compile(r"^(?P<city>[A-Z][A-Z .'\-]*?)[,.]?\s*(?P<state>[A-Z]{2})[,.\-]?\s*"
-                     r"(?P<zip>[0-9#]{4,5})(?:\s*-?\s*(?P<plus4>[0-9#]{4}))?\b")
+                     r"(?P<zip>(?=(?:[A-Z#]*\d){3})[0-9A-Z#]{4,5})(?:\s*-?\s*(?P<plus4>[0-9#]{4}))?\b")
 DATE_RE = re.compile(r"(\d{1,2})\s?[/\-.]\s?(\d{1,2})\s?[/\-.]\s?((?:19|20)\d{2})")
 MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
 WORD_DATE_RE = re.compile(r"(\d{1,2})\s?(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*"
                           r"\.?\s?((?:19|20)\d{2})")
-NUMBER_TOKEN = re.compile(r"^[A-Z0-9][A-Z0-9\-]{3,24}$")
+NUMBER_TOKEN = re.compile(r"^[A-Z0-9][A-Z0-9\-]{1,24}$")
 SUFFIXES = {"JR", "SR", "II", "III", "IV", "V"}
 ADDRESS_LINE = re.compile(r"^(?:[#$]?\s*\d|APT|UNIT|STE|SUITE|#|P\.?\s?O\.?\s+BOX|ADDRESS|FLOOR)")
 # Printed words that are never a holder's name (headers, banners, codes).
@@ -77,8 +77,11 @@ def usable(box) -> bool:
     return len(text) > 2 or box.confidence >= 80
 
 
-def parse(boxes, width: float = 0.0, height: float = 0.0) -> Reading:
-    """Read a licence front from OCR boxes (`ocr.Line`s in upright page coordinates)."""
+def parse(boxes, width: float = 0.0, height: float = 0.0, reread=None) -> Reading:
+    """Read a licence front from OCR boxes (`ocr.Line`s in upright page coordinates).
+
+    `reread(box) -> [text]` (optional): the box recognised again; used for a second look at a
+    labelled document number that fails its state's published format."""
     boxes = [b for b in boxes if usable(b)]
     lay = Layout.of(boxes, width, height)
     out = Reading()
@@ -89,9 +92,9 @@ def parse(boxes, width: float = 0.0, height: float = 0.0) -> Reading:
     owners = _owners(lay)
     city, street_boxes = _address(lay)
     out.state = _state(lay, city)
-    _numbers(lay, owners, out, city, street_boxes)
+    _numbers(lay, owners, out, city, street_boxes, reread)
     _dates(lay, owners, out)
-    _names(lay, owners, out, street_boxes)
+    _names(lay, owners, out, street_boxes, reread)
     _address_fields(lay, out, city, street_boxes)
     _codes(lay, owners, out)
     if out.fields:
@@ -240,7 +243,7 @@ def _address_fields(lay: Layout, out: Reading, city, block) -> None:
                                           calibrated(conf, True))
     out.fields["STATE_IN_ADDRESS"] = Field(m.group("state"), calibrated(conf, True))
     zip_code = m.group("zip") + (f"-{m.group('plus4')}" if m.group("plus4") else "")
-    out.fields["ZIP_CODE_IN_ADDRESS"] = Field(zip_code, calibrated(conf, True, "#" not in zip_code))
+    out.fields["ZIP_CODE_IN_ADDRESS"] = Field(zip_code, calibrated(conf, True, bool(re.fullmatch(r"\d{5}(-\d{4})?", zip_code))))
     streets = [b for b in block if b is not city]
     if streets:
         text = " ".join(_strip_label(lay, b, (ADDRESS,)).upper().strip(" $") for b in streets)
@@ -277,7 +280,7 @@ def _number_token(text: str) -> str | None:
             parts.append(tok)
         else:
             break
-    value = " ".join(parts).strip("-")
+    value = "".join(parts).strip("-")
     digits = sum(ch.isdigit() for ch in value)
     alnum = len(dlformats.compact(value))
     if digits < 3 or alnum < 5 or alnum > 20:
@@ -297,7 +300,20 @@ def _fit_number(state: str | None, printed: str, ocr_conf: float, at_label: bool
     return printed, calibrated(ocr_conf, at_label), False
 
 
-def _numbers(lay: Layout, owners, out: Reading, city, block) -> None:
+def _second_look(state, boxes, reread):
+    """(token, value, confidence) from a labelled box read again, fitting the state's format."""
+    for box in boxes:
+        for text in reread(box):
+            for token in re.findall(r"[A-Z0-9][A-Z0-9\-]{4,24}", text.upper()):
+                if DATE_RE.fullmatch(token) or not _number_token(token):
+                    continue
+                if dlformats.fits(state, token):
+                    value, conf, _ = _fit_number(state, token, min(box.confidence, 90.0), True)
+                    return token, value, conf
+    return None
+
+
+def _numbers(lay: Layout, owners, out: Reading, city, block, reread=None) -> None:
     rank = {"box": 0, "right": 1, "below": 2}
     cands = []
     for lab in lay.labels(NUMBER):
@@ -320,7 +336,13 @@ def _numbers(lay: Layout, owners, out: Reading, city, block) -> None:
                                               or owner[0].key == IGNORE_DATE)):
             continue
         token = _number_token(seg.text)
-        if token and (sum(ch.isdigit() for ch in token) >= 5 or dlformats.fits(state, token)):
+        if not token:
+            continue
+        if dlformats.known(state):
+            # where the state's format is known, an unlabelled number must have it
+            if dlformats.read(state, token) is not None:
+                cands.append((3, seg, token))
+        elif sum(ch.isdigit() for ch in token) >= 5:
             cands.append((3, seg, token))
     best = None
     for r, seg, token in cands:
@@ -329,6 +351,12 @@ def _numbers(lay: Layout, owners, out: Reading, city, block) -> None:
         key = (not fits, r == 3, r, seg.box.cy)
         if best is None or key < best[0]:
             best = (key, value, conf, token)
+    if reread is not None and dlformats.known(state) and (best is None or best[0][0]):
+        labelled = [seg.box for r, seg, _ in sorted(cands, key=lambda c: c[0]) if r < 3]
+        again = _second_look(state, labelled[:2], reread)
+        if again is not None:
+            token, value, conf = again
+            best = ((False, False, 0, 0.0), value, conf, token)
     if best is not None:
         key, value, conf, token = best
         out.fields["DOCUMENT_NUMBER"] = Field(value, conf, source=BY_POSITION if key[1] else AT_LABEL,
@@ -376,12 +404,11 @@ def _dates(lay: Layout, owners, out: Reading) -> None:
         if items:
             picked[key] = items[0]
     dob, exp, iss = picked.get(DOB), picked.get(EXP), picked.get(ISS)
-    if dob and (dob[0] > today or dob[0].year < 1900):
-        dob = None
-    if dob and exp and _years_between(dob[0], exp[0]) < 10:
-        dob = exp = None  # labels misread: fall back to order
-    if dob and iss and iss[0] <= dob[0]:
-        iss = None
+    # labels that contradict the dates (a birth in the future or after the issue, an expiry
+    # less than ten years after the birth) are misread: all dates are then placed by order
+    if (dob and (dob[0] > today or dob[0].year < 1900)) or (dob and exp and _years_between(dob[0], exp[0]) < 10) \
+            or (dob and iss and iss[0] <= dob[0]) or (iss and exp and exp[0] < iss[0]):
+        dob = exp = iss = None
     at = {DOB: dob is not None, EXP: exp is not None, ISS: iss is not None}
     distinct = sorted({d: (d, raw, c) for d, raw, c in pool}.values(), key=lambda x: x[0])
     if dob is None:
@@ -455,10 +482,16 @@ def _name_line(lay: Layout, box):
             key = lab.key
     if key is None:
         # a field number glued to the name ("21AM" = 2 + I AM, "1SAMPLE")
+        text = text.lstrip(" .,:;'`*-")
         m = re.match(r"^(1\s?[,.]?\s?2|[12])(?=[A-Z]|1[A-Z])", text.upper())
+        # the field number read as a letter: "l MULLER", "| MULLER" (1), "Z OMAR" (2)
+        lookalike = re.match(r"^([l|]|Z)\s+(?=[A-Za-z]{2})", box.text.strip())
         if m:
             key = {"1": LAST, "2": GIVEN}.get(m.group(1), NAME)
             text = text[m.end():]
+        elif lookalike and not segs[1:]:
+            key = GIVEN if lookalike.group(1) == "Z" else LAST
+            text = box.text.strip()[lookalike.end():].upper()
     name = _clean_name(text)
     return (name, key) if name else None
 
@@ -542,7 +575,23 @@ def _name_block(lay: Layout, block, tol: float):
     return lines
 
 
-def _names(lay: Layout, owners, out: Reading, block) -> None:
+def _respace_given(lay: Layout, text: str, box, reread) -> str:
+    """Given names the recogniser glued ("JEFFERYJAMES", "JOHNA"): a second look at the box
+    with other margins may show the gap (the same letters, split)."""
+    words = text.split()
+    if len(words) != 1 or len(words[0]) < 5:
+        return text
+    letters = "".join(re.findall(r"[^\W\d_]+", text.upper()))
+    for again in reread(box):
+        words = re.findall(r"[^\W\d_]+", again.upper())
+        for i in range(len(words)):
+            for j in range(i + 2, len(words) + 1):
+                if "".join(words[i:j]) == letters:
+                    return " ".join(words[i:j])
+    return text
+
+
+def _names(lay: Layout, owners, out: Reading, block, reread=None) -> None:
     tol = 0.08 * lay.width
     block_ids = {id(b) for b in block}
     lines = _name_block(lay, block, tol)
@@ -654,6 +703,8 @@ def _names(lay: Layout, owners, out: Reading, block) -> None:
         out.fields["LAST_NAME"] = Field(value, calibrated(box.confidence, at), source=AT_LABEL if at else BY_POSITION,
                                         raw=text)
         out.slots["LAST_NAME"] = [text]
+    if given is not None and reread is not None:
+        given = (_respace_given(lay, given[0], given[1], reread), given[1], given[2])
     if given is not None:
         text, box, at = given
         first, middle, suffix = _split_given(text)

@@ -70,6 +70,7 @@ _OWN_NUMBER = {DOB: ("3",), EXP: ("4B",), ISS: ("4A",)}
 # one pattern per alternative: the longest acceptable match wins (see _word_at)
 _WORD_RES = [(key, re.compile(alt)) for key, alts in _WORDS for alt in alts]
 _SEPARATORS = " .:;,|#="
+_LEADING_JUNK = " .,:;|'`*-"
 
 
 @dataclass
@@ -138,7 +139,10 @@ def _may_start(text: str, pos: int) -> bool:
     if pos == 0:
         return True
     prev, ch = text[pos - 1], text[pos]
-    return prev in _SEPARATORS or prev == "/" or (prev.isdigit() and ch.isalpha())
+    # after a separator, or where letters and digits meet ("4dLIC", "E9A END": a field number
+    # and its label word glued to what comes before)
+    return prev in _SEPARATORS or prev == "/" or (prev.isdigit() and ch.isalpha()) \
+        or (prev.isalpha() and ch.isdigit())
 
 
 def _word_at(text: str, pos: int, box_start: bool, numbered: bool):
@@ -188,7 +192,9 @@ def _label_at(text: str, pos: int, box_start: bool):
                 best = (found[0], found[1], num, found[2])
         if best:
             return best
-        if pos == 0 and number[:2] not in ("4O", "40"):
+        if pos > 0 and text[pos - 1].isalpha():
+            return None  # glued to letters before it: only with a label word
+        if not text[:pos].strip(_LEADING_JUNK) and number[:2] not in ("4O", "40"):
             # a bare field number opens its box ("1SAMPLE", "4dS123-...", "3 | DOB"); "40"
             # stands for "4d" only before a label word
             return field_key(number), m.end(), number, ""

@@ -39,6 +39,7 @@ class Line:
     y1: float
     # (word, x0, x1): where the recogniser saw gaps between words (may split glued text)
     words: tuple = field(default=(), compare=False)
+    quad: object = field(default=None, compare=False, repr=False)  # corners in the page image
 
     @property
     def height(self) -> float:
@@ -64,6 +65,14 @@ class Page:
     height: int
     rotation: int = 0      # degrees the image was turned (counter-clockwise) to read it
     skew: float = 0.0      # degrees of residual skew taken out of the coordinates
+    image: object = field(default=None, repr=False)  # the upright page (numpy) the quads are in
+
+    def reread(self, line: Line, margins=(0.1, 0.0)) -> list[str]:
+        """The line's box recognised again with other margins (a second look at a value that
+        failed its pattern). One recognition per margin."""
+        if self.image is None or line.quad is None:
+            return []
+        return reread(self.image, line.quad, margins)
 
 
 _run_lock = threading.Lock()
@@ -237,9 +246,19 @@ def read_page(rgb, orient: bool = True) -> Page:
                 continue
             wx0, _, wx1, _ = _upright_box(np.asarray(wquad, dtype=np.float32), angle, w / 2, h / 2)
             word_spans.append((str(wtext), wx0, wx1))
-        lines.append(Line(text, score * 100, x0, y0, x1, y1, tuple(word_spans)))
+        lines.append(Line(text, score * 100, x0, y0, x1, y1, tuple(word_spans), quad))
     lines.sort(key=lambda b: (b.cy, b.x0))
-    return Page(lines, w, h, rotation, angle)
+    return Page(lines, w, h, rotation, angle, arr)
+
+
+def reread(arr, quad, margins=(0.1, 0.0)) -> list[str]:
+    from rapidocr.ch_ppocr_rec.typings import TextRecInput
+
+    eng = engine()
+    crops = [c for m in margins for c in _crops(arr, [quad], m)]
+    with _run_lock:
+        rec = eng._load_rec_model()(TextRecInput(img=crops))
+    return [str(t).strip() for t in (rec.txts or ()) if str(t).strip()]
 
 
 def read_boxes(rgb) -> list[Line]:

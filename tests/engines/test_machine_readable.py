@@ -64,52 +64,73 @@ def _td3(**kw):
     return details, docgen.passport_mrz(details).splitlines()
 
 
+def _boxes(*texts):
+    from kyc_service.engines.ocr import Line
+    return [Line(t, 96.0, 20, 40 * i, 20 + 14 * len(t), 40 * i + 30) for i, t in enumerate(texts)]
+
+
+def test_icao_specimen_zones_are_generated_exactly():
+    assert docgen.td3_mrz("P", "UTO", "ERIKSSON", "ANNA MARIA", "L898902C3", "UTO", "740812", "F", "120415",
+                          "ZE184226B") == ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+                                           "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
+    assert docgen.td2_mrz("I", "UTO", "ERIKSSON", "ANNA MARIA", "D23145890", "UTO", "740812", "F", "120415") == \
+        "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6"
+    assert docgen.td1_mrz("I", "UTO", "D23145890", "740812", "F", "120415", "UTO", "ERIKSSON", "ANNA MARIA") == \
+        ("I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<")
+
+
 def test_mrz_td3_with_ocr_confusions_is_corrected():
     details, lines = _td3(seed=4, last_name="OBOLO", first_name="SIMON")
     ocr1 = lines[0].replace("O", "0").replace("<<<<", "<K<<", 1)
     ocr2 = lines[1][:13] + lines[1][13:19].replace("1", "I").replace("0", "O") + lines[1][19:]
-    result = mrzread.find_mrz(["PASSPORT", ocr1, ocr2.replace("<<<", "«<", 1)])
+    result = mrzread.find(_boxes("PASSPORT", ocr1, ocr2.replace("<<<", "«<", 1)))
     assert result.valid, result.failed_checks
     assert result.lines == lines
-    assert result.fields["LAST_NAME"].value == "OBOLO"
-    assert result.fields["DATE_OF_BIRTH"].date.isoformat() == details["date_of_birth"]
+    fields = result.fields()
+    assert fields["LAST_NAME"].value == "OBOLO"
+    assert fields["DATE_OF_BIRTH"].date.isoformat() == details["date_of_birth"]
+    assert fields["MRZ_CODE"].value == "\n".join(lines)
 
 
 def test_mrz_document_number_o_zero_retry():
     details, lines = _td3(seed=5, passport_number="AB0101234")
     bad = lines[1].replace("AB0101234", "ABO1O1234")  # letters are allowed there
-    result = mrzread.parse_lines([lines[0], bad])
-    assert result.valid and result.fields["DOCUMENT_NUMBER"].value == "AB0101234"
+    zone = mrzread.parse_lines([lines[0], bad])
+    assert zone.valid and zone.document_number == "AB0101234"
 
 
 def test_mrz_corrupted_check_digit_is_detected():
     _, lines = _td3(seed=6)
     line2 = lines[1]
     wrong = str((int(line2[19]) + 1) % 10)
-    result = mrzread.parse_lines([lines[0], line2[:19] + wrong + line2[20:]])
-    assert not result.valid
-    assert "birth date hash" in result.failed_checks
-    assert result.fields["DATE_OF_BIRTH"].confidence <= 50
+    zone = mrzread.parse_lines([lines[0], line2[:19] + wrong + line2[20:]])
+    assert zone is not None and not zone.valid
+    assert "birth_date" in zone.failed_checks
+    reading = mrzread.find(_boxes(lines[0], line2[:19] + wrong + line2[20:]))
+    assert not reading.valid and reading.confidence <= 50
 
 
 def test_mrz_td1_and_td2():
-    from mrz.generator.td1 import TD1CodeGenerator
-    from mrz.generator.td2 import TD2CodeGenerator
-    td1 = str(TD1CodeGenerator("I", "UTO", "D23145890", "740812", "F", "300101", "UTO",
-                               "ERIKSSON", "ANNA MARIA")).splitlines()
-    r = mrzread.find_mrz(td1)
-    assert r.kind == "TD1" and r.valid and r.fields["FIRST_NAME"].value == "ANNA"
-    assert r.fields["DOCUMENT_NUMBER"].value == "D23145890"
-    td2 = str(TD2CodeGenerator("I", "UTO", "ERIKSSON", "ANNA MARIA", "D23145890", "UTO",
-                               "740812", "F", "300101")).splitlines()
-    r = mrzread.find_mrz(td2)
-    assert r.kind == "TD2" and r.valid
-    assert r.fields["DATE_OF_BIRTH"].date.isoformat() == "1974-08-12"
-    assert r.fields["EXPIRATION_DATE"].date.isoformat() == "2030-01-01"
+    td1 = docgen.td1_mrz("I", "UTO", "D23145890", "740812", "F", "300101", "UTO", "ERIKSSON", "ANNA MARIA")
+    r = mrzread.find(_boxes(*td1.splitlines()))
+    assert r.zone.kind == "TD1" and r.valid and r.fields()["FIRST_NAME"].value == "ANNA"
+    assert r.fields()["DOCUMENT_NUMBER"].value == "D23145890"
+    td2 = docgen.td2_mrz("I", "UTO", "ERIKSSON", "ANNA MARIA", "D23145890", "UTO", "740812", "F", "300101")
+    r = mrzread.find(_boxes(*td2.splitlines()))
+    assert r.zone.kind == "TD2" and r.valid
+    assert r.fields()["DATE_OF_BIRTH"].date.isoformat() == "1974-08-12"
+    assert r.fields()["EXPIRATION_DATE"].date.isoformat() == "2030-01-01"
 
 
-def test_no_mrz_in_ordinary_text():
-    assert mrzread.find_mrz(["4d DLN S694-167-87-113-7", "1 MULLER", "2 OMAR ANN"]) is None
+@pytest.mark.parametrize("texts", [
+    ["4d DLN S694-167-87-113-7", "1 MULLER", "2 OMAR ANN"],
+    ["Operation of a motor vehicle constitutes consent to any sobriety test required by law."],
+    ["CONSENTTOANYSOBRIETYTESTREQUIREDBYLAWOPERATI", "ONOFAMOTORVEHICLECONSTITUTESCONSENTTOANYSOBR"],
+    ["5DD12345678901234567890123", "DD 1234567890123456789012345"],
+    ["01/12/202401/12/1967", "4a Iss11/07/2016 4b Exp 01/12/2021"],
+])
+def test_no_mrz_in_ordinary_text(texts):
+    assert mrzread.find(_boxes(*texts)) is None
 
 
 def test_partial_details_are_completed_and_encoded():
