@@ -18,7 +18,7 @@ DETECT_SIDE = 800          # outline search on a copy this size (long side)
 MIN_AREA = 0.12            # the document covers at least this share of the picture
 FILLS_FRAME = 0.85         # above this share (and square to the frame) nothing is warped
 ASPECT = (1.25, 1.95)
-OUT_MIN_LONG, OUT_MAX_LONG = 900, 1400
+OUT_MIN_LONG, OUT_MAX_LONG = 900, 1170  # ~736 px on the short side: what the detector works at
 
 
 @dataclass

@@ -509,8 +509,8 @@ def _column_neighbour(lay: Layout, box, direction: int, tol: float, exclude):
         gap = (box.y0 - b.y1) if direction < 0 else (b.y0 - box.y1)
         if direction < 0 and b.cy >= box.cy - 0.4 * h or direction > 0 and b.cy <= box.cy + 0.4 * h:
             continue
-        if gap > 1.8 * max(h, b.height):
-            continue
+        if gap > 1.8 * h or b.height > 2.0 * h or b.height < 0.4 * h:
+            continue  # too far, or a header / fine print rather than the next line
         if best is None or (abs(b.cy - box.cy) < abs(best.cy - box.cy)):
             best = b
     return best
