@@ -164,8 +164,9 @@ def photograph(png: bytes, seed: int = 0, max_angle: float = 5.0, quarter_turns:
     """The document as if photographed on a table, as a JPEG of `frame` size:
     - turned by `quarter_turns` x 90 degrees plus up to `max_angle` degrees either way;
     - seen at an angle: each corner moved by up to `perspective` x the document's size;
-    - `fill`: the share of the frame's width the document spans (default 0.5-0.75);
-    - on a background with a colour gradient and noise; Gaussian `blur` (sigma, pixels)."""
+    - `fill`: the share of the frame the document's long side spans (default 0.5-0.75);
+    - on a background with a colour gradient, a grain like a table's and noise;
+    - Gaussian `blur` (sigma, pixels)."""
     import cv2
     import numpy as np
     from PIL import Image
@@ -174,7 +175,9 @@ def photograph(png: bytes, seed: int = 0, max_angle: float = 5.0, quarter_turns:
     card = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     fw, fh = frame
     h, w = card.shape[:2]
-    span = (fill if fill is not None else float(rng.uniform(0.5, 0.75))) * min(fw, fh * 1.3)
+    # `fill`: the share of the frame the document's long side spans, along the side it runs by
+    along = fw if quarter_turns % 2 == 0 else fh
+    span = (fill if fill is not None else float(rng.uniform(0.5, 0.75))) * along
     scale = span / max(w, h)
     cx, cy = fw / 2 + rng.uniform(-0.08, 0.08) * fw, fh / 2 + rng.uniform(-0.08, 0.08) * fh
     angle = np.radians(90 * quarter_turns + rng.uniform(-max_angle, max_angle))
@@ -190,7 +193,18 @@ def photograph(png: bytes, seed: int = 0, max_angle: float = 5.0, quarter_turns:
     ys, xs = np.mgrid[0:fh, 0:fw].astype(np.float32)
     gradient = (xs / fw - 0.5)[..., None] * rng.uniform(-40, 40, 3) + \
         (ys / fh - 0.5)[..., None] * rng.uniform(-40, 40, 3)
-    bg = base + gradient + rng.normal(0, 18, (fh, fw, 3))
+    # a table's grain: wavy stripes at a random angle, and fine noise
+    theta = rng.uniform(0, np.pi)
+    along = xs * np.cos(theta) + ys * np.sin(theta)
+    across = -xs * np.sin(theta) + ys * np.cos(theta)
+    grain = np.sin(along / rng.uniform(6, 14) + 3 * np.sin(across / rng.uniform(80, 200)))
+    streaks = cv2.resize(rng.normal(0, 1, (fh // 2, max(2, fw // 40))).astype(np.float32), (fw, fh),
+                         interpolation=cv2.INTER_LINEAR)
+    centre = (fw / 2, fh / 2)
+    streaks = cv2.warpAffine(streaks, cv2.getRotationMatrix2D(centre, float(np.degrees(theta)), 1.5),
+                             (fw, fh), borderMode=cv2.BORDER_REFLECT)
+    bg = base + gradient + (grain * rng.uniform(6, 16) + streaks * rng.uniform(10, 25))[..., None] \
+        + rng.normal(0, 18, (fh, fw, 3))
     bg = cv2.GaussianBlur(bg.astype(np.float32), (0, 0), 1.2)
     alpha = (mask.astype(np.float32) / 255.0)[..., None]
     out = warped.astype(np.float32) * alpha + bg * (1 - alpha)

@@ -116,7 +116,7 @@ def _side_contrast(gray, q, step: float = 6.0) -> list[float]:
     return out
 
 
-def _stands_out(edges, q) -> bool:
+def _stands_out(edges, q, share: float = 1.0) -> bool:
     """A document lies on a plainer background: outside the outline (beyond a margin) there
     is much less fine detail than inside. An inner rectangle of a scanned card (its portrait,
     a frame) fails this: the rest of the card around it is as busy as the inside."""
@@ -134,7 +134,8 @@ def _stands_out(edges, q) -> bool:
         return False  # nothing around it to compare with: a scan, nothing to flatten
     d_in = float(edges[shrunk > 0].mean()) if (shrunk > 0).any() else 0.0
     d_out = float(edges[outside].mean())
-    return d_in > 0 and d_out < 0.5 * d_in
+    # a small outline must stand out more: a portrait on a card fills a fifth of it or less
+    return d_in > 0 and d_out < (0.5 if share >= 0.3 else 0.3) * d_in
 
 
 def _contrasted(gray, q) -> bool:
@@ -144,26 +145,67 @@ def _contrasted(gray, q) -> bool:
 
     steps = _side_contrast(gray, q)
     finite = [s for s in steps if s != float("inf")]
-    return sum(s >= 15 for s in steps) >= 3 and (not finite or float(np.median(finite)) >= 25)
+    return sum(s >= 12 for s in steps) >= 3 and (not finite or float(np.median(finite)) >= 15)
 
 
-def _quads(gray):
-    """Candidate quadrilaterals (ordered corners) in `gray`, largest first."""
+def _masks(rgb_small, gray, blur):
+    """Foreground masks to look for the outline in, most telling first: the colour distance
+    from the picture's border (a photo's border is its background), then edges, then Otsu."""
     import cv2
     import numpy as np
 
     h, w = gray.shape
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb_small, (0, 0), 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    # the background's colour, modelled from the picture's border as a plane in x and y (a
+    # table's colour drifts across a photo with the light)
+    b = max(4, int(0.03 * max(h, w)))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    border = np.zeros((h, w), bool)
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    design = np.stack([np.ones_like(xs), xs / w, ys / h], axis=-1)
+    coef, *_ = np.linalg.lstsq(design[border], lab[border], rcond=None)
+    residual = np.linalg.norm(lab - design @ coef, axis=2)
+    spread = float(np.percentile(residual[border], 90))
+    colour = (residual > max(10.0, 1.5 * spread)).astype(np.uint8) * 255
+    colour = cv2.morphologyEx(colour, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    colour = cv2.morphologyEx(colour, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
+    yield "colour", colour
+    edges = cv2.Canny(blur, 40, 120)
+    yield "edges", cv2.dilate(edges, np.ones((5, 5), np.uint8), iterations=2)
+    _, otsu = cv2.threshold(cv2.GaussianBlur(gray, (9, 9), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    yield "otsu", otsu
+    yield "otsu", 255 - otsu
+
+
+def _alone(mask, q) -> bool:
+    """Everything that differs from the background lies inside the outline (beyond a margin):
+    the document, not a part of it (a portrait on a scanned card has the card's text around it)."""
+    import cv2
+    import numpy as np
+
+    h, w = mask.shape
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(inside, q.astype(np.int32), 255)
+    margin = max(3, int(0.03 * max(h, w)))
+    grown = cv2.dilate(inside, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    outside = grown == 0
+    if outside.sum() < 0.03 * h * w:
+        return False
+    return float((mask[outside] > 0).mean()) < 0.05
+
+
+def _quads(rgb_small):
+    """Candidate quadrilaterals (ordered corners) in the picture, largest first."""
+    import cv2
+    import numpy as np
+
+    gray = cv2.cvtColor(rgb_small, cv2.COLOR_RGB2GRAY)
+    h, w = gray.shape
     area = float(h * w)
     blur = cv2.GaussianBlur(gray, (5, 5), 0)
-    masks = []
     edges = cv2.Canny(blur, 40, 120)
-    fine = cv2.Canny(gray, 60, 160)
-    masks.append(cv2.dilate(edges, np.ones((5, 5), np.uint8), iterations=2))
-    _, otsu = cv2.threshold(cv2.GaussianBlur(gray, (9, 9), 0), 0, 255,
-                            cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    masks += [otsu, 255 - otsu]
     out = []
-    for mask in masks:
+    for kind, mask in _masks(rgb_small, gray, blur):
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:5]:
             hull = cv2.convexHull(c)
@@ -172,7 +214,7 @@ def _quads(gray):
                 break
             peri = cv2.arcLength(hull, True)
             quad = None
-            for eps in (0.02, 0.03, 0.05):
+            for eps in (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1):
                 approx = cv2.approxPolyDP(hull, eps * peri, True)
                 if len(approx) == 4:
                     quad = approx
@@ -187,8 +229,10 @@ def _quads(gray):
             long_side, short_side = sorted(_sides(q), reverse=True)
             if short_side <= 0 or not ASPECT[0] <= long_side / short_side <= ASPECT[1]:
                 continue
-            if not (_corner_angles_ok(q) and _on_edges(edges, q) and _contrasted(blur, q)
-                    and _stands_out(fine, q)):
+            if not (_corner_angles_ok(q) and _on_edges(edges, q) and _contrasted(blur, q)):
+                continue
+            share = cv2.contourArea(q.reshape(-1, 1, 2)) / area
+            if not (_alone(mask, q) if kind == "colour" else _stands_out(edges, q, share)):
                 continue
             out.append((cv2.contourArea(q.reshape(-1, 1, 2)), q))
         if out:
@@ -206,8 +250,7 @@ def find_document(rgb) -> Found:
     w, h = rgb.size
     scale = min(1.0, DETECT_SIDE / max(w, h))
     small = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale)))) if scale < 1 else rgb
-    gray = cv2.cvtColor(np.asarray(small), cv2.COLOR_RGB2GRAY)
-    quads = _quads(gray)
+    quads = _quads(np.ascontiguousarray(np.asarray(small)))
     if not quads:
         return Found(rgb, False, None)
     q = quads[0] / scale

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import math
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 
 from chalicelib.once import once
 
 MAX_SIDE = 1600
+DET_SIDE = 736            # RapidOCR's default working size (short side) for detection
+DET_NATIVE_FROM = 600       # ... from this short side up, the picture is detected as it is
 PARAMS = {"Global.log_level": "error", "Global.use_cls": False}
 # the direction classifier: 180-degree votes above this score count
 CLS_THRESHOLD = 0.9
@@ -67,7 +70,7 @@ class Page:
     skew: float = 0.0      # degrees of residual skew taken out of the coordinates
     image: object = field(default=None, repr=False)  # the upright page (numpy) the quads are in
 
-    def reread(self, line: Line, margins=(0.1, 0.0)) -> list[str]:
+    def reread(self, line: Line, margins=(0.1,)) -> list[str]:
         """The line's box recognised again with other margins (a second look at a value that
         failed its pattern). One recognition per margin."""
         if self.image is None or line.quad is None:
@@ -80,13 +83,33 @@ _run_lock = threading.Lock()
 
 @once
 def engine():
-    """The process-wide RapidOCR instance (bundled models, no download, quiet logs)."""
+    """The process-wide RapidOCR instance (bundled models, no download, quiet logs).
+
+    Its onnxruntime sessions are rebuilt with spin-waiting off: by default onnxruntime's
+    worker threads spin between operators, burning CPU that the face match and the other
+    verifications running beside an ID read need (measured in `make bench`)."""
     import logging
     from rapidocr import RapidOCR
 
     ocr = RapidOCR(params=PARAMS)
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    for load in (ocr._load_det_model, ocr._load_cls_model, ocr._load_rec_model):
+        _without_spinning(load().session)
     return ocr
+
+
+def _without_spinning(wrapper) -> None:
+    """Replace an OrtInferSession's session by the same model without spin-waiting."""
+    import onnxruntime as ort
+
+    old = wrapper.session
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    options.enable_cpu_mem_arena = False
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    wrapper.session = ort.InferenceSession(old._model_path, options, providers=old.get_providers())
 
 
 def _scaled(rgb):
@@ -100,7 +123,12 @@ def _detect(eng, arr):
     """Text quads (N, 4, 2) in `arr`'s coordinates, points clockwise from top-left."""
     import numpy as np
 
-    det = eng._load_det_model()(arr)
+    model = eng._load_det_model()
+    short = min(arr.shape[:2])
+    # small pictures (a 640 x 400 card) are enlarged to the detector's working size; larger
+    # ones are detected as they are (enlarging them costs time and finds nothing more)
+    model.limit_side_len = DET_SIDE if short < DET_NATIVE_FROM else short
+    det = model(arr)
     if det.boxes is None or len(det.boxes) == 0:
         return np.zeros((0, 4, 2), dtype=np.float32)
     return np.asarray(det.boxes, dtype=np.float32)
@@ -235,7 +263,8 @@ def read_page(rgb, orient: bool = True) -> Page:
         angle = 0.0
     lines = []
     for quad, (text, score, words) in zip(quads, results):
-        text = text.strip()
+        # the recogniser's alphabet includes full-width forms ("，" for ","): NFKC folds them
+        text = unicodedata.normalize("NFKC", text).strip()
         if not text:
             continue
         x0, y0, x1, y1 = _upright_box(quad, angle, w / 2, h / 2)
@@ -245,20 +274,20 @@ def read_page(rgb, orient: bool = True) -> Page:
             if wquad is None:
                 continue
             wx0, _, wx1, _ = _upright_box(np.asarray(wquad, dtype=np.float32), angle, w / 2, h / 2)
-            word_spans.append((str(wtext), wx0, wx1))
+            word_spans.append((unicodedata.normalize("NFKC", str(wtext)), wx0, wx1))
         lines.append(Line(text, score * 100, x0, y0, x1, y1, tuple(word_spans), quad))
     lines.sort(key=lambda b: (b.cy, b.x0))
     return Page(lines, w, h, rotation, angle, arr)
 
 
-def reread(arr, quad, margins=(0.1, 0.0)) -> list[str]:
+def reread(arr, quad, margins=(0.1,)) -> list[str]:
     from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
     eng = engine()
     crops = [c for m in margins for c in _crops(arr, [quad], m)]
     with _run_lock:
         rec = eng._load_rec_model()(TextRecInput(img=crops))
-    return [str(t).strip() for t in (rec.txts or ()) if str(t).strip()]
+    return [unicodedata.normalize("NFKC", str(t)).strip() for t in (rec.txts or ()) if str(t).strip()]
 
 
 def read_boxes(rgb) -> list[Line]:
