@@ -483,6 +483,11 @@ def _name_line(lay: Layout, box):
     if key is None:
         # a field number glued to the name ("21AM" = 2 + I AM, "1SAMPLE")
         text = text.lstrip(" .,:;'`*-")
+        # names are printed in capitals: a lower-case letter glued before them is a misread
+        # field number ("uDOE" for "1,2 DOE")
+        raw = box.text.strip().lstrip(" .,:;'`*-")
+        if re.match(r"^[a-z](?=[A-Z]{2})", raw) and not segs[1:]:
+            text = raw[1:].upper()
         m = re.match(r"^(1\s?[,.]?\s?2|[12])(?=[A-Z]|1[A-Z])", text.upper())
         # the field number read as a letter: "l MULLER", "| MULLER" (1), "Z OMAR" (2)
         lookalike = re.match(r"^([l|]|Z)\s+(?=[A-Za-z]{2})", box.text.strip())

@@ -331,7 +331,8 @@ class Layout:
             right = self.right_of(label)
             if right is not None and right.kind == "value":
                 out.append((right, "right"))
-        below = self.below(label)
-        if below is not None and below.kind == "value":
-            out.append((below, "below"))
+        if nxt is None or nxt.kind == "label":  # a value in the label's own box is its value
+            below = self.below(label)
+            if below is not None and below.kind == "value":
+                out.append((below, "below"))
         return out

@@ -27,8 +27,6 @@ MAX_SIDE = 1600
 DET_SIDE = 736            # RapidOCR's default working size (short side) for detection
 DET_NATIVE_FROM = 600       # ... from this short side up, the picture is detected as it is
 PARAMS = {"Global.log_level": "error", "Global.use_cls": False}
-# the direction classifier: 180-degree votes above this score count
-CLS_THRESHOLD = 0.9
 
 
 @dataclass
@@ -177,18 +175,16 @@ def _crops(arr, quads, margin: float = MARGIN):
 
 
 def _upside_down(eng, crops, quads) -> bool:
-    """The direction classifier's vote, weighted by box length, over the horizontal boxes."""
-    votes = total = 0.0
+    """The direction classifier's vote over the horizontal boxes, each box weighing its length
+    times the classifier's score: upside down when 180 outweighs 0."""
     picks = [i for i, q in enumerate(quads) if _edges(q)[0] >= _edges(q)[1]]
     if not picks:
         return False
     res = eng._load_cls_model()([crops[i] for i in picks])
+    votes = {"0": 0.0, "180": 0.0}
     for i, (label, score) in zip(picks, res.cls_res):
-        weight = _edges(quads[i])[0]
-        total += weight
-        if "180" in str(label) and score > CLS_THRESHOLD:
-            votes += weight
-    return total > 0 and votes > 0.5 * total
+        votes["180" if "180" in str(label) else "0"] += _edges(quads[i])[0] * float(score)
+    return votes["180"] > votes["0"]
 
 
 def _recognise(eng, crops, quads):

@@ -291,3 +291,13 @@ def test_usable_boxes():
     assert not idtext.usable(Line("SAMPLE", 99, 0, 0, 20, 120))      # vertical
     assert not idtext.usable(Line("a", 50, 0, 0, 10, 10))            # speck
     assert idtext.usable(Line("8", 99, 0, 0, 8, 14))
+
+
+def test_a_lower_case_mark_before_a_name_is_a_misread_field_number():
+    v = read(*licence("uDOE", "JANE"))
+    assert (v["LAST_NAME"], v["FIRST_NAME"]) == ("DOE", "JANE")
+
+
+def test_a_label_with_its_value_in_its_box_does_not_take_the_box_below():
+    v = read(box("2 RFBNE", 200, 60, 300, 80), *licence("SAMPLE", "CONNOR", signature="Connor Sample")[1:])
+    assert (v["FIRST_NAME"], v["LAST_NAME"]) == ("CONNOR", "SAMPLE")
