@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import dlformats
-from .fields import AT_LABEL, BY_POSITION, US_STATES, Field, calibrated, make_date
+from .fields import AT_LABEL, BY_POSITION, SHAKY_CAP, US_STATES, Field, calibrated, make_date
 from .layout import (ADDRESS, DOB, EXP, GIVEN, IGNORE_DATE, ISS, LAST, NAME, NUMBER, OTHER,
                      Layout)
 
@@ -289,7 +289,12 @@ def _number_token(text: str) -> str | None:
 
 
 def _fit_number(state: str | None, printed: str, ocr_conf: float, at_label: bool):
-    """(value, confidence, fits) of a number read by the state's format where one is known."""
+    """(value, confidence, fits) of a number read by the state's format where one is known.
+
+    A run of four or more identical characters is shaky whatever its format: the recogniser
+    (CTC) merges repeated characters, so one may have been lost ("N9999999" for N99999999)."""
+    if re.search(r"(.)\1{3,}", dlformats.compact(printed)):
+        ocr_conf = min(ocr_conf, SHAKY_CAP)
     if dlformats.known(state):
         fitted = dlformats.read(state, printed)
         if fitted is not None:
@@ -580,6 +585,20 @@ def _name_block(lay: Layout, block, tol: float):
     return lines
 
 
+def _signature_shortens(lay: Layout, first: str) -> bool:
+    """The holder's signature starts with a shorter given name than the one read: the
+    recogniser may have glued the given names ("CARONLYNN" signed "Caron Sample")."""
+    letters = "".join(re.findall(r"[^\W\d_]+", first.upper()))
+    for sig in lay.boxes:
+        words = sig.text.split()
+        if len(words) < 2 or not re.search(r"[a-z]", sig.text):
+            continue
+        signed = "".join(re.findall(r"[^\W\d_]+", words[0].upper()))
+        if len(signed) >= 3 and len(letters) > len(signed) and letters.startswith(signed):
+            return True
+    return False
+
+
 def _respace_given(lay: Layout, text: str, box, reread) -> str:
     """Given names the recogniser glued ("JEFFERYJAMES", "JOHNA"): a second look at the box
     with other margins may show the gap (the same letters, split)."""
@@ -715,6 +734,8 @@ def _names(lay: Layout, owners, out: Reading, block, reread=None) -> None:
         first, middle, suffix = _split_given(text)
         if first:
             conf = calibrated(box.confidence, at)
+            if not middle and _signature_shortens(lay, first):
+                conf = min(conf, SHAKY_CAP)  # perhaps glued given names ("CARONLYNN")
             src = AT_LABEL if at else BY_POSITION
             out.fields["FIRST_NAME"] = Field(first, conf, source=src, raw=text)
             out.slots["FIRST_NAME"] = [text]

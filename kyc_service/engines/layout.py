@@ -291,7 +291,8 @@ class Layout:
             if b is box or not self.same_row(b, box):
                 continue
             gap = b.x0 - seg.x1
-            if -0.5 * h <= gap <= 6 * h and b.x0 > box.x0:
+            # the detector's boxes of a label and its value may overlap a little
+            if -1.0 * h <= gap <= 6 * h and b.x0 > box.x0 and b.x1 > seg.x1 + 0.5 * h:
                 if best is None or b.x0 < best.x0:
                     best = b
         if best is None:
@@ -331,7 +332,9 @@ class Layout:
             right = self.right_of(label)
             if right is not None and right.kind == "value":
                 out.append((right, "right"))
-        if nxt is None or nxt.kind == "label":  # a value in the label's own box is its value
+        # a value in the label's own box is its value; a bare field number ("1", "4d") is printed
+        # left of its value, never above it: only labels with words take the value below
+        if (nxt is None or nxt.kind == "label") and label.word:
             below = self.below(label)
             if below is not None and below.kind == "value":
                 out.append((below, "below"))

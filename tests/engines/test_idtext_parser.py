@@ -301,3 +301,24 @@ def test_a_lower_case_mark_before_a_name_is_a_misread_field_number():
 def test_a_label_with_its_value_in_its_box_does_not_take_the_box_below():
     v = read(box("2 RFBNE", 200, 60, 300, 80), *licence("SAMPLE", "CONNOR", signature="Connor Sample")[1:])
     assert (v["FIRST_NAME"], v["LAST_NAME"]) == ("CONNOR", "SAMPLE")
+
+
+def test_a_field_number_overlapping_its_value_takes_it_not_the_line_below():
+    boxes = [box("TEXAS", 20, 10, 200, 50), box("1", 300, 332, 332, 358), box("SAMPLE", 317, 327, 482, 363),
+             box("Q.JOHN", 313, 360, 487, 398), box("2", 299, 371, 324, 392),
+             box("12612 RIVER HILLS", 321, 432, 685, 469), box("ASPEN, TX 12345", 320, 465, 649, 505)]
+    v = read(*boxes)
+    assert (v["LAST_NAME"], v["FIRST_NAME"], v["MIDDLE_NAME"]) == ("SAMPLE", "Q", "JOHN")
+
+
+def test_given_names_perhaps_glued_are_shaky():
+    fields = parse(licence("1 SAMPLE", "2 CARONLYNN", signature="Caron Sample"), 640, 400).fields
+    assert fields["FIRST_NAME"].value == "CARONLYNN" and fields["FIRST_NAME"].confidence < CLEAR
+    fields = parse(licence("1 SAMPLE", "2 CARON", signature="Caron Sample"), 640, 400).fields
+    assert fields["FIRST_NAME"].confidence >= CLEAR
+
+
+def test_a_run_of_repeated_characters_is_shaky():
+    boxes = [box("NEBRASKA", 20, 10, 250, 50), box("4d DLN N9999999", 200, 80, 400, 100)]
+    fields = parse(boxes, 640, 400).fields
+    assert fields["DOCUMENT_NUMBER"].value == "N9999999" and fields["DOCUMENT_NUMBER"].confidence < CLEAR
