@@ -734,8 +734,8 @@ def _names(lay: Layout, owners, out: Reading, block, reread=None) -> None:
         first, middle, suffix = _split_given(text)
         if first:
             conf = calibrated(box.confidence, at)
-            if not middle and _signature_shortens(lay, first):
-                conf = min(conf, SHAKY_CAP)  # perhaps glued given names ("CARONLYNN")
+            if not middle and (_signature_shortens(lay, first) or len(first) >= 10):
+                conf = min(conf, SHAKY_CAP)  # perhaps glued given names ("CARONLYNN", "JEFFERYJAMES")
             src = AT_LABEL if at else BY_POSITION
             out.fields["FIRST_NAME"] = Field(first, conf, source=src, raw=text)
             out.slots["FIRST_NAME"] = [text]
