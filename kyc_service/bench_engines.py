@@ -9,7 +9,8 @@ label after upper-casing, removing accents, keeping only letters (names) or lett
 real_core_acc        % of the five core fields right, blind reader (no claim), all fixture cards
 real_<field>_acc     the same per field
 textract_core_acc    Amazon Textract's recorded AnalyzeID reading of the same cards, same rule
-                     (../shared/fixtures/aws/analyze-id: the 24 state licences and the fake-id)
+                     (../shared/fixtures/aws/analyze-id: the 24 state licences and the fake-id);
+                     textract_<field>_acc per field
 real_loso_core_acc   leave-one-state-out: each card read with its own state's specific knowledge
                      (its published number format) removed, so that what generalises shows
 real_photo_core_acc  the same cards photographed in software (`docgen.photograph`: every quarter
@@ -195,8 +196,9 @@ def real_documents(photographed: bool = True) -> list[tuple[str, float, str]]:
                 textract.add(name, label, values(json.loads(recorded.read_text())))
     results = [("real_core_acc", blind.pct(), "%")]
     results += [(f"real_{f.lower()}_acc", blind.pct(f), "%") for f in CORE]
-    results += [("textract_core_acc", textract.pct(), f"% ({sum(textract.total.values())} fields)"),
-                ("real_loso_core_acc", loso.pct(), "%")]
+    results += [("textract_core_acc", textract.pct(), f"% ({sum(textract.total.values())} fields)")]
+    results += [(f"textract_{f.lower()}_acc", textract.pct(f), "%") for f in CORE]
+    results += [("real_loso_core_acc", loso.pct(), "%")]
     if photographed:
         results.append(("real_photo_core_acc", photo.pct(), "%"))
     results += [("real_bogus_mrz", bogus, f"of {len(cards)} cards"),
