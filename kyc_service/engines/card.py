@@ -1,14 +1,19 @@
 """Find an ID card or passport page in a photograph and flatten it (OpenCV).
 
-`find_document(rgb)` looks for the document's outline: the largest convex quadrilateral with a
-document's proportions (ID-1 cards 85.6 x 54 mm = 1.586, passport pages 125 x 88 mm = 1.42;
-accepted 1.25-1.95 to allow for perspective), found on edges (Canny) and, failing that, on the
-brightness difference from the background (Otsu). The quadrilateral is warped to a flat
-rectangle with its long side horizontal; turning it the right way up (0/180, or 90 for a
-portrait-format card) is left to the OCR's text-direction check (`ocr.read_page`).
+`find_document(rgb)` looks for the document's outline, on a copy 800 px long, in masks tried in
+turn: the colour distance from the background (modelled on the picture's border as a plane, so
+that light drifting across a table does not matter), edges (Canny), brightness (Otsu). An
+outline is a convex quadrilateral with a document's proportions (ID-1 cards 85.6 x 54 mm =
+1.586, passport pages 125 x 88 mm = 1.42; 1.25-1.95 accepted for perspective), corners within
+25 degrees of square, each side along an edge, a brightness step against the background on at
+least three sides, and nothing unlike the background outside it (an inner rectangle of a
+scanned card, such as its portrait, has the card's text around it). It is warped to a flat
+rectangle, long side across, at about the detector's working size; turning it the right way up
+(0/180, or 90 for a portrait-format card) is left to the OCR's text-direction check
+(`ocr.read_page`).
 
-A scan where the document fills the frame is returned unchanged: warping is only worth it when
-the document covers less than ~85% of the picture or is visibly skewed.
+A scan where the document fills the frame (its outline 85 % of the picture or more, or nothing
+around it to compare with) is returned unchanged; small skew is the OCR's to take out.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 DETECT_SIDE = 800          # outline search on a copy this size (long side)
 MIN_AREA = 0.12            # the document covers at least this share of the picture
-FILLS_FRAME = 0.85         # above this share (and square to the frame) nothing is warped
+FILLS_FRAME = 0.85         # from this share up nothing is warped
 ASPECT = (1.25, 1.95)
 OUT_MIN_LONG, OUT_MAX_LONG = 900, 1170  # ~736 px on the short side: what the detector works at
 
@@ -197,7 +202,6 @@ def _alone(mask, q) -> bool:
 def _quads(rgb_small):
     """Candidate quadrilaterals (ordered corners) in the picture, largest first."""
     import cv2
-    import numpy as np
 
     gray = cv2.cvtColor(rgb_small, cv2.COLOR_RGB2GRAY)
     h, w = gray.shape

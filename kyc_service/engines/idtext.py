@@ -55,7 +55,6 @@ CARD_WORDS = {
 }
 DIGIT_TO_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G"})
 TITLE_ID_CARD = re.compile(r"IDENTIFICATION\s*CARD|\bID\s*CARD|IDENTIFICATION")
-TITLE_LICENCE = re.compile(r"DRIVER|LICEN[SC]E|PERMIT|OPERATOR")
 
 
 @dataclass
