@@ -294,7 +294,7 @@ def test_zip_codes_and_bom_and_bundle_keys():
 def _engine_bundle(app_uuid: str, selfie_file: str, portrait_file: str, dob_in_csv: str | None = None) -> bytes:
     from PIL import Image
 
-    from kyc_service.docgen import make_licence
+    from kyc_service.testdata.docgen import make_licence
     from tests.conftest import fixtures_dir
 
     faces = fixtures_dir("faces")

@@ -51,7 +51,7 @@ class Api:
 
 def application(kind: str, seed: int) -> tuple[dict, dict[str, bytes]]:
     """Details and images of one applicant. The impostor's selfie shows someone else."""
-    from kyc_service import docgen, samples
+    from kyc_service.testdata import docgen, samples
 
     selfie, portrait = samples.genuine_pair()
     if kind == "impostor":

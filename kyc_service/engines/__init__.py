@@ -6,7 +6,7 @@ engine modules, so importing this package or `kyc_service.engines.cli` stays che
 - `images`   : decode untrusted image bytes safely (EXIF, any mode, size limits)
 - `faces`    : dlib face detection + ResNet embedding, calibrated similarity 0-100
 - `ocr`      : RapidOCR (ONNX models bundled in the wheel), lines with boxes
-- `idtext`   : printed-text parser for US licence fronts (layout + value patterns)
+- `licence/` : printed-text parser for US licence fronts (layout + value patterns)
 - `barcode`  : PDF417 (zxing-cpp) and AAMVA parsing of licence backs
 - `mrzread`  : passport / ID card machine-readable zone, check digits
 - `analyze`  : combines the above into a Textract-AnalyzeID-shaped response

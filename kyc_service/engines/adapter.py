@@ -2,6 +2,7 @@
 
 Reads image bytes from S3 (the stage's document bucket; the embedded AWS locally).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,12 +17,13 @@ class SelfHostedProvider:
     name = "selfhosted"
 
     @staticmethod
-    def shared() -> "SelfHostedProvider":
+    def shared() -> SelfHostedProvider:
         """One process-wide instance (the engines' models are loaded once anyway)."""
         return _shared_provider()
 
     def _read(self, ref: ImageRef) -> bytes:
         from botocore.exceptions import ClientError
+
         from chalicelib.aws import client
 
         try:
@@ -40,11 +42,14 @@ class SelfHostedProvider:
 
         return FaceEngine.shared().compare(self._read(source), self._read(target))
 
-    def analyze_id(self, front: ImageRef, back: ImageRef | None = None,
-                   claim: dict[str, Any] | None = None) -> dict[str, Any]:
+    def analyze_id(
+        self, front: ImageRef, back: ImageRef | None = None, claim: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """AnalyzeID-shaped reading; with `claim` (the submitted details: first_name,
+        middle_name, last_name, date_of_birth, id_value, id_type) also "KycClaim"."""
         from .analyze import analyze
 
-        return analyze(self._read(front), self._read(back) if back else None)
+        return analyze(self._read(front), self._read(back) if back else None, claim=claim)
 
 
 @once

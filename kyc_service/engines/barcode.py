@@ -2,20 +2,32 @@
 
 The raw payload is taken from `.bytes` (zxing's `.text` may re-encode control characters).
 """
+
 from __future__ import annotations
 
 import re
 
-from .fields import Field, US_STATES, make_date
+from .fields import US_STATES, Field, make_date
 
 BARCODE_CONFIDENCE = 99.0
 
 ELEMENTS = {
-    "DAQ": "DOCUMENT_NUMBER", "DCS": "LAST_NAME", "DAC": "FIRST_NAME", "DCT": "FIRST_NAME",
-    "DAD": "MIDDLE_NAME", "DCU": "SUFFIX", "DBB": "DATE_OF_BIRTH", "DBA": "EXPIRATION_DATE",
-    "DBD": "DATE_OF_ISSUE", "DAG": "ADDRESS", "DAI": "CITY_IN_ADDRESS",
-    "DAJ": "STATE_IN_ADDRESS", "DAK": "ZIP_CODE_IN_ADDRESS", "DCA": "CLASS",
-    "DCB": "RESTRICTIONS", "DCD": "ENDORSEMENTS",
+    "DAQ": "DOCUMENT_NUMBER",
+    "DCS": "LAST_NAME",
+    "DAC": "FIRST_NAME",
+    "DCT": "FIRST_NAME",
+    "DAD": "MIDDLE_NAME",
+    "DCU": "SUFFIX",
+    "DBB": "DATE_OF_BIRTH",
+    "DBA": "EXPIRATION_DATE",
+    "DBD": "DATE_OF_ISSUE",
+    "DAG": "ADDRESS",
+    "DAI": "CITY_IN_ADDRESS",
+    "DAJ": "STATE_IN_ADDRESS",
+    "DAK": "ZIP_CODE_IN_ADDRESS",
+    "DCA": "CLASS",
+    "DCB": "RESTRICTIONS",
+    "DCD": "ENDORSEMENTS",
 }
 DATE_ELEMENTS = {"DBB", "DBA", "DBD"}
 EMPTY = {"", "NONE", "UNAVL", "UNAVAILABLE"}
@@ -26,8 +38,9 @@ def read_pdf417(rgb) -> bytes | None:
     import zxingcpp
 
     for attempt in (rgb, rgb.convert("L")):
-        results = zxingcpp.read_barcodes(attempt, formats=zxingcpp.BarcodeFormat.PDF417,
-                                         try_rotate=True, try_downscale=True)
+        results = zxingcpp.read_barcodes(
+            attempt, formats=zxingcpp.BarcodeFormat.PDF417, try_rotate=True, try_downscale=True
+        )
         for r in results:
             if r.valid and r.bytes:
                 return bytes(r.bytes)
@@ -84,8 +97,7 @@ def parse_aamva(payload: bytes | str) -> dict[str, Field]:
         if code in DATE_ELEMENTS:
             d = parse_date(value, canadian)
             if d:
-                out[name] = Field(d.strftime("%m/%d/%Y") if not canadian else d.isoformat(),
-                                  BARCODE_CONFIDENCE, d)
+                out[name] = Field(d.strftime("%m/%d/%Y") if not canadian else d.isoformat(), BARCODE_CONFIDENCE, d)
             continue
         if code == "DAK":
             digits = re.sub(r"[^0-9A-Z]", "", value.upper())

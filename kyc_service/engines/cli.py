@@ -2,10 +2,10 @@
 
 Nothing heavy is imported at module level; the engines load inside the commands.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 
@@ -13,18 +13,19 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("compare-faces", help="compare a selfie with an ID portrait")
     p.add_argument("source", nargs="?", help="selfie image")
     p.add_argument("target", nargs="?", help="ID document front / portrait image")
-    p.add_argument("--pairs", metavar="PAIRS.csv",
-                   help="CSV of 'source,target' lines; one JSON result per line")
+    p.add_argument("--pairs", metavar="PAIRS.csv", help="CSV of 'source,target' lines; one JSON result per line")
     p.set_defaults(func=compare_faces_command)
 
     a = subparsers.add_parser("analyze-id", help="read the fields of an ID document")
-    a.add_argument("images", nargs="+", metavar="IMAGE",
-                   help="front image, optionally followed by the back image")
+    a.add_argument("images", nargs="+", metavar="IMAGE", help="front image, optionally followed by the back image")
     a.set_defaults(func=analyze_id_command)
 
 
 def verify_threshold() -> float:
-    return float(os.environ.get("KYC_VERIFY_THRESHOLD") or 95.0)
+    """The stage's face threshold (KYC_VERIFY_THRESHOLD), as the verifier applies it."""
+    from chalicelib.config import settings
+
+    return settings().verify_threshold
 
 
 def _read(path: str) -> bytes:
@@ -34,10 +35,12 @@ def _read(path: str) -> bytes:
 
 def _result(comparison, threshold: float) -> dict:
     sim = comparison.similarity
-    return {"similarity": sim if sim is not None else 0.0,
-            "match": sim is not None and sim >= threshold,
-            "source_face_count": comparison.source_face_count,
-            "target_face_count": comparison.target_face_count}
+    return {
+        "similarity": sim if sim is not None else 0.0,
+        "match": sim is not None and sim >= threshold,
+        "source_face_count": comparison.source_face_count,
+        "target_face_count": comparison.target_face_count,
+    }
 
 
 def _pairs(path: str):
@@ -55,6 +58,7 @@ def _pairs(path: str):
 
 def compare_faces_command(args) -> int:
     from chalicelib.providers.port import UnusableInput
+
     from .faces import FaceEngine
 
     threshold = verify_threshold()
@@ -91,7 +95,7 @@ def flatten(response: dict) -> dict:
     """AnalyzeID-shaped response -> {"FIELD": {"value", "confidence"}}, dates YYYY-MM-DD."""
     out = {}
     docs = response.get("IdentityDocuments") or []
-    for item in (docs[0].get("IdentityDocumentFields", []) if docs else []):
+    for item in docs[0].get("IdentityDocumentFields", []) if docs else []:
         name = item["Type"]["Text"]
         det = item.get("ValueDetection") or {}
         value = det.get("Text", "")
@@ -105,6 +109,7 @@ def flatten(response: dict) -> dict:
 
 def analyze_id_command(args) -> int:
     from chalicelib.providers.port import UnusableInput
+
     from .analyze import analyze
 
     if len(args.images) > 2:

@@ -11,8 +11,10 @@ trained on dlib's own CC0 data set and is all the ResNet alignment needs.
 The distance between two embeddings is mapped to a similarity 0-100 by a monotone
 piecewise-linear table calibrated on the face fixtures (see docs/engines.md).
 """
+
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 
@@ -39,7 +41,7 @@ def similarity_from_distance(distance: float) -> float:
     """Monotone (non-increasing) map of an embedding distance to a similarity 0-100."""
     if distance <= CALIBRATION[0][0]:
         return CALIBRATION[0][1]
-    for (d0, s0), (d1, s1) in zip(CALIBRATION, CALIBRATION[1:]):
+    for (d0, s0), (d1, s1) in itertools.pairwise(CALIBRATION):
         if distance <= d1:
             return round(s0 + (s1 - s0) * (distance - d0) / (d1 - d0), 2)
     return CALIBRATION[-1][1]
@@ -48,6 +50,7 @@ def similarity_from_distance(distance: float) -> float:
 @dataclass
 class FaceSet:
     """Faces found in one image: embeddings (largest face first) and count."""
+
     embeddings: list  # numpy arrays, 128-d
     areas: list
 
@@ -76,13 +79,14 @@ class FaceEngine:
         self._lock = threading.Lock()
 
     @staticmethod
-    def shared() -> "FaceEngine":
+    def shared() -> FaceEngine:
         """The process-wide engine: the models are loaded once."""
         return _shared_engine()
 
     def faces(self, image_bytes: bytes) -> FaceSet:
         """Detect every face in the image and embed each one."""
         import numpy as np
+
         from .images import load_rgb
 
         img = np.asarray(load_rgb(image_bytes, MAX_SIDE))

@@ -4,14 +4,15 @@ Applies EXIF orientation, converts any PIL mode (RGBA, LA, P, L, I;16, I, F, CMY
 to 8-bit RGB and caps the size. Anything that does not decode raises
 `chalicelib.providers.UnusableInput` with a plain reason (never the file's content).
 """
+
 from __future__ import annotations
 
 import io
 
 from chalicelib.providers.port import UnusableInput
 
-MAX_INPUT_BYTES = 15 * 1024 * 1024      # Rekognition/Textract accept up to ~10-15 MB too
-MAX_PIXELS = 60_000_000                 # decompression-bomb guard
+MAX_INPUT_BYTES = 15 * 1024 * 1024  # Rekognition/Textract accept up to ~10-15 MB too
+MAX_PIXELS = 60_000_000  # decompression-bomb guard
 
 
 def load_rgb(data: bytes, max_side: int | None = None):
@@ -35,15 +36,14 @@ def load_rgb(data: bytes, max_side: int | None = None):
         raise UnusableInput("not a readable image") from exc
     if max_side and max(rgb.size) > max_side:
         scale = max_side / max(rgb.size)
-        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
-                         Image.LANCZOS)
+        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.LANCZOS)
     return rgb
 
 
 def to_rgb(img):
     """Convert any PIL image mode to 8-bit RGB (alpha composited on white)."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     mode = img.mode
     if mode == "RGB":

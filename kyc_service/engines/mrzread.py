@@ -1,103 +1,75 @@
-"""Machine-readable zones (ICAO 9303 TD1, TD2, TD3) found in OCR output.
+"""Machine-readable zones (ICAO 9303 TD1, TD2, TD3) found in OCR boxes.
 
-OCR of an MRZ confuses '<' with K/C/« and O/0, I/1, S/5, B/8, Z/2: every character is
-corrected by its position (digits where the format has digits, letters where it has
-letters), and check digits are verified with the `mrz` package. A document number whose
-check digit fails is retried with the ambiguous characters swapped.
+Parsing, check digits and position-based OCR correction are `chalicelib.domain.mrz`'s (shared with the
+AWS path). This module only finds the zone's lines on the page, and believes a zone only when it
+is one:
+- each line is a row of the page whose recognised text has an MRZ's alphabet (A-Z, 0-9, '<',
+  the recogniser's '«' for '<<'), no more than two spaces and at least one filler '<';
+- the lines are consecutive rows of nearly equal length: 2 x 44 (TD3), 2 x 36 (TD2), 3 x 30 (TD1),
+  within 3 characters before correction;
+- `chalicelib.domain.mrz.parse` then refuses anything without the format's shape (document code,
+  digits where the format has digits, the '<<' between surname and given names).
+Prose, dates and labels never get that far. A zone whose check digits fail is returned with
+`valid = False`: it is reported, never used over the printed fields.
+
+A document number whose check digit fails is retried with O/0 and I/1 swapped (only those:
+wider swap sets let a wrong number pass by chance).
 """
+
 from __future__ import annotations
 
 import itertools
 import re
 from dataclasses import dataclass
+from datetime import date
 
-from .fields import Field, make_date
+from chalicelib.domain import mrz as icao
 
-TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2",
-            "S": "5", "B": "8", "G": "6", "A": "4"}
-TO_ALPHA = {"0": "O", "1": "I", "2": "Z", "5": "S", "8": "B", "6": "G", "4": "A"}
-# Only the commonest confusions: wider swap sets let a wrong number pass by chance.
+from .fields import MACHINE, Field
+
 SWAPS = {"0": "O", "O": "0", "1": "I", "I": "1"}
-LENGTHS = {"TD3": (44, 2), "TD2": (36, 2), "TD1": (30, 3)}
-
-# Per format and line: a string with one class per position:
-# a = letter or '<', d = digit, x = letter/digit/'<', c = digit or '<', s = sex (M/F/X/<)
-TEMPLATES = {
-    "TD3": ("aa" + "aaa" + "a" * 39,
-            "x" * 9 + "d" + "aaa" + "d" * 6 + "d" + "s" + "d" * 6 + "d" + "x" * 14 + "c" + "d"),
-    "TD2": ("aa" + "aaa" + "a" * 31,
-            "x" * 9 + "d" + "aaa" + "d" * 6 + "d" + "s" + "d" * 6 + "d" + "x" * 7 + "d"),
-    "TD1": ("aa" + "aaa" + "x" * 9 + "c" + "x" * 15,
-            "d" * 6 + "d" + "s" + "d" * 6 + "d" + "aaa" + "x" * 11 + "d",
-            "a" * 30),
-}
-DOC_NUMBER_SPAN = {"TD3": (1, 0, 9), "TD2": (1, 0, 9), "TD1": (0, 5, 14)}  # (line, start, end)
+NUMBER_SPAN = {"TD3": (1, 0, 9), "TD2": (1, 0, 9), "TD1": (0, 5, 14)}  # (line, start, end)
+OUTSIDE_ALPHABET = re.compile(r"[^A-Z0-9<« ]")
 
 
 @dataclass
-class MrzResult:
-    kind: str
-    lines: list[str]
-    valid: bool
-    fields: dict[str, Field]
-    failed_checks: list[str]
+class MrzReading:
+    zone: icao.Mrz
+    confidence: float
+
+    @property
+    def valid(self) -> bool:
+        return self.zone.valid
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self.zone.lines)
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return self.zone.failed_checks
+
+    def fields(self, today: date | None = None) -> dict[str, Field]:
+        return to_fields(self.zone, self.confidence, today or date.today())
 
 
-def normalise(text: str) -> str:
-    text = text.upper().replace("«", "<<").replace("‹", "<").replace(" ", "")
-    return re.sub(r"[^A-Z0-9<]", "<", text)
+def _row_text(row) -> str:
+    return "".join(b.text.strip() for b in row)
 
 
-def _candidates(texts: list[str]) -> list[str]:
-    out = []
-    for t in texts:
-        n = normalise(t)
-        if len(n) >= 26 and (n.count("<") >= 2 or re.match(r"^[PIACV][A-Z<]", n)):
-            out.append(n)
-    return out
+def _candidate(text: str) -> str | None:
+    """The row's text as an MRZ line, or None when it cannot be one."""
+    raw = text.upper().replace("\u2039", "<").replace("〈", "<")
+    if raw.count(" ") > 2 or len(OUTSIDE_ALPHABET.findall(raw)) > 2:
+        return None
+    if raw.count("<") + raw.count("«") < 1:
+        return None
+    line = icao.normalise_ocr(raw)
+    return line if 27 <= len(line) <= 47 else None
 
 
-def _fit(line: str, length: int) -> str:
-    if len(line) > length:
-        stripped = line.rstrip("<")
-        line = stripped[:length] if len(stripped) <= length else line[:length]
-    return line.ljust(length, "<")
-
-
-def _fix(line: str, template: str) -> str:
-    chars = list(line)
-    for i, (ch, cls) in enumerate(zip(chars, template)):
-        if cls == "a":
-            chars[i] = TO_ALPHA.get(ch, ch)
-        elif cls == "d" and ch != "<":
-            chars[i] = TO_DIGIT.get(ch, ch)
-        elif cls == "c" and ch not in "<0123456789":
-            chars[i] = TO_DIGIT.get(ch, "<")
-        elif cls == "s" and ch not in "MFX<":
-            chars[i] = "<"
-    fixed = "".join(chars)
-    if "a" in template[5:]:
-        # filler read as K or C between fillers: "<<K<<" -> "<<<<<"
-        fixed = re.sub(r"(?<=<)[KC](?=<)", "<", fixed)
-    return fixed
-
-
-def _checker(kind: str):
-    from mrz.checker.td1 import TD1CodeChecker
-    from mrz.checker.td2 import TD2CodeChecker
-    from mrz.checker.td3 import TD3CodeChecker
-
-    return {"TD1": TD1CodeChecker, "TD2": TD2CodeChecker, "TD3": TD3CodeChecker}[kind]
-
-
-def _check(kind: str, lines: list[str]):
-    checker = _checker(kind)("\n".join(lines))
-    return checker, [name for name, ok in checker.report.falses]
-
-
-def _retry_document_number(kind: str, lines: list[str]):
-    """Swap O/0, I/1 ... in the document number until its check digit holds."""
-    li, start, end = DOC_NUMBER_SPAN[kind]
+def _retry_number(kind: str, lines: list[str]) -> icao.Mrz | None:
+    li, start, end = NUMBER_SPAN[kind]
     number = lines[li][start:end]
     positions = [i for i, ch in enumerate(number) if ch in SWAPS][:4]
     for r in range(1, len(positions) + 1):
@@ -107,82 +79,82 @@ def _retry_document_number(kind: str, lines: list[str]):
                 chars[i] = SWAPS[chars[i]]
             trial = list(lines)
             trial[li] = trial[li][:start] + "".join(chars) + trial[li][end:]
-            checker, failed = _check(kind, trial)
-            if not failed:
-                return trial, checker, failed
+            zone = icao.parse(trial)
+            if zone is not None and zone.valid:
+                return zone
     return None
 
 
-def _date(yymmdd: str, future: bool):
-    if not re.fullmatch(r"\d{6}", yymmdd or ""):
-        return None
-    from datetime import date as _d
-
-    yy, mm, dd = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])
-    this = _d.today().year % 100
-    century = 2000 if (future and yy < 80) or (not future and yy <= this) else 1900
-    return make_date(century + yy, mm, dd)
-
-
-def _to_fields(kind: str, lines: list[str], checker, confidence: float) -> dict[str, Field]:
-    f = checker.fields()
-    out: dict[str, Field] = {}
-    if f.surname:
-        out["LAST_NAME"] = Field(f.surname.replace("<", " ").strip(), confidence)
-    given = (f.name or "").replace("<", " ").split()
-    if given:
-        out["FIRST_NAME"] = Field(given[0], confidence)
-        if len(given) > 1:
-            out["MIDDLE_NAME"] = Field(" ".join(given[1:]), confidence)
-    if f.document_number:
-        out["DOCUMENT_NUMBER"] = Field(f.document_number.replace("<", ""), confidence)
-    dob = _date(f.birth_date, future=False)
-    if dob:
-        out["DATE_OF_BIRTH"] = Field(dob.strftime("%d %b %Y").upper(), confidence, dob)
-    exp = _date(f.expiry_date, future=True)
-    if exp:
-        out["EXPIRATION_DATE"] = Field(exp.strftime("%d %b %Y").upper(), confidence, exp)
-    out["ID_TYPE"] = Field("PASSPORT" if lines[0].startswith("P") else "ID CARD", confidence)
-    out["MRZ_CODE"] = Field("\n".join(lines), confidence)
-    return out
-
-
-def parse_lines(lines: list[str], confidence: float = 99.0) -> MrzResult | None:
-    """Parse already-separated MRZ lines (2 or 3), correcting by position."""
-    lines = [normalise(line) for line in lines]
-    kind = None
+def parse_lines(lines: list[str]) -> icao.Mrz | None:
+    """A zone from OCR'd lines (2 or 3), corrected by position; None if it is not a zone."""
+    lines = [icao.normalise_ocr(line) for line in lines]
+    kinds = []
     if len(lines) == 3:
-        kind = "TD1"
+        kinds = ["TD1"]
     elif len(lines) == 2:
         longest = max(len(line) for line in lines)
-        kind = "TD3" if longest >= 40 else "TD2"
-    if kind is None:
-        return None
-    length, _ = LENGTHS[kind]
-    fixed = [_fix(_fit(line, length), t) for line, t in zip(lines, TEMPLATES[kind])]
-    try:
-        checker, failed = _check(kind, fixed)
-        if "document number hash" in failed:
-            retry = _retry_document_number(kind, fixed)
-            if retry:
-                fixed, checker, failed = retry
-    except Exception:  # malformed beyond the checker's tolerance
-        return None
-    valid = not failed
-    conf = confidence if valid else min(confidence, 50.0)
-    return MrzResult(kind, fixed, valid, _to_fields(kind, fixed, checker, conf), failed)
+        kinds = ["TD3"] if longest >= 40 else ["TD2"]
+    for kind in kinds:
+        length, _ = icao.LENGTHS[kind]
+        if any(abs(len(line) - length) > 3 for line in lines):
+            continue
+        fixed = icao.correct(lines, kind)
+        zone = icao.parse(fixed)
+        if zone is None:
+            continue
+        if not zone.valid and not zone.checks.get("document_number", True):
+            zone = _retry_number(kind, fixed) or zone
+        return zone
+    return None
 
 
-def find_mrz(texts: list[str], confidence: float = 99.0) -> MrzResult | None:
-    """Locate and parse an MRZ among OCR row texts (top to bottom)."""
-    cands = _candidates(texts)
+def find(boxes) -> MrzReading | None:
+    """The machine-readable zone among OCR boxes (`ocr.Line`s), or None."""
+    from .ocr import rows as group_rows
+
+    rows = group_rows(list(boxes))
+    cands = []
+    for row in rows:
+        line = _candidate(_row_text(row))
+        if line is not None:
+            cands.append((line, min(b.confidence for b in row), row))
     best = None
     for size in (2, 3):
         for i in range(len(cands) - size + 1):
-            group = cands[i:i + size]
-            result = parse_lines(group, confidence)
-            if result and (best is None or (result.valid and not best.valid)):
-                best = result
-                if result.valid:
-                    return best
+            group = cands[i : i + size]
+            # consecutive rows: no other row between them
+            idx = [rows.index(g[2]) for g in group]
+            if idx != list(range(idx[0], idx[0] + size)):
+                continue
+            zone = parse_lines([g[0] for g in group])
+            if zone is None:
+                continue
+            conf = min(g[1] for g in group)
+            reading = MrzReading(zone, min(conf, 99.0) if zone.valid else min(conf, 50.0))
+            if zone.valid:
+                return reading
+            best = best or reading
     return best
+
+
+def to_fields(zone: icao.Mrz, confidence: float, today: date) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    conf = round(confidence, 2)
+    if zone.surname:
+        out["LAST_NAME"] = Field(zone.surname, conf, source=MACHINE)
+    given = zone.given_names.split()
+    if given:
+        out["FIRST_NAME"] = Field(given[0], conf, source=MACHINE)
+        if len(given) > 1:
+            out["MIDDLE_NAME"] = Field(" ".join(given[1:]), conf, source=MACHINE)
+    if zone.document_number:
+        out["DOCUMENT_NUMBER"] = Field(zone.document_number, conf, source=MACHINE)
+    birth = zone.birth(today)
+    if birth:
+        out["DATE_OF_BIRTH"] = Field(birth.strftime("%d %b %Y").upper(), conf, birth, MACHINE)
+    expiry = zone.expiry(today)
+    if expiry:
+        out["EXPIRATION_DATE"] = Field(expiry.strftime("%d %b %Y").upper(), conf, expiry, MACHINE)
+    out["ID_TYPE"] = Field("PASSPORT" if zone.document_code == "P" else "ID CARD", conf, source=MACHINE)
+    out["MRZ_CODE"] = Field(zone.text, conf, source=MACHINE)
+    return out

@@ -1,4 +1,5 @@
 """Shared fixtures for the engine tests: models load once per session."""
+
 from __future__ import annotations
 
 import os
@@ -25,6 +26,7 @@ def faces_dir() -> Path:
 def face_engine():
     pytest.importorskip("dlib")
     from kyc_service.engines.faces import FaceEngine
+
     return FaceEngine.shared()
 
 

@@ -1,4 +1,5 @@
 """The CLI through `python -m kyc_service` in a subprocess, the S3 adapter, lazy imports."""
+
 import json
 import os
 import subprocess
@@ -12,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_cli(*args, timeout=180):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "kyc_service", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kyc_service", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     return proc
 
 
@@ -28,10 +30,12 @@ def test_compare_faces_cli(faces_dir):
 
 def test_compare_faces_cli_pairs(faces_dir, tmp_path):
     pairs = tmp_path / "pairs.csv"
-    rows = [("biden_1.jpg", "biden_2.jpg"), ("two_people.jpg", "rose_leslie_1.jpg"),
-            ("kit_harington_1.jpg", "alex_lacamoire_1.jpg")]
-    pairs.write_text("source,target\n" + "".join(
-        f"{faces_dir / a},{faces_dir / b}\n" for a, b in rows))
+    rows = [
+        ("biden_1.jpg", "biden_2.jpg"),
+        ("two_people.jpg", "rose_leslie_1.jpg"),
+        ("kit_harington_1.jpg", "alex_lacamoire_1.jpg"),
+    ]
+    pairs.write_text("source,target\n" + "".join(f"{faces_dir / a},{faces_dir / b}\n" for a, b in rows))
     proc = run_cli("compare-faces", "--pairs", str(pairs))
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -54,7 +58,8 @@ def test_compare_faces_cli_unreadable(tmp_path):
 
 
 def test_analyze_id_cli(tmp_path):
-    from kyc_service import docgen, samples
+    from kyc_service.testdata import docgen, samples
+
     details = docgen.random_details(42)
     front, back = docgen.make_licence(details, samples.portrait_image(), layout=1)
     (tmp_path / "front.png").write_bytes(front)
@@ -72,17 +77,25 @@ def test_analyze_id_cli(tmp_path):
 
 
 def test_cli_module_is_light():
-    code = ("import sys, kyc_service.engines.cli as c, kyc_service.engines.adapter; "
-            "heavy = [m for m in ('dlib','rapidocr','onnxruntime','cv2','zxingcpp','numpy','PIL') "
-            "if m in sys.modules]; print(heavy)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    code = (
+        "import sys, kyc_service.engines.cli as c, kyc_service.engines.adapter; "
+        "heavy = [m for m in ('dlib','rapidocr','onnxruntime','cv2','zxingcpp','numpy','PIL') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 
 def test_models_ship_inside_packages():
     import face_recognition_models as frm
     import rapidocr
+
     assert Path(frm.pose_predictor_five_point_model_location()).is_file()
     assert Path(frm.face_recognition_model_location()).is_file()
     models = list((Path(rapidocr.__file__).parent / "models").glob("*.onnx"))
@@ -99,9 +112,15 @@ def test_never_loads_68_point_model():
 def s3(monkeypatch):
     moto = pytest.importorskip("moto")
     import boto3
+
     from chalicelib import aws
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("KYC_AWS_ENDPOINT", raising=False)
     aws.reset_clients()
@@ -114,8 +133,8 @@ def s3(monkeypatch):
 
 def test_adapter_over_s3(s3, face_engine):
     from chalicelib.providers.port import ImageRef, UnusableInput
-    from kyc_service import docgen, samples
     from kyc_service.engines.adapter import SelfHostedProvider
+    from kyc_service.testdata import docgen, samples
 
     selfie, portrait = samples.genuine_pair()
     details = docgen.random_details(77)

@@ -18,17 +18,16 @@ def person(name: str) -> str:
 
 def _pairs(face_sets, genuine: bool):
     names = sorted(n for n in face_sets if n not in EDGE)
-    return [(a, b) for a, b in itertools.combinations(names, 2)
-            if (person(a) == person(b)) == genuine]
+    return [(a, b) for a, b in itertools.combinations(names, 2) if (person(a) == person(b)) == genuine]
 
 
 def test_calibration_is_monotone():
     ds = [d for d, _ in CALIBRATION]
     ss = [s for _, s in CALIBRATION]
     assert ds == sorted(ds) and ss == sorted(ss, reverse=True)
-    grid = [i / 100 for i in range(0, 160)]
+    grid = [i / 100 for i in range(160)]
     sims = [similarity_from_distance(d) for d in grid]
-    assert all(a >= b for a, b in zip(sims, sims[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(sims))
     assert similarity_from_distance(0.53) >= VERIFY
     assert similarity_from_distance(0.61) < REVIEW
 
@@ -64,14 +63,14 @@ def test_partial_face_still_matches_obama(face_engine, face_sets):
 
 
 def test_compare_end_to_end(face_engine, faces_dir):
-    res = face_engine.compare((faces_dir / "two_people.jpg").read_bytes(),
-                              (faces_dir / "obama_1.jpg").read_bytes())
+    res = face_engine.compare((faces_dir / "two_people.jpg").read_bytes(), (faces_dir / "obama_1.jpg").read_bytes())
     assert res.source_face_count == 2 and res.target_face_count == 1
     assert res.similarity is not None
 
 
 def test_no_face_gives_none(face_engine):
     from PIL import Image
+
     buf = io.BytesIO()
     Image.new("RGB", (300, 300), "white").save(buf, "PNG")
     res = face_engine.compare(buf.getvalue(), buf.getvalue())
@@ -85,19 +84,27 @@ def test_unreadable_raises_unusable(face_engine, data):
 
 
 def test_modes_and_exif(face_engine, faces_dir):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
+
     base = Image.open(faces_dir / "obama_1.jpg").convert("RGB")
     ref = face_engine.faces((faces_dir / "obama_1.jpg").read_bytes())
     variants = []
     for mode in ("RGBA", "L", "P"):
-        buf = io.BytesIO(); base.convert(mode).save(buf, "PNG"); variants.append(buf.getvalue())
-    grey16 = (np.asarray(base.convert("L"), dtype=np.uint16) * 257)
-    buf = io.BytesIO(); Image.fromarray(grey16).save(buf, "PNG"); variants.append(buf.getvalue())
+        buf = io.BytesIO()
+        base.convert(mode).save(buf, "PNG")
+        variants.append(buf.getvalue())
+    grey16 = np.asarray(base.convert("L"), dtype=np.uint16) * 257
+    buf = io.BytesIO()
+    Image.fromarray(grey16).save(buf, "PNG")
+    variants.append(buf.getvalue())
     # rotated pixels + EXIF orientation 6 (rotate 90 CW on display) = upright face
     rotated = base.transpose(Image.Transpose.ROTATE_90)
-    exif = Image.Exif(); exif[0x0112] = 6
-    buf = io.BytesIO(); rotated.save(buf, "JPEG", exif=exif.tobytes()); variants.append(buf.getvalue())
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    rotated.save(buf, "JPEG", exif=exif.tobytes())
+    variants.append(buf.getvalue())
     for data in variants:
         fs = face_engine.faces(data)
         assert fs.count == 1
@@ -106,9 +113,11 @@ def test_modes_and_exif(face_engine, faces_dir):
 
 def test_small_portrait_needs_upsample(face_engine, faces_dir):
     from PIL import Image
+
     img = Image.open(faces_dir / "obama_1.jpg").convert("RGB")
     img.thumbnail((110, 110))
-    buf = io.BytesIO(); img.save(buf, "PNG")
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
     assert face_engine.faces(buf.getvalue()).count == 1
 
 
@@ -123,15 +132,19 @@ def test_threads_share_the_engine(face_engine, faces_dir):
             results.append(face_engine.compare(a, b).similarity)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads: t.start()
-    for t in threads: t.join()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert not errors and results == [expected] * 4
 
 
 def test_samples_genuine_and_impostor(face_engine):
     pytest.importorskip("skimage")
-    from kyc_service import samples
+    from kyc_service.testdata import samples
+
     selfie, portrait = samples.genuine_pair()
     assert face_engine.compare(selfie, portrait).similarity >= VERIFY
     assert face_engine.compare(samples.impostor_selfie(), portrait).similarity < REVIEW

@@ -1,19 +1,21 @@
 """Generated licences and passports read back field by field, barcodes, MRZ, consistency."""
+
 import pytest
 
 pytest.importorskip("rapidocr")
 pytest.importorskip("zxingcpp")
 
-from chalicelib.providers.port import UnusableInput, reading_from_analyze_id  # noqa: E402
-from kyc_service import docgen  # noqa: E402
-from kyc_service.bench_engines import compare_fields  # noqa: E402
-from kyc_service.engines.analyze import analyze  # noqa: E402
-from kyc_service.engines.cli import flatten  # noqa: E402
+from chalicelib.providers.port import UnusableInput, reading_from_analyze_id
+from kyc_service.bench.engines import compare_fields
+from kyc_service.engines.analyze import analyze
+from kyc_service.engines.cli import flatten
+from kyc_service.testdata import docgen, passports, photos
 
 
 @pytest.fixture(scope="session")
 def portrait():
-    from kyc_service import samples
+    from kyc_service.testdata import samples
+
     return samples.portrait_image()
 
 
@@ -72,31 +74,61 @@ def test_response_is_textract_shaped(portrait):
     assert doc["DocumentIndex"] == 1 and response["DocumentMetadata"] == {"Pages": 1}
     by_name = {f["Type"]["Text"]: f["ValueDetection"] for f in doc["IdentityDocumentFields"]}
     dob = by_name["DATE_OF_BIRTH"]
-    assert dob["NormalizedValue"] == {"Value": details["date_of_birth"] + "T00:00:00",
-                                      "ValueType": "Date"}
+    assert dob["NormalizedValue"] == {"Value": details["date_of_birth"] + "T00:00:00", "ValueType": "Date"}
     assert 0 <= dob["Confidence"] <= 100
     assert "NormalizedValue" not in by_name["LAST_NAME"]
 
 
-@pytest.mark.parametrize("degrade", [False, True])
-def test_passport_read_from_mrz(degrade, portrait):
+@pytest.mark.parametrize("degrade,labels", [(False, "plain"), (True, "plain"), (False, "bilingual")])
+def test_passport_read_from_mrz(degrade, labels, portrait):
     details = docgen.passport_details(500 + degrade)
-    page = docgen.make_passport(details, portrait, degrade=degrade, seed=500)
+    page = passports.make_passport(details, portrait, degrade=degrade, seed=500, labels=labels)
     response = analyze(page)
     read = flatten(response)
-    ok, wrong = compare_fields(docgen.expected_passport_fields(details), read)
+    ok, wrong = compare_fields(passports.expected_passport_fields(details), read)
     assert wrong == [], {n: read.get(n) for n in wrong}
     assert read["MRZ_CODE"]["value"].splitlines()[1].startswith(details["passport_number"])
     assert response["KycConsistency"]["sources"]["machine_readable"] == "mrz"
     assert response["KycConsistency"]["mismatched_fields"] == []
+    # the printed visual zone alone reads the same fields (the MRZ only confirms them)
+    printed = set(response["KycConsistency"]["sources"]["printed_fields"])
+    assert {"FIRST_NAME", "LAST_NAME", "DATE_OF_BIRTH", "EXPIRATION_DATE", "DOCUMENT_NUMBER"} <= printed
 
 
 def test_passport_mrz_vs_print_mismatch(portrait):
     details = docgen.passport_details(510)
     other = dict(details, date_of_birth="1970-07-07")
-    page = docgen.make_passport(details, portrait, mrz_details=other)
+    page = passports.make_passport(details, portrait, mrz_details=other)
     response = analyze(page)
     assert "DATE_OF_BIRTH" in response["KycConsistency"]["mismatched_fields"]
+
+
+def test_mrz_failing_its_checks_never_overrides_the_print(portrait):
+    details = docgen.passport_details(520)
+    forged = dict(details, date_of_birth="1970-07-07")
+    l1, l2 = passports.passport_mrz(forged).splitlines()
+    good_digit = passports.passport_mrz(details).splitlines()[1][19]
+    # the birth date changed in the zone but its check digit left as it was: checks fail
+    zone = l1 + "\n" + l2[:19] + good_digit + l2[20:]
+    response = analyze(passports.make_passport(details, portrait, mrz_override=zone))
+    read = flatten(response)
+    consistency = response["KycConsistency"]
+    assert consistency["mrz_checks_failed"] is True
+    assert consistency["sources"]["machine_readable"] == "mrz_invalid"
+    assert read["DATE_OF_BIRTH"]["value"] == details["date_of_birth"]  # the print stands
+    assert read["MRZ_CODE"]["confidence"] <= 50
+    assert consistency["mismatched_fields"] == []
+
+
+def test_passport_card_front(portrait):
+    details = docgen.passport_details(530)
+    read = flatten(analyze(passports.make_passport_card(details, portrait, seed=530)))
+    assert read["LAST_NAME"]["value"] == details["last_name"]
+    assert read["FIRST_NAME"]["value"] == details["first_name"]
+    assert read["DATE_OF_BIRTH"]["value"] == details["date_of_birth"]
+    assert read["EXPIRATION_DATE"]["value"] == details["expiration_date"]
+    assert read["DOCUMENT_NUMBER"]["value"].startswith("C") and len(read["DOCUMENT_NUMBER"]["value"]) == 9
+    assert "MRZ_CODE" not in read
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.4 not an image", b"\xff\xd8\xff\xe0broken jpeg"])
@@ -108,40 +140,19 @@ def test_unreadable_document(data):
 
 def test_blank_image_reads_nothing():
     import io
+
     from PIL import Image
+
     buf = io.BytesIO()
     Image.new("RGB", (640, 400), "white").save(buf, "PNG")
     assert flatten(analyze(buf.getvalue())) == {}
 
 
-def test_greyscale_second_pass_fills_missing_fields(portrait, monkeypatch):
-    """When the colour pass misses required fields (e.g. red text), a greyscale pass runs."""
-    import numpy as np
-    from kyc_service.engines import analyze as analyze_module
-
-    details = docgen.random_details(404)
-    front, _ = docgen.make_licence(details, portrait, layout=2)
-    real = analyze_module._ocr_rows
-    seen = []
-
-    def fake(img):
-        arr = np.asarray(img)
-        grey = bool((arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all())
-        seen.append(grey)
-        return [] if not grey else real(img)  # the colour pass "loses" everything
-
-    monkeypatch.setattr(analyze_module, "_ocr_rows", fake)
-    read = flatten(analyze(front))
-    assert seen == [False, True]
-    assert read["DATE_OF_BIRTH"]["value"] == details["date_of_birth"]
-    assert read["DOCUMENT_NUMBER"]["value"] == details["document_number"]
-
-
-@pytest.mark.parametrize("seed", [84, 90])
-def test_photographed_licence_on_a_table(seed, portrait):
-    """Card rotated up to 5 degrees on a noisy background (next lines must not merge)."""
+@pytest.mark.parametrize("seed,turns,perspective", [(84, 0, 0.0), (90, 1, 0.05), (91, 2, 0.05), (92, 3, 0.0)])
+def test_photographed_licence_on_a_table(seed, turns, perspective, portrait):
+    """Card turned by quarter turns, up to 5 degrees more, in perspective, on a background."""
     details = docgen.random_details(seed)
     front, _ = docgen.make_licence(details, portrait, layout=seed)
-    read = flatten(analyze(docgen.photograph(front, seed)))
+    read = flatten(analyze(photos.photograph(front, seed, quarter_turns=turns, perspective=perspective, blur=0.6)))
     ok, wrong = compare_fields(docgen.expected_licence_fields(details), read)
     assert wrong == [], {n: read.get(n) for n in wrong}

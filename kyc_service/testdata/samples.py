@@ -9,6 +9,7 @@
 
 Nothing is downloaded: both arrays ship in the scikit-image wheel.
 """
+
 from __future__ import annotations
 
 import io

@@ -5,8 +5,9 @@
   (goal <= 5).
 * import_app_vs_bare: median wall time of `import app` in a fresh interpreter, divided
   by the median for a bare Chalice app that imports boto3 (goal <= 1.5).
-Run directly: `python -m kyc_service.bench_deploy` prints `BENCH <name> <value> <unit>`.
+Run directly: `python -m kyc_service.bench.deploy` prints `BENCH <name> <value> <unit>`.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ from chalicelib.stage import ROOT
 
 RUNS = 7
 
-_TIMER = ("import time, sys; sys.path.insert(0, '.'); t = time.perf_counter(); import app; "
-          "print(time.perf_counter() - t)")
+_TIMER = (
+    "import time, sys; sys.path.insert(0, '.'); t = time.perf_counter(); import app; print(time.perf_counter() - t)"
+)
 BARE_APP = "import boto3\nfrom chalice import Chalice\napp = Chalice(app_name='bare')\n"
 
 
@@ -30,8 +32,9 @@ def _import_times(cwd: Path, runs: int = RUNS) -> list[float]:
     env.update(KYC_STAGE="local", AWS_DEFAULT_REGION="us-east-1")
     times = []
     for i in range(runs + 1):  # the first run only warms the OS file cache
-        out = subprocess.run([sys.executable, "-c", _TIMER], cwd=cwd, env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", _TIMER], cwd=cwd, env=env, check=True, capture_output=True, text=True
+        ).stdout
         if i:
             times.append(float(out.strip().splitlines()[-1]))
     return times

@@ -1,0 +1,1 @@
+"""`make bench`: the benchmarks, one module per section, and the report writer (report.py)."""
