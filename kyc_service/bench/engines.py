@@ -41,7 +41,8 @@ import time
 import unicodedata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from chalicelib.stage import ROOT
+
 CORE = ("FIRST_NAME", "LAST_NAME", "DATE_OF_BIRTH", "DOCUMENT_NUMBER", "EXPIRATION_DATE")
 # fixture file stem -> issuing state (the leave-one-state-out figure removes that state's formats)
 STATES = {

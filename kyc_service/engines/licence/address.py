@@ -8,7 +8,7 @@ import re
 
 from ..fields import US_STATES, Field, calibrated
 from ..layout import ADDRESS, Layout
-from .reading import CITY_RE, Reading, label_only, letters, strip_label
+from .reading import CITY_RE, Reading, as_letters, label_only, strip_label
 
 ADDRESS_LINE = re.compile(r"^(?:[#$]?\s*\d|APT|UNIT|STE|SUITE|#|P\.?\s?O\.?\s+BOX|ADDRESS|FLOOR)")
 
@@ -97,7 +97,7 @@ def read_address_fields(lay: Layout, out: Reading, city, block) -> None:
     m = CITY_RE.match(city.text.upper().strip())
     conf = city.confidence
     out.fields["CITY_IN_ADDRESS"] = Field(
-        " ".join(letters(w) for w in m.group("city").strip(" ,.").split()), calibrated(conf, True)
+        " ".join(as_letters(w) for w in m.group("city").strip(" ,.").split()), calibrated(conf, True)
     )
     out.fields["STATE_IN_ADDRESS"] = Field(m.group("state"), calibrated(conf, True))
     zip_code = m.group("zip") + (f"-{m.group('plus4')}" if m.group("plus4") else "")
@@ -116,6 +116,6 @@ def _street(text: str) -> str:
     for w in words[1:]:
         letters = sum(ch.isalpha() for ch in w)
         if letters and letters >= len(w) - 1 and not re.match(r"^\d+(ST|ND|RD|TH)$", w):
-            w = letters(w)
+            w = as_letters(w)
         fixed.append(w)
     return " ".join(fixed)

@@ -8,7 +8,7 @@ import re
 
 from ..fields import AT_LABEL, BY_POSITION, SHAKY_CAP, Field, calibrated
 from ..layout import GIVEN, LAST, NAME, OTHER, Layout
-from .reading import Reading, label_only, row_label, text_x0
+from .reading import Reading, as_letters, label_only, row_label, text_x0
 
 SUFFIXES = {"JR", "SR", "II", "III", "IV", "V"}
 
@@ -70,7 +70,7 @@ def _clean_name(text: str) -> str | None:
     if digits and (digits > 1 or letters < 2):
         return None
     if digits:
-        words = [letters(w) for w in words]
+        words = [as_letters(w) for w in words]
     text = " ".join(words)
     if not re.fullmatch(r"[^\W\d_](?:[^\W\d_]|['\-., ])*", text) or letters < 2 or len(words) > 5:
         return None

@@ -91,5 +91,5 @@ def strip_label(lay: Layout, box, keys) -> str:
     return box.text
 
 
-def letters(word: str) -> str:
+def as_letters(word: str) -> str:
     return word.translate(DIGIT_TO_LETTER)
