@@ -44,8 +44,9 @@ def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
     if console_url is not None:
         parameters.append({"ParameterKey": "ConsoleUrl", "ParameterValue": console_url})
-    elif exists:
-        parameters.append({"ParameterKey": "ConsoleUrl", "UsePreviousValue": True})
+    elif exists and _stack_parameters(cfn, stack_name(stage)).get("ConsoleUrl"):  # kept from the last update
+        parameters.append({"ParameterKey": "ConsoleUrl",
+                           "ParameterValue": _stack_parameters(cfn, stack_name(stage))["ConsoleUrl"]})
     kw = {"StackName": stack_name(stage), "TemplateBody": TEMPLATE_PATH.read_text(), "Parameters": parameters}
     if exists:
         ddb = ddb or session.client("dynamodb", endpoint_url=endpoint_url)
@@ -58,6 +59,11 @@ def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
         cfn.get_waiter("stack_create_complete").wait(StackName=kw["StackName"])
     stack = cfn.describe_stacks(StackName=kw["StackName"])["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def _stack_parameters(cfn, name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
 
 
 def _update(cfn, kw: dict) -> None:

@@ -172,7 +172,9 @@ def wire_console(sam: dict, stage: str) -> None:
     from chalicelib.stage import chalice_config
 
     api_stage = chalice_config()["stages"].get(stage, {}).get("api_gateway_stage", "api")
-    url = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + api_stage + "/console"}
+    api_url = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + api_stage + "/console"}
+    # the ConsoleUrl parameter still wins (an API behind a custom domain)
+    url = {"Fn::If": ["HasConsoleUrl", {"Ref": "ConsoleUrl"}, api_url]}
     props = sam["Resources"]["ConsoleClient"]["Properties"]
     props["CallbackURLs"] = [url]
     props["LogoutURLs"] = [copy.deepcopy(url)]
