@@ -77,8 +77,8 @@ def test_an_admin_finds_sees_and_decides_a_record_in_the_browser(running):
         # filter by status
         driver.execute_script("const s = document.getElementById('status'); s.value = 'verified';"
                               "s.dispatchEvent(new Event('change'))")
-        wait_for(driver, "return [...document.querySelectorAll('#queue-list .item')].some(b => b.dataset.email === arguments[0])",
-                 30, seeded["acme_verified"][0])
+        wait_for(driver, "return [...document.querySelectorAll('#queue-list .item')]"
+                         ".some(b => b.dataset.email === arguments[0])", 30, seeded["acme_verified"][0])
         driver.execute_script("const s = document.getElementById('status'); s.value = 'needs_review';"
                               "s.dispatchEvent(new Event('change'))")
         wait_for(driver, "return document.querySelector(`.item[data-email='${arguments[0]}']`)", 30, seeded["swapped"])

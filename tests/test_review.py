@@ -142,7 +142,7 @@ def test_queue_is_for_admins_of_the_tenant_only(client, issuer, people):
     assert queue(client, issuer.token(tenant="globex", email="g@example.org", admin=True))[0] == 403
     status, body = queue(client, issuer.token(tenant="globex", email="g@example.org", admin=True), tenant="globex")
     assert status == 200 and [r["email"] for r in body["records"]] == ["g@example.org"]
-    r = client.http.get(f"/kyc/stage/prod/tenant/acme/records", headers=hdr(admin))
+    r = client.http.get("/kyc/stage/prod/tenant/acme/records", headers=hdr(admin))
     assert r.status_code == 404
 
 
@@ -270,3 +270,26 @@ def test_events_route_is_for_admins_and_404_for_strangers(client, issuer):
     assert client.http.get(f"{BASE}/acme/email/t%40example.com/events", headers=hdr(globex)).status_code == 403
     assert client.http.get(f"{BASE}/globex/email/t%40example.com/events", headers=hdr(globex)).status_code == 404
     assert client.http.get(f"{BASE}/acme/email/nobody%40example.com/events", headers=hdr(admin)).status_code == 404
+
+
+def test_review_responses_conform_to_the_spec(client, issuer, people):
+    from chalicelib.storage.events import record_audit
+    from chalicelib.storage.models import tables
+    from tests.test_openapi import conforms
+
+    admin, emails = people
+    records = "/kyc/stage/{stage}/tenant/{tenant}/records"
+    events = "/kyc/stage/{stage}/tenant/{tenant}/email/{email}/events"
+    page = conforms(client.http.get(f"{BASE}/acme/records?limit=2", headers=hdr(admin)), records, "get", 200)
+    assert page["next"] and all("view_url" in link for r in page["records"] for link in r["document_links"])
+    conforms(client.http.get(f"{BASE}/acme/records?limit=0", headers=hdr(admin)), records, "get", 400)
+    conforms(client.http.get(f"{BASE}/acme/records", headers=hdr(issuer.token(email=emails[0]))), records, "get", 403)
+    record = tables().kyc.get(f"acme#{emails[1]}", "Driving license#D1234-5678")
+    record_audit(None, record, decided=True)
+    trail = conforms(client.http.get(f"{BASE}/acme/email/{quote(emails[1], safe='')}/events", headers=hdr(admin)),
+                     events, "get", 200)
+    assert trail["events"][0]["to"] == "rejected" and trail["events"][0]["decided_by"].startswith("admin:")
+    conforms(client.http.get(f"{BASE}/acme/email/nobody%40example.com/events", headers=hdr(admin)), events, "get", 404)
+    r = client.http.get("/console/config.json")
+    assert r.status_code == 200 and json.loads(r.body) == {"stage": STAGE, "sign_in": None}
+    conforms(client.http.get("/console/nothing.txt"), "/console/{name}", "get", 404)

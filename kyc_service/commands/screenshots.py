@@ -25,6 +25,10 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage")
 WIDE, NARROW = (1280, 860), (390, 844)
 SHOTS_DIR = ROOT / "docs" / "console"
+# the record's images are there and loaded (from their presigned view_url)
+IMAGES_SHOWN = ("const imgs = [...document.querySelectorAll('#images img')];"
+                "return !document.getElementById('record').hidden && imgs.length > 0 && "
+                "imgs.every(i => i.complete && i.naturalWidth > 0)")
 
 
 def chromium_problem() -> str | None:
@@ -152,9 +156,7 @@ def screens(api_url: str, aws_port: int, seeded: dict[str, Any], out: Path = SHO
             saved.append(shoot(driver, out / f"queue-{label}.png", full_page=False))
             email = seeded["swapped"] if label == "wide" else seeded["noselfie"]
             driver.execute_script("document.querySelector(`.item[data-email='${arguments[0]}']`).click()", email)
-            wait_for(driver, "return !document.getElementById('record').hidden && "
-                             "[...document.querySelectorAll('#images img')].every(i => i.complete && i.naturalWidth > 0) "
-                             "&& document.querySelectorAll('#images img').length > 0")
+            wait_for(driver, IMAGES_SHOWN)
             saved.append(shoot(driver, out / f"record-{label}.png"))
             driver.set_window_size(width, height)
             driver.find_element("id", "outcome-rejected").click()

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from chalicelib.stage import ROOT, stage_environment
 from kyc_service.infra import chalice_patches
+from kyc_service.infra.backfill import backfill_status_keys
 from kyc_service.infra.hardening import harden_mappings, put_gateway_responses
 from kyc_service.infra.iam import render_policy_file
+from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
 from kyc_service.infra.sam import is_placeholder
-from kyc_service.infra.backfill import backfill_status_keys
-from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.template import TEMPLATE_PATH, load_template, resolver, stack_name, stack_status
 
 

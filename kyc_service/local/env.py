@@ -74,7 +74,7 @@ def user_pool(stage: str, aws_port: int) -> tuple[str, str]:
             ours = [c for c in clients if c.get("ClientName") == names.app_client] or clients
             if ours:
                 return pool["Id"], ours[0]["ClientId"]
-    raise LookupError(f"no user pool {name!r} at {endpoint(aws_port)}: is the local stack running?")
+    raise LookupError(f"no user pool {names.user_pool!r} at {endpoint(aws_port)}: is the local stack running?")
 
 
 def token_settings(stage: str, aws_port: int) -> dict[str, str]:
