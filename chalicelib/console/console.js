@@ -308,10 +308,11 @@ function fieldTable(name, check) {
 
 function showEvents(events) {
   const rows = events.map((e) => el("tr", {},
-    el("td", {}, e.occurred_at ? new Date(e.occurred_at).toLocaleString() : ""),
-    el("td", {}, e.from ? `${STATUS[e.from] || e.from} → ${STATUS[e.to] || e.to}` : `submitted: ${STATUS[e.to] || e.to}`),
-    el("td", {}, who(e.decided_by)),
-    el("td", {}, (e.reasons || []).join("; "))));
+    el("td", { "data-label": "When" }, e.occurred_at ? new Date(e.occurred_at).toLocaleString() : ""),
+    el("td", { "data-label": "Change" },
+      e.from ? `${STATUS[e.from] || e.from} → ${STATUS[e.to] || e.to}` : `submitted: ${STATUS[e.to] || e.to}`),
+    el("td", { "data-label": "By" }, who(e.decided_by)),
+    el("td", { "data-label": "Reasons" }, (e.reasons || []).join("; "))));
   $("events").tBodies[0].replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4 }, "No status change recorded yet."))]));
 }
 
