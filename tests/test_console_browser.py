@@ -144,3 +144,23 @@ def test_a_users_token_sees_nothing_and_another_tenant_sees_only_its_own(running
         open_console(driver, running, "not-a-token")
         wait_for(driver, "return !document.getElementById('sign-in').hidden")
         assert "kyc_service console" in driver.find_element("id", "sign-in").text
+
+
+def test_the_console_command_prints_a_signed_in_address(running):
+    import os
+    import subprocess
+    import sys
+
+    from chalicelib.stage import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "AWS_"))}
+    out = subprocess.run([sys.executable, "-m", "kyc_service", "console", "--tenant", "acme", "--api-port",
+                          str(running.api_port), "--aws-port", str(running.aws_port)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    url = out.stdout.strip().splitlines()[-1]
+    assert url.startswith(f"{running.api}/console#token=")
+    bearer = url.split("#token=", 1)[1]
+    r = requests.get(f"{running.api}/kyc/stage/local/tenant/acme/records?status=needs_review",
+                     headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+    assert r.status_code == 200
