@@ -293,3 +293,34 @@ def test_review_responses_conform_to_the_spec(client, issuer, people):
     r = client.http.get("/console/config.json")
     assert r.status_code == 200 and json.loads(r.body) == {"stage": STAGE, "sign_in": None}
     conforms(client.http.get("/console/nothing.txt"), "/console/{name}", "get", 404)
+
+
+def test_a_final_rejection_arriving_during_a_save_of_another_id_wins(client, issuer, monkeypatch):
+    """The save checks the customer's other records atomically with its write: a final rejection
+    that lands between the read and the write makes the save a 409 decision_final."""
+    from chalicelib.domain.submission import ManualDecision
+    from chalicelib.services import store
+    from chalicelib.storage import records
+
+    admin, user = issuer.token(email="boss@acme.test", admin=True), issuer.token(email="race@example.com")
+    save(client, user, "acme", "race@example.com")
+    real = records.RecordStore.check_documents
+
+    def admin_rejects_meanwhile(self, links):
+        monkeypatch.setattr(records.RecordStore, "check_documents", real)
+        store().decide_manually("acme", "race@example.com",
+                                ManualDecision("Driving license", "D1234-5678", "rejected", "fraud"), "boss")
+        return real(self, links)
+
+    monkeypatch.setattr(records.RecordStore, "check_documents", admin_rejects_meanwhile)
+    from chalicelib.keys import uploads_prefix
+
+    key = f"{uploads_prefix('acme', 'race@example.com')}id_front/OTHER.png"
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket=f"{STAGE}-kyc-documents", Key=key, Body=PNG,
+                                                           ContentType="image/png")
+    body = {"email": "race@example.com", "first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-04-20",
+            "id_type": "Passport", "id_value": "P999", "document_links": [{"kind": "id_front", "key": key}]}
+    r = client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(body))
+    assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "decision_final"
+    listed = json.loads(client.http.get(f"{BASE}/acme/email/race%40example.com", headers=hdr(admin)).body)["records"]
+    assert [(x["id_type"], x["validation_status"]) for x in listed] == [("Driving license", "rejected")]
