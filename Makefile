@@ -7,7 +7,7 @@ STAGE ?= dev
 REQS := requirements.txt requirements-dev.txt requirements-engines.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast lint run bench package deploy clean
+.PHONY: venv test test-fast lint browser screenshots run bench package deploy clean
 
 venv: $(STAMP)
 
@@ -19,8 +19,21 @@ $(STAMP): $(REQS)
 
 # Lint (ruff), types (mypy on chalicelib), the import contracts (import-linter), then every test.
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-test: lint
+test: lint browser
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+# The review console's browser test drives Debian's Chromium and its driver: installed here when
+# missing and running as root (CI, a fresh machine); otherwise that test skips and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "could not install chromium: the console's browser test will skip"; \
+	else echo "chromium or chromedriver missing (not root): the console's browser test will skip"; fi
+
+# Screenshots of the review console, wide and narrow, into docs/console/ (docs/console.md).
+screenshots: $(STAMP) browser
+	$(PY) -m kyc_service console-screenshots
 
 # The fast tier alone (no AWS, no server, no subprocess): seconds, for every edit.
 test-fast: $(STAMP)

@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.config import settings
-from chalicelib.http import api
+from chalicelib.http import api, console, review
 from chalicelib.logs import with_invocation_context
 from chalicelib.stage import APP_NAME
 
@@ -55,6 +55,32 @@ def validate(stage, tenant, email):
 @api.json_errors
 def documents(stage, tenant):
     return api.documents(app.current_request, stage, tenant)
+
+
+# -- review (admins of the tenant) and the review console (chalicelib/http/review.py, console.py) --
+
+@app.route(TENANT + "/records", methods=["GET"], authorizer=jwt_auth)
+@api.json_errors
+def review_queue(stage, tenant):
+    return review.list_records(app.current_request, stage, tenant)
+
+
+@app.route(TENANT + "/email/{email}/events", methods=["GET"], authorizer=jwt_auth)
+@api.json_errors
+def audit_events(stage, tenant, email):
+    return review.list_events(app.current_request, stage, tenant, email)
+
+
+@app.route("/console", methods=["GET"])
+@api.json_errors
+def review_console():
+    return console.page()
+
+
+@app.route("/console/{name}", methods=["GET"])
+@api.json_errors
+def review_console_file(name):
+    return console.asset(name)
 
 
 # -- stream handlers: one Lambda mapping each on the KYC table's stream ----------

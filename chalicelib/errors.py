@@ -38,6 +38,12 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class DecisionFinal(ApiError):
+    """The customer's record carries an admin's final rejection: no submission is taken until an
+    admin decides again (CONTRACT.md: validate's `final`)."""
+    status, code = 409, "decision_final"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 

@@ -20,6 +20,11 @@ def record_sk(id_type: str, id_value: str) -> str:
     return f"{id_type}{SEP}{id_value}"
 
 
+def status_key(tenant: str, status: str) -> str:
+    """A KYC record's `tenant#status`: the partition of the review queue's status index."""
+    return f"{tenant}{SEP}{status}"
+
+
 def audit_pk(tenant: str, email: str) -> str:
     """The events table's partition of a customer's audit entries."""
     return f"audit{SEP}{tenant}{SEP}{email}"

@@ -48,6 +48,16 @@ class ResourceNames:
     stack: str            # the CloudFormation stack of the resources
 
     @property
+    def console_client(self) -> str:
+        """The user pool's app client of the review console (OAuth sign-in, infra/resources.yaml)."""
+        return f"{self.stage}-kyc-console"
+
+    @property
+    def app_client(self) -> str:
+        """The user pool's app client of tenant apps and the local `token` command."""
+        return f"{self.stage}-kyc-app"
+
+    @property
     def function_prefix(self) -> str:
         """Chalice names a stage's Lambda functions `{app}-{stage}-{handler}`."""
         return function_name(APP_NAME, self.stage, "")

@@ -401,3 +401,20 @@ def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, v
     # state is one per process: a queued event would otherwise start a licence check there).
     monkeypatch.setattr(records.RecordStore, "save", real_save)
     stage.manager.drain()
+
+
+def test_a_bundle_for_a_customer_under_a_final_rejection_is_refused(stage, provider, validator):
+    """An admin's final rejection stands against the bank's resubmission too (issue 14)."""
+    from chalicelib.domain.submission import ManualDecision
+    from chalicelib.services import store
+
+    validator.reset()
+    app_uuid = new_uuid()
+    drop(stage, app_uuid, bundle(app_uuid))
+    [rec] = records_for(app_uuid)
+    store().decide_manually(TENANT, app_uuid, ManualDecision(rec.id_type, rec.id_value, "rejected", "fraud"), "boss")
+    key = drop(stage, app_uuid, bundle(app_uuid, selfie=png(seed=9)))
+    assert rejection(stage, key)["code"] == "decision_final"
+    [after] = records_for(app_uuid)
+    assert after.validation_status == "rejected" and after.decision_final is True
+    assert after.submission_id == rec.submission_id

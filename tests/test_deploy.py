@@ -284,6 +284,7 @@ def test_harden_mappings_updates_the_stage_mappings(aws):
         stream[stage] = ddb.create_table(
             TableName=kyc["TableName"], KeySchema=kyc["KeySchema"],
             AttributeDefinitions=kyc["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+            GlobalSecondaryIndexes=kyc["GlobalSecondaryIndexes"],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )["TableDescription"]["LatestStreamArn"]
     failure_url = sqs.create_queue(QueueName="dev-kyc-stream-failures")["QueueUrl"]

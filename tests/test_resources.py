@@ -77,7 +77,12 @@ def test_table_definitions_follow_the_brief():
     for t in tables.values():
         assert t["BillingMode"] == "PAY_PER_REQUEST"
         assert t["SSEEnabled"] and t["PointInTimeRecoveryEnabled"]
-        assert all(a["AttributeType"] == "S" for a in t["AttributeDefinitions"])
+        # strings, bar the review queue indexes' sort key (the update time, a number)
+        assert all(a["AttributeType"] == ("N" if a["AttributeName"] == "last_updated_time" else "S")
+                   for a in t["AttributeDefinitions"])
+    assert [(i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in kyc["GlobalSecondaryIndexes"]] == [
+        ("tenant-updated", ["tenant", "last_updated_time"]),
+        ("tenant-status-updated", ["tenant#status", "last_updated_time"])]
 
 
 def test_bucket_definition_is_private_encrypted_tls_only():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.bundles import archive
 from chalicelib.bundles.archive import Bundle, BundleRefused
 from chalicelib.bundles.details import override_of, parse_details, to_submission
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import DecisionFinal, InvalidInput
 from chalicelib.http.validation import check_tenant
 from chalicelib.keys import ZIPPED, bundle_documents_prefix, bundle_members_prefix, is_bundle_key, rejection_key
 from chalicelib.logs import logger, ref
@@ -114,9 +114,11 @@ class Intake:
             written = self._store(bundle)
             remember_override(tenant, app_uuid, override)
             record, new_record, changed = self.store.save(tenant, submission, source="bundle", app_uuid=app_uuid)
-        except (BundleRefused, InvalidInput) as exc:
+        except (BundleRefused, InvalidInput, DecisionFinal) as exc:
             self._remove(written)
-            if isinstance(exc, InvalidInput):
+            if isinstance(exc, DecisionFinal):  # an admin's final rejection of this customer stands
+                exc = BundleRefused("decision_final", exc.message)
+            elif isinstance(exc, InvalidInput):
                 exc = BundleRefused("invalid_details", exc.message, exc.details)
             return self.refuse(tenant, app_uuid, key, exc)
         except Exception:

@@ -32,3 +32,9 @@ class ManualDecision:
     id_value: str
     status: str
     reason: str
+    final: bool = True  # a final rejection blocks the customer until an admin decides again
+
+    @property
+    def blocks(self) -> bool:
+        """A final rejection: the customer's later submissions are refused (409 decision_final)."""
+        return self.final and self.status == "rejected"

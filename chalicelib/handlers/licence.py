@@ -34,7 +34,7 @@ from chalicelib.handlers.batch import process_batch
 from chalicelib.keys import record_pk, record_sk
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import recall_override
-from chalicelib.storage.models import KycRecordBase, condition_failed, plain
+from chalicelib.storage.models import KycRecordBase, condition_failed, plain, set_status
 
 PENDING = "pending"
 FAILED_REASON = "the driving licence was not confirmed by the licence validator"
@@ -185,8 +185,8 @@ def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], r
                 reasons.append(reason)
             actions.append(kyc.reasons.set(reasons))
             if waits or status != record.validation_status:  # a (new) decision
-                actions += [kyc.validation_status.set(status), kyc.decided_by.set("system"),
-                            kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
+                actions += set_status(kyc, record.tenant, status) + [
+                    kyc.decided_by.set("system"), kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
         try:
             record.update(actions=actions, condition=(kyc.submission_id == message["submission_id"])
                           & (kyc.verify == False))  # noqa: E712

@@ -32,8 +32,9 @@ from chalicelib.providers.port import (
     VerificationProvider,
     reading_from_analyze_id,
 )
-from chalicelib.storage.models import KycRecordBase, condition_failed, plain, tables
+from chalicelib.storage.models import KycRecordBase, condition_failed, plain, set_status, tables
 
+ADMIN_PREFIX = "admin:"  # decided_by of a manual decision
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
 
 
@@ -102,15 +103,18 @@ def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = 
     now = int(time.time())
     actions: list[Action]
     if final:
-        actions = [kyc.validation_status.set(decision.status), kyc.decided_by.set(decided_by),
-                   kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
+        actions = set_status(kyc, record.tenant, decision.status) + [
+            kyc.decided_by.set(decided_by), kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
     else:
-        actions = [kyc.validation_status.set("pending")]
+        actions = set_status(kyc, record.tenant, "pending")
     try:
         record.update(
             actions=actions + [kyc.verify.set(False), kyc.checks.set(decision.checks),
                                kyc.reasons.set(decision.reasons), kyc.last_updated_time.set(now)],
-            condition=(kyc.submission_id == record.submission_id) & (kyc.verify == True))  # noqa: E712
+            # still this submission, still waiting for verification, and not decided by an admin
+            # meanwhile: an admin's decision of the same submission is never overwritten
+            condition=(kyc.submission_id == record.submission_id) & (kyc.verify == True)  # noqa: E712
+            & (kyc.decided_by.does_not_exist() | ~kyc.decided_by.startswith(ADMIN_PREFIX)))
     except UpdateError as exc:
         if condition_failed(exc):
             logger().info("stale verification result dropped", extra={"record": ref(record.pk, record.sk)})

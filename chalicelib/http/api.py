@@ -92,11 +92,11 @@ def authorize(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(routes=routes, principal_id=caller.subject, context=caller.to_context())
 
 
-def _public(record: KycRecordBase) -> dict[str, Any]:
-    """The record as the contract returns it."""
-    from chalicelib.storage.records import to_public
+def _public(record: KycRecordBase, caller: Caller) -> dict[str, Any]:
+    """The record as the contract returns it (for an admin, links with view_url: http/review.py)."""
+    from chalicelib.http.review import public_record
 
-    return to_public(record)
+    return public_record(record, caller)
 
 
 def _caller(request: Request) -> Caller:
@@ -121,7 +121,7 @@ def create_or_update(request: Request, stage: str, tenant: str) -> Response:
     if not caller.admin:
         require_own_uploads(submission, tenant)
     record, created, _changed = services.store().save(tenant, submission)
-    return Response(body=_public(record), status_code=201 if created else 200, headers=JSON)
+    return Response(body=_public(record, caller), status_code=201 if created else 200, headers=JSON)
 
 
 def get_records(request: Request, stage: str, tenant: str, email: str) -> Response:
@@ -133,7 +133,7 @@ def get_records(request: Request, stage: str, tenant: str, email: str) -> Respon
     records = services.store().list_for_email(tenant, email)
     if not records:
         raise NotFound("no records for that e-mail")
-    return Response(body={"records": [_public(r) for r in records]}, status_code=200, headers=JSON)
+    return Response(body={"records": [_public(r, caller) for r in records]}, status_code=200, headers=JSON)
 
 
 def validate(request: Request, stage: str, tenant: str, email: str) -> Response:
@@ -143,7 +143,7 @@ def validate(request: Request, stage: str, tenant: str, email: str) -> Response:
     email = path_email(email)
     decision = parse_manual_decision(_body(request), stage, tenant, email)
     record = services.store().decide_manually(tenant, email, decision, caller.subject)
-    return Response(body=_public(record), status_code=200, headers=JSON)
+    return Response(body=_public(record, caller), status_code=200, headers=JSON)
 
 
 def documents(request: Request, stage: str, tenant: str) -> Response:

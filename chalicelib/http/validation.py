@@ -19,6 +19,7 @@ SERVICE_OWNED = frozenset({
     "validation_status", "verify", "checks", "reasons", "decided_by", "decided_time",
     "created_time", "last_updated_time", "email_verified", "phone_verified",
     "submission_id", "version", "decision_id", "content_hash", "source", "app_uuid",
+    "decision_final",
 })
 # field -> (required, max length)
 DETAIL_FIELDS: dict[str, tuple[bool, int]] = {
@@ -252,7 +253,7 @@ def parse_submission(body: dict[str, Any], stage: str, tenant: str, settings: Se
 
 def parse_manual_decision(body: dict[str, Any], stage: str, tenant: str, email: str) -> ManualDecision:
     _refuse_fields(body, {"id_type", "id_value", "verification_status", "validation_status",
-                          "reason", "stage", "tenant", "email"})
+                          "reason", "final", "stage", "tenant", "email"})
     check_path_echo(body, stage, tenant, email)
     status = body.get("verification_status", body.get("validation_status"))
     if "verification_status" in body and "validation_status" in body and \
@@ -270,7 +271,10 @@ def parse_manual_decision(body: dict[str, Any], stage: str, tenant: str, email: 
     if "#" in id_value:
         raise InvalidInput("id_value may not contain '#'", [{"field": "id_value", "problem": "invalid"}])
     reason = _required(body, "reason", 500)
-    return ManualDecision(id_type=id_type, id_value=id_value, status=status, reason=reason)
+    final = body.get("final", True)
+    if not isinstance(final, bool):
+        raise InvalidInput("final must be true or false", [{"field": "final", "problem": "type"}])
+    return ManualDecision(id_type=id_type, id_value=id_value, status=status, reason=reason, final=final)
 
 
 def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:

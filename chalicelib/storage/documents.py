@@ -5,7 +5,9 @@ import uuid
 from typing import Any
 
 from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES
-from chalicelib.keys import uploads_prefix
+from chalicelib.keys import tenant_prefix, uploads_prefix
+
+VIEW_URL_MAX_TTL = 300  # seconds a view_url is valid at most (CONTRACT.md: review routes)
 
 
 def presigned_upload(s3: Any, bucket: str, tenant: str, owner_email: str, content_type: str, kind: str | None,
@@ -21,3 +23,25 @@ def presigned_upload(s3: Any, bucket: str, tenant: str, owner_email: str, conten
         ExpiresIn=expires_in)
     return {"key": key, "upload": {"method": "POST", "url": post["url"], "fields": post["fields"]},
             "content_type": content_type, "max_bytes": max_bytes, "expires_in": expires_in}
+
+
+def evidence_target(link: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(key, version) of the bytes a link's decision was made on: the pinned evidence copy where
+    the save pinned one (`evidence_key`, `evidence_version`), else the link's own key."""
+    if link.get("evidence_key"):
+        return str(link["evidence_key"]), (str(link["evidence_version"]) if link.get("evidence_version") else None)
+    return (str(link["key"]) if link.get("key") else None), None
+
+
+def view_url(s3: Any, bucket: str, tenant: str, link: dict[str, Any], expires_in: int = VIEW_URL_MAX_TTL) -> str | None:
+    """A presigned GET (at most 300 s) of a link's evidence, for an admin of `tenant`; None for
+    an object outside the tenant's prefix (never another tenant's bytes)."""
+    key, version = evidence_target(link)
+    if not key or not key.startswith(tenant_prefix(tenant)) or ".." in key.split("/"):
+        return None
+    params = {"Bucket": bucket, "Key": key}
+    if version:
+        params["VersionId"] = version
+    url: str = s3.generate_presigned_url("get_object", Params=params,
+                                         ExpiresIn=max(1, min(expires_in, VIEW_URL_MAX_TTL)))
+    return url

@@ -2,6 +2,7 @@
 bundle carried (the notifier's idempotency markers there are Powertools')."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -36,6 +37,32 @@ def record_audit(old: KycRecordBase | None, new: KycRecordBase | None, decided: 
 def list_audit(tenant: str, email: str) -> list[dict[str, Any]]:
     """An operator's view of a customer's status changes, oldest first."""
     return [dict(e.data.as_dict(), sk=e.sk) for e in tables().events.query(audit_pk(tenant, email))]
+
+
+MAX_TRAIL = 1000  # the newest entries a trail shows (a customer's whole history, bar the pathological)
+
+
+def _iso(seconds: Any) -> str | None:
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def trail(tenant: str, email: str, limit: int = MAX_TRAIL) -> list[dict[str, Any]]:
+    """A customer's audit trail as the events route returns it, oldest first (of the newest
+    `limit`): occurred_at (ISO 8601 UTC), id_type, from, to, decided_by, reasons."""
+    newest = tables().events.query(audit_pk(tenant, email), scan_index_forward=False, limit=limit)
+    events = []
+    for entry in newest:
+        data = plain(entry.data)
+        record = data.get("record")
+        events.append({
+            "occurred_at": _iso(data.get("when", entry.created_time)),
+            "id_type": str(record).split("#", 1)[0] if record else None,
+            "from": data.get("from"), "to": data.get("to"), "decided_by": data.get("who"),
+            "reasons": list(data.get("reasons") or [])})
+    events.reverse()
+    return events
 
 
 # -- the licence override of a bundle --------------------------------------------------

@@ -19,9 +19,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib.config import settings
+from chalicelib.keys import status_key
 
 M = TypeVar("M", bound=Model)
 
@@ -67,6 +69,9 @@ class KycRecordBase(Model):
     app_uuid = UnicodeAttribute(null=True)
 
     validation_status = UnicodeAttribute(default="pending")
+    # `tenant#status`, kept with validation_status by every write (set_status): the key of the
+    # review queue's status index (storage/queue.py); `tenant` keys the other one
+    tenant_status = UnicodeAttribute(null=True, attr_name="tenant#status")
     verify = BooleanAttribute(default=True)
     email_verified = BooleanAttribute(null=True)
     phone_verified = BooleanAttribute(null=True)
@@ -76,12 +81,18 @@ class KycRecordBase(Model):
     decided_by = UnicodeAttribute(null=True)
     decided_time = NumberAttribute(null=True)
     decision_id = UnicodeAttribute(null=True)  # changes with every decision (automatic or manual)
+    decision_final = BooleanAttribute(null=True)  # an admin's final rejection: the customer is blocked
 
     submission_id = UnicodeAttribute()  # changes with every new submission
     content_hash = UnicodeAttribute()
     created_time = NumberAttribute()
     last_updated_time = NumberAttribute()
     version = VersionAttribute()
+
+
+def set_status(kyc: type[KycRecordBase], tenant: str, status: str) -> list[Action]:
+    """The update actions that give a record a status: validation_status and its index key."""
+    return [kyc.validation_status.set(status), kyc.tenant_status.set(status_key(tenant, status))]
 
 
 class IdentityRecordBase(Model):

@@ -11,20 +11,31 @@ import time
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, ManualDecision, Submission
-from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.keys import record_pk, record_sk
+from chalicelib.errors import Conflict, DecisionFinal, InvalidInput, NotFound
+from chalicelib.keys import record_pk, record_sk, status_key
 from chalicelib.logs import logger, ref
-from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain
+from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain, set_status
 
 PUBLIC_FIELDS = (
     "tenant", "email", "id_type", "id_value", "first_name", "middle_name", "last_name",
     "date_of_birth", "address", "city", "state", "zip_code", "phone_number", "source",
     "app_uuid", "validation_status", "verify", "email_verified", "phone_verified",
     "reasons", "decided_by", "decided_time", "submission_id", "created_time", "last_updated_time",
+    "decision_final",
 )
+
+
+FINAL_MESSAGE = ("an admin's final decision rejected this customer's application: no new submission "
+                 "is taken until an admin decides again")
+MAX_CHECKED_SIBLINGS = 99  # a transaction holds at most 100 items: the record and its siblings' checks
+
+
+def _cancelled(exc: Exception) -> bool:
+    """A transaction cancelled by one of its conditions."""
+    return getattr(exc, "cause_response_code", None) == "TransactionCanceledException"
 
 
 def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
@@ -40,6 +51,7 @@ def to_public(record: KycRecordBase) -> dict[str, Any]:
     data["document_links"] = [plain(link) for link in record.document_links or []]
     data["checks"] = plain(record.checks)
     data["reasons"] = list(record.reasons or [])
+    data["decision_final"] = bool(record.decision_final)
     public: dict[str, Any] = json.loads(json.dumps(data, default=_json_default))
     return public
 
@@ -128,9 +140,12 @@ class RecordStore:
         any real change starts a new submission: pending, verify = true.
         """
         d = submission.details
-        digest = content_hash(submission, self.check_documents(submission.document_links))
         email, id_type, id_value = submission.email, submission.id_type, submission.id_value
+        others = self.final_check(tenant, email, record_sk(id_type, id_value))
+        digest = content_hash(submission, self.check_documents(submission.document_links))
         record = self.get(tenant, email, id_type, id_value)
+        if record is not None and record.decision_final:
+            raise DecisionFinal(FINAL_MESSAGE)
         if record is not None and record.content_hash == digest:
             return record, False, False
         email_verified, phone_verified = self.cognito_flags(email)
@@ -145,20 +160,47 @@ class RecordStore:
         record.source, record.app_uuid = source, app_uuid
         record.email_verified, record.phone_verified = email_verified, phone_verified
         record.validation_status, record.verify = "pending", True
+        record.tenant_status = status_key(tenant, "pending")
         record.checks, record.reasons = {}, []
-        record.decided_by = record.decided_time = record.decision_id = None
+        record.decided_by = record.decided_time = record.decision_id = record.decision_final = None
         record.submission_id = uuid.uuid4().hex
         record.content_hash = digest
         record.last_updated_time = now
         try:
-            record.save()
-        except PutError as exc:
-            if condition_failed(exc):
+            self._put(record, others)
+        except (PutError, TransactWriteError) as exc:
+            if condition_failed(exc) or _cancelled(exc):
+                self.final_check(tenant, email, record.sk)  # a final rejection came in meanwhile: 409 decision_final
                 raise Conflict("the record was changed by another request; retry") from None
             raise
         logger().info("submission saved", extra={"record": ref(record.pk, record.sk),
                                                   "new_record": created, "source": source})
         return record, created, True
+
+    def final_check(self, tenant: str, email: str, sk: str) -> list[KycRecordBase]:
+        """Refuse (409 decision_final) a customer any of whose records carries an admin's final
+        rejection; otherwise return their other records in the tenant (the save re-checks them)."""
+        records = self.list_for_email(tenant, email)
+        if any(r.decision_final for r in records):
+            raise DecisionFinal(FINAL_MESSAGE)
+        return [r for r in records if r.sk != sk]
+
+    def _put(self, record: KycRecordBase, others: list[KycRecordBase]) -> None:
+        """Save the record (conditional on its version); with the customer's other records,
+        atomically with the check that none became a final rejection since they were read."""
+        if not others:
+            record.save()
+            return
+        from pynamodb.connection import Connection
+        from pynamodb.transactions import TransactWrite
+
+        kyc = self.tables.kyc
+        meta = kyc.Meta
+        with TransactWrite(connection=Connection(region=meta.region, host=meta.host)) as tx:
+            tx.save(record)
+            for other in others[:MAX_CHECKED_SIBLINGS]:
+                tx.condition_check(kyc, other.pk, other.sk,
+                                   condition=kyc.decision_final.does_not_exist() | (kyc.decision_final == False))  # noqa: E712
 
     # -- manual decision -----------------------------------------------------
     def decide_manually(self, tenant: str, email: str, decision: ManualDecision, admin_sub: str) -> KycRecordBase:
@@ -168,8 +210,8 @@ class RecordStore:
         now = int(time.time())
         kyc = self.tables.kyc
         try:
-            record.update(actions=[
-                kyc.validation_status.set(decision.status),
+            record.update(actions=set_status(kyc, tenant, decision.status) + [
+                kyc.decision_final.set(decision.blocks),
                 kyc.verify.set(False),
                 kyc.reasons.set([decision.reason]),
                 kyc.decided_by.set(f"admin:{admin_sub}"),
@@ -182,5 +224,5 @@ class RecordStore:
                 raise Conflict("the record was changed by another request; retry") from None
             raise
         logger().info("manual decision", extra={"record": ref(record.pk, record.sk),
-                                                 "status": decision.status})
+                                                 "status": decision.status, "final": decision.blocks})
         return record

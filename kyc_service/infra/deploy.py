@@ -12,43 +12,77 @@ from pathlib import Path
 
 from chalicelib.stage import ROOT, stage_environment
 from kyc_service.infra import chalice_patches
+from kyc_service.infra.backfill import backfill_status_keys
 from kyc_service.infra.hardening import harden_mappings, put_gateway_responses
 from kyc_service.infra.iam import render_policy_file
+from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
 from kyc_service.infra.sam import is_placeholder
-from kyc_service.infra.template import TEMPLATE_PATH, stack_name, stack_status
+from kyc_service.infra.template import TEMPLATE_PATH, load_template, resolver, stack_name, stack_status
 
 
 def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
                            endpoint_url: str | None = None,
-                           existing_user_pool_id: str | None = None) -> dict[str, str]:
+                           existing_user_pool_id: str | None = None, ddb=None,
+                           console_url: str | None = None) -> dict[str, str]:
     """Create or update the stack `kyc-service-<stage>-resources`; returns its outputs.
 
     The user pool: `existing_user_pool_id`, else the stage's KYC_USER_POOL_ID unless it
-    is a REPLACE_... placeholder, else the stack creates one."""
+    is a REPLACE_... placeholder, else the stack creates one. An update that adds (or removes)
+    more than one DynamoDB index of a table goes one index per update (infra/indexes.py).
+    `console_url`: the review console's URL, the OAuth callback of its app client (kept from
+    the last update when not given)."""
     import boto3
 
-    cfn = cfn or boto3.session.Session(region_name=region).client(
-        "cloudformation", endpoint_url=endpoint_url)
+    session = boto3.session.Session(region_name=region)
+    cfn = cfn or session.client("cloudformation", endpoint_url=endpoint_url)
     env = stage_environment(stage)
     params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
               "ExistingUserPoolId": existing_user_pool_id or (
                   "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"])}
-    kw = {"StackName": stack_name(stage), "TemplateBody": TEMPLATE_PATH.read_text(),
-          "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]}
     exists = stack_status(cfn, stack_name(stage)) is not None
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
+    if console_url is not None:
+        parameters.append({"ParameterKey": "ConsoleUrl", "ParameterValue": console_url})
+    elif exists and _stack_parameters(cfn, stack_name(stage)).get("ConsoleUrl"):  # kept from the last update
+        parameters.append({"ParameterKey": "ConsoleUrl",
+                           "ParameterValue": _stack_parameters(cfn, stack_name(stage))["ConsoleUrl"]})
+    kw = {"StackName": stack_name(stage), "TemplateBody": TEMPLATE_PATH.read_text(), "Parameters": parameters}
     if exists:
-        try:
-            cfn.update_stack(**kw)
-            cfn.get_waiter("stack_update_complete").wait(StackName=kw["StackName"])
-        except cfn.exceptions.ClientError as exc:
-            if "No updates are to be performed" not in str(exc):
-                raise
+        ddb = ddb or session.client("dynamodb", endpoint_url=endpoint_url)
+        for step in _index_steps(stage, ddb, params)[:-1]:  # intermediate templates, one index each
+            _update(cfn, dict(kw, TemplateBody=json.dumps(step)))
+            wait_active(ddb, list(_table_names(stage, params).values()))
+        _update(cfn, kw)
     else:
         cfn.create_stack(**kw)
         cfn.get_waiter("stack_create_complete").wait(StackName=kw["StackName"])
     stack = cfn.describe_stacks(StackName=kw["StackName"])["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def _stack_parameters(cfn, name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+
+
+def _update(cfn, kw: dict) -> None:
+    try:
+        cfn.update_stack(**kw)
+        cfn.get_waiter("stack_update_complete").wait(StackName=kw["StackName"])
+    except cfn.exceptions.ClientError as exc:
+        if "No updates are to be performed" not in str(exc):
+            raise
+
+
+def _table_names(stage: str, params: dict) -> dict[str, str]:
+    r = resolver(stage, **{k: v for k, v in params.items() if k != "Stage"})
+    return {lid: r.properties(lid)["TableName"] for lid, res in r.template["Resources"].items()
+            if res["Type"] == "AWS::DynamoDB::Table"}
+
+
+def _index_steps(stage: str, ddb, params: dict) -> list[dict]:
+    return index_steps(load_template(), live_indexes(ddb, _table_names(stage, params)))
 
 
 def deploy(stage: str, region: str | None = None, project_dir: str | None = None,
@@ -95,4 +129,11 @@ def deploy(stage: str, region: str | None = None, project_dir: str | None = None
     for res in state.get("resources", []):
         if res.get("resource_type") == "rest_api":
             put_gateway_responses(res["rest_api_id"], apigw_client=session.client("apigateway"))
-    return {"outputs": outputs, "hardened": hardened}
+            # the review console's sign-in comes back to the console's URL, known only now
+            console = res.get("rest_api_url", "").rstrip("/") + "/console"
+            if res.get("rest_api_url") and "ConsoleClientId" in outputs and outputs.get("ConsoleUrl") != console:
+                outputs = deploy_resources_stack(stage, cfn=session.client("cloudformation"),
+                                                 existing_user_pool_id=existing_user_pool_id, console_url=console)
+    # records saved before the review queue's status index existed get its key (once)
+    backfilled = backfill_status_keys(session.client("dynamodb"), outputs["KycTableName"])
+    return {"outputs": outputs, "hardened": hardened, "status_keys_backfilled": backfilled}

@@ -54,7 +54,7 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
                         "dynamodb:DescribeStream", "dynamodb:ListStreams"],
              "Resource": [f"{tables[0]}/stream/*"]},
             {"Sid": "DocumentObjects", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+             "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
              "Resource": [f"arn:aws:s3:::{bucket_name}/{prefix}/*"
                           for prefix in ("tenants", "zipped", "unzipped")]},
             {"Sid": "DocumentBucketList", "Effect": "Allow",
@@ -72,7 +72,9 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
              "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
              "Resource": [queues["StreamFailureQueue"]]},
             {"Sid": "UserPoolLookup", "Effect": "Allow",
-             "Action": ["cognito-idp:AdminGetUser"],
+             # DescribeUserPool, ListUserPoolClients: the review console's sign-in (its domain, its client)
+             "Action": ["cognito-idp:AdminGetUser", "cognito-idp:DescribeUserPool",
+                        "cognito-idp:ListUserPoolClients"],
              "Resource": [f"arn:aws:cognito-idp:{region}:{account}:userpool/{user_pool_id}"]},
             {"Sid": "VerificationEngines", "Effect": "Allow",
              "Action": ["rekognition:CompareFaces", "rekognition:DetectFaces",

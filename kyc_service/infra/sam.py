@@ -161,4 +161,21 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
         elif r.get("Type") == "AWS::Serverless::Api" and "DefinitionBody" in props:
             props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = \
                 gateway_response_definitions()
+    wire_console(sam, stage)
     return sam
+
+
+def wire_console(sam: dict, stage: str) -> None:
+    """The review console's sign-in comes back to the console's URL on this template's API."""
+    if "RestAPI" not in sam["Resources"] or "ConsoleClient" not in sam["Resources"]:
+        return
+    from chalicelib.stage import chalice_config
+
+    api_stage = chalice_config()["stages"].get(stage, {}).get("api_gateway_stage", "api")
+    api_url = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + api_stage + "/console"}
+    # the ConsoleUrl parameter still wins (an API behind a custom domain)
+    url = {"Fn::If": ["HasConsoleUrl", {"Ref": "ConsoleUrl"}, api_url]}
+    props = sam["Resources"]["ConsoleClient"]["Properties"]
+    props["CallbackURLs"] = [url]
+    props["LogoutURLs"] = [copy.deepcopy(url)]
+    sam["Outputs"]["ConsoleUrl"] = {"Value": copy.deepcopy(url)}

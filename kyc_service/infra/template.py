@@ -97,6 +97,8 @@ class Resolver:
             if key == "Fn::Equals":
                 a, b = (self.resolve(x) for x in arg)
                 return a == b
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
             if key == "Fn::Join":
                 sep, items = arg
                 return sep.join(str(x) for x in self.resolve(items))

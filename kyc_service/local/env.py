@@ -66,13 +66,15 @@ def apply(stage: str, aws_port: int, extra: dict[str, str] | None = None) -> dic
 def user_pool(stage: str, aws_port: int) -> tuple[str, str]:
     """(pool id, app client id) of the stage's user pool in the embedded AWS."""
     idp = embedded_client("cognito-idp", endpoint(aws_port))
-    name = resource_names(stage).user_pool
+    names = resource_names(stage)
     for pool in idp.list_user_pools(MaxResults=60)["UserPools"]:
-        if pool["Name"] == name:
-            clients = idp.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=10)["UserPoolClients"]
-            if clients:
-                return pool["Id"], clients[0]["ClientId"]
-    raise LookupError(f"no user pool {name!r} at {endpoint(aws_port)}: is the local stack running?")
+        if pool["Name"] == names.user_pool:
+            clients = idp.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]
+            # the tenant apps' client (the pool also has the review console's OAuth client)
+            ours = [c for c in clients if c.get("ClientName") == names.app_client] or clients
+            if ours:
+                return pool["Id"], ours[0]["ClientId"]
+    raise LookupError(f"no user pool {names.user_pool!r} at {endpoint(aws_port)}: is the local stack running?")
 
 
 def token_settings(stage: str, aws_port: int) -> dict[str, str]:

@@ -19,12 +19,13 @@ _HEADERS = {"Content-Type": "application/json"}
 
 
 _PII_SEGMENT = re.compile(r"(/email/)[^/?]+")
+_PAGE_TOKEN = re.compile(r"([?&]next=)[^&\s\"]+")  # a queue page token holds a record key (an e-mail)
 
 
 def _access_log(handler, fmt, *args) -> None:
     """The local server's access log without the e-mail path segment (PII)."""
     line = (fmt % args) if args else fmt
-    safe = _PII_SEGMENT.sub(r"\1<email>", line)
+    safe = _PAGE_TOKEN.sub(r"\1<token>", _PII_SEGMENT.sub(r"\1<email>", line))
     sys.stderr.write(f"{handler.address_string()} - {safe}\n")
 
 

@@ -27,6 +27,7 @@ MOTO_CFN_GAPS = {
     "AWS::Cognito::UserPool": ["(whole resource type)"],
     "AWS::Cognito::UserPoolClient": ["(whole resource type)"],
     "AWS::Cognito::UserPoolGroup": ["(whole resource type)"],
+    "AWS::Cognito::UserPoolDomain": ["(whole resource type)"],
 }
 
 
@@ -229,6 +230,15 @@ class _LocalApplier:
             self.applied.append(f"{logical}: create_group")
         self.r.refs[logical] = p["GroupName"]
 
+    def user_pool_domain(self, logical: str) -> None:
+        idp = self.c("cognito-idp")
+        p = self.r.properties(logical)
+        pool = idp.describe_user_pool(UserPoolId=p["UserPoolId"])["UserPool"]
+        if not pool.get("Domain"):
+            idp.create_user_pool_domain(Domain=p["Domain"], UserPoolId=p["UserPoolId"])
+            self.applied.append(f"{logical}: create_user_pool_domain")
+        self.r.refs[logical] = p["Domain"]
+
     def apply_all(self, create: bool) -> None:
         """Walk the template in dependency order (it is written in that order)."""
         for logical, res in self.r.template["Resources"].items():
@@ -251,6 +261,8 @@ class _LocalApplier:
                 self.user_pool_client(logical)
             elif kind == "AWS::Cognito::UserPoolGroup":
                 self.user_pool_group(logical)
+            elif kind == "AWS::Cognito::UserPoolDomain":
+                self.user_pool_domain(logical)
             else:
                 raise NotImplementedError(f"local stack cannot create {kind} ({logical})")
 
