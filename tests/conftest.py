@@ -183,6 +183,7 @@ def aws_env(env, issuer):
     with mock_aws():
         create_stage_tables()
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=f"{STAGE}-kyc-documents")
+        boto3.client("sns", region_name="us-east-1").create_topic(Name=f"{STAGE}-kyc-notifications")
         cognito = boto3.client("cognito-idp", region_name="us-east-1")
         pool = cognito.create_user_pool(
             PoolName="kyc", UsernameAttributes=["email"],
