@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "kyc_service.commands.submit_bundle",   # submit-bundle
     "kyc_service.commands.audit",           # audit
     "kyc_service.commands.decide",          # decide
+    "kyc_service.commands.erase",           # erase
+    "kyc_service.commands.redrive",         # redrive
 )
 
 

@@ -56,6 +56,7 @@ def make_zip(members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
 def copy_key(app_uuid: str, kind: str, data: bytes, ext: str = "png") -> str:
     """Where the intake keeps the record's copy of an image (named by its content)."""
     import hashlib
+
     from chalicelib.keys import bundle_documents_prefix
     return f"{bundle_documents_prefix(TENANT, app_uuid)}{hashlib.sha256(data).hexdigest()[:16]}/{kind}.{ext}"
 

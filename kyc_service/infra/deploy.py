@@ -16,7 +16,7 @@ from kyc_service.infra.hardening import harden_mappings, put_gateway_responses
 from kyc_service.infra.iam import render_policy_file
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
 from kyc_service.infra.sam import is_placeholder
-from kyc_service.infra.template import TEMPLATE_PATH, stack_name, stack_status
+from kyc_service.infra.template import TEMPLATE_PATH, stack_name, stack_status, stage_parameters
 
 
 def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
@@ -33,7 +33,8 @@ def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
     env = stage_environment(stage)
     params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
               "ExistingUserPoolId": existing_user_pool_id or (
-                  "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"])}
+                  "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"]),
+              **stage_parameters(env)}
     kw = {"StackName": stack_name(stage), "TemplateBody": TEMPLATE_PATH.read_text(),
           "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]}
     exists = stack_status(cfn, stack_name(stage)) is not None
