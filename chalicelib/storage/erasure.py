@@ -282,9 +282,10 @@ def notify(stone: tombstones.Tombstone) -> None:
 
 # -- the run ------------------------------------------------------------------------------------
 
-def erase(tenant: str, email: str, by: str, steps: tuple[Step, ...] = STEPS) -> Erased | None:
+def erase(tenant: str, email: str, by: str, steps: tuple[Step, ...] | None = None) -> Erased | None:
     """Erase the customer; None when there is nothing (left) to erase. Raises
     tombstones.ErasureBusy while another run of the same erasure holds it."""
+    steps = STEPS if steps is None else steps
     stone = tombstones.read(tenant, email)
     if stone is None or stone.status == tombstones.COMPLETE:
         if not any(step.remains(tenant, email) for step in steps if step.remains is not None):

@@ -16,7 +16,8 @@ def _command(args) -> int:
     where = target.use(args)
     from chalicelib.handlers import redrive
 
-    totals = redrive.run(max_messages=args.max_messages, max_redrives=args.max_redrives or redrive.MAX_REDRIVES,
+    max_redrives = redrive.MAX_REDRIVES if args.max_redrives is None else args.max_redrives
+    totals = redrive.run(max_messages=args.max_messages, max_redrives=max_redrives,
                          report=lambda done: print(json.dumps(done.to_dict()), flush=True))
     actions = ", ".join(f"{n} {action}" for action, n in sorted(totals.items())
                         if action not in ("messages", "failed_messages")) or "no records"
