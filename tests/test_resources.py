@@ -113,7 +113,7 @@ def test_retention_periods_come_from_the_stage_config(stage):
     env = stage_environment(stage)
     params = template.stage_parameters(env)
     assert set(params) == set(template.STAGE_PARAMETERS)
-    rules = {rule["Prefix"]: rule["ExpirationInDays"] for rule in template.resolver(stage, **params).properties(
+    rules = {rule["Prefix"]: int(rule["ExpirationInDays"]) for rule in template.resolver(stage, **params).properties(
         "DocumentBucket")["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule}
     assert rules["uploads/"] == int(env["KYC_UPLOAD_EXPIRATION_DAYS"]) == 1
     assert rules["evidence/documents/"] == int(env["KYC_DOCUMENT_RETENTION_DAYS"])
