@@ -45,6 +45,13 @@ def get_records(stage, tenant, email):
     return api.get_records(app.current_request, stage, tenant, email)
 
 
+@app.route(TENANT + "/email/{email}", methods=["DELETE"], authorizer=jwt_auth)
+@api.json_errors
+def erase_customer(stage, tenant, email):
+    from chalicelib.http import privacy
+    return privacy.erase(app.current_request, stage, tenant, email)
+
+
 @app.route(TENANT + "/email/{email}/validate", methods=["POST"], authorizer=jwt_auth)
 @api.json_errors
 def validate(stage, tenant, email):

@@ -36,10 +36,35 @@ def licence_override_key(tenant: str, app_uuid: str) -> tuple[str, str]:
 
 
 NOTIFY_IDEMPOTENCY_PK = "idempotency#notify"  # the notifier's idempotency markers (events table)
+ERASED_IDEMPOTENCY_PK = "idempotency#erased"  # the kyc.erased notification's markers (events table)
+
+
+def erasure_ref(tenant: str, email: str) -> str:
+    """The PII-free reference of a customer's erasure: a SHA-256 of tenant and e-mail. It cannot
+    be turned back into the e-mail; whoever knows the e-mail can recognise it (what late stream
+    records and the tenant's own bookkeeping need)."""
+    return hashlib.sha256(f"{tenant}\x1f{email}".encode()).hexdigest()[:32]
+
+
+def erasure_key(tenant: str, ref: str) -> tuple[str, str]:
+    """(pk, sk) in the events table of a customer's erasure tombstone."""
+    return f"erasure{SEP}{tenant}{SEP}{ref}", "tombstone"
+
+
+def audit_tombstone_pk(tenant: str, ref: str) -> str:
+    """The events table's partition of an erased customer's audit tombstones (no e-mail in it)."""
+    return f"audit-erased{SEP}{tenant}{SEP}{ref}"
 
 # -- the document bucket ----------------------------------------------------------------
 
 ZIPPED, UNZIPPED = "zipped/", "unzipped/"  # bundles as dropped; their members once taken in
+# What customers (presigned POSTs) and the bundle intake drop: expires after a day (lifecycle rule).
+UPLOADS = "uploads/"
+# What the service pinned at save, by retention class (infra/resources.yaml has a lifecycle rule per
+# class): ID documents (AML record keeping) and biometric data (selfies: BIPA, GDPR Art. 9).
+EVIDENCE = "evidence/"
+EVIDENCE_CLASSES = {"id_front": "documents", "id_back": "documents", "selfie": "biometric",
+                    "id_portrait": "biometric", "liveness": "biometric"}
 APP_UUID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 
@@ -47,9 +72,52 @@ def tenant_prefix(tenant: str) -> str:
     return f"tenants/{tenant}/"
 
 
+def owner_ref(email: str) -> str:
+    """A customer's part of an object key: the e-mail hashed (no PII in keys)."""
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+def tenant_uploads_prefix(tenant: str) -> str:
+    """The tenant's part of the uploads area (customers' uploads and the bundle intake's copies)."""
+    return f"{UPLOADS}{tenant}/"
+
+
+def tenant_key_prefixes(tenant: str) -> tuple[str, str]:
+    """Where a document link of the tenant may point: its own prefix and its uploads."""
+    return tenant_prefix(tenant), tenant_uploads_prefix(tenant)
+
+
 def uploads_prefix(tenant: str, email: str) -> str:
-    """Where the documents route puts a customer's uploads (e-mail hashed: no PII in keys)."""
-    return f"{tenant_prefix(tenant)}uploads/{hashlib.sha256(email.encode()).hexdigest()[:16]}/"
+    """Where the documents route puts a customer's uploads: `uploads/{tenant}/{owner}/`."""
+    return f"{tenant_uploads_prefix(tenant)}{owner_ref(email)}/"
+
+
+def evidence_class(kind: str) -> str:
+    """The retention class of a linked document's kind: "documents" or "biometric"."""
+    return EVIDENCE_CLASSES.get(kind, "documents")
+
+
+def evidence_prefix(klass: str, tenant: str, email: str) -> str:
+    """`evidence/{class}/{tenant}/{owner}/`: a customer's pinned documents of one class."""
+    return f"{EVIDENCE}{klass}/{tenant}/{owner_ref(email)}/"
+
+
+def evidence_prefixes(tenant: str, email: str) -> list[str]:
+    return [evidence_prefix(klass, tenant, email) for klass in sorted(set(EVIDENCE_CLASSES.values()))]
+
+
+def evidence_key(tenant: str, email: str, kind: str, sha256: str, ext: str) -> str:
+    """The pinned copy of a linked document, named by its content (SHA-256 of its bytes): the
+    same bytes always map to the same key, other bytes never do. Only the service writes here."""
+    return f"{evidence_prefix(evidence_class(kind), tenant, email)}{sha256}{ext}"
+
+
+def tenant_owns_key(tenant: str, key: str) -> bool:
+    """An object key of the tenant: its prefix, its uploads or its pinned evidence (any class)."""
+    if ".." in key.split("/"):
+        return False
+    evidence = tuple(f"{EVIDENCE}{klass}/{tenant}/" for klass in sorted(set(EVIDENCE_CLASSES.values())))
+    return key.startswith(tenant_key_prefixes(tenant) + evidence)
 
 
 def bundle_key(tenant: str, app_uuid: str) -> str:
@@ -70,8 +138,9 @@ def bundle_members_prefix(tenant: str, app_uuid: str) -> str:
 
 
 def bundle_documents_prefix(tenant: str, app_uuid: str) -> str:
-    """Where a bundle record's document images live (inside the tenant's prefix)."""
-    return f"{tenant_prefix(tenant)}bundles/{app_uuid}/"
+    """Where the intake puts a bundle record's document images before the save pins them (the
+    tenant's uploads area: they expire like uploads; the pinned evidence stays)."""
+    return f"{tenant_uploads_prefix(tenant)}bundles/{app_uuid}/"
 
 
 def is_bundle_key(value: str) -> bool:

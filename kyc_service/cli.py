@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "kyc_service.commands.decide",          # decide
     "kyc_service.commands.console",         # console
     "kyc_service.commands.screenshots",     # console-screenshots
+    "kyc_service.commands.erase",           # erase
+    "kyc_service.commands.redrive",         # redrive
 )
 
 

@@ -39,28 +39,58 @@ def textract_fields(first="ASHISH", last="PALANKAR", dob="04/20/1990", number="D
             "DocumentMetadata": {"Pages": 1}, "AnalyzeIDModelVersion": "1.0"}
 
 
+def pinned_digest(key: str) -> str | None:
+    """The SHA-256 an evidence key is named by (chalicelib.keys.evidence_key), else None."""
+    if not key.startswith("evidence/"):
+        return None
+    return key.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
 @dataclass
 class FakeProvider:
-    """Answers per selfie key; raises what it is told to."""
+    """Answers per image key: the key the test linked (an upload, a bundle's copy), found again
+    from the evidence the save pinned from it (the same bytes); raises what it is told to."""
     name: str = "fake"
     faces: dict[str, Any] = field(default_factory=dict)     # selfie key -> FaceComparison | Exception
     documents: dict[str, Any] = field(default_factory=dict)  # front key -> response | Exception
     calls: list[str] = field(default_factory=list)
     before_answer: Any = None  # a hook run inside compare_faces (races)
+    read: list[str] = field(default_factory=list)  # the keys the verifier handed over
+
+    @staticmethod
+    def _digest(bucket: str, key: str) -> str | None:
+        import hashlib
+
+        from chalicelib.aws import client
+
+        try:
+            return hashlib.sha256(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+        except Exception:  # the object is gone (expired, erased): no answer for it
+            return None
+
+    def _answer(self, table: dict[str, Any], ref, default):
+        self.read.append(ref.key)
+        if ref.key in table:
+            return table[ref.key]
+        digest = pinned_digest(ref.key)
+        for key, answer in table.items():
+            if digest is not None and self._digest(ref.bucket, key) == digest:
+                return answer
+        return default
 
     def compare_faces(self, source, target):
         self.calls.append("compare_faces")
         if self.before_answer:
             hook, self.before_answer = self.before_answer, None
             hook()
-        answer = self.faces.get(source.key, FaceComparison(99.0, 1, 1))
+        answer = self._answer(self.faces, source, FaceComparison(99.0, 1, 1))
         if isinstance(answer, Exception):
             raise answer
         return answer
 
     def analyze_id(self, front, back=None, claim=None):
         self.calls.append("analyze_id")
-        answer = self.documents.get(front.key, textract_fields())
+        answer = self._answer(self.documents, front, textract_fields())
         if isinstance(answer, Exception):
             raise answer
         return answer
@@ -80,10 +110,22 @@ class Stage:
         self.sns.subscribe(TopicArn=outputs["NotificationsTopicArn"], Protocol="sqs", Endpoint=arn,
                            Attributes={"RawMessageDelivery": "false"})
 
-    def upload(self, tenant: str, kind: str, body: bytes = b"\x89PNG\r\n\x1a\n" + b"0" * 32) -> str:
+    def upload(self, tenant: str, kind: str, body: bytes | None = None) -> str:
+        """An image-like object (new bytes every time, so every upload pins its own evidence)."""
+        body = body if body is not None else b"\x89PNG\r\n\x1a\n" + uuid.uuid4().hex.encode() * 2
         key = f"tenants/{tenant}/uploads/{kind}/{uuid.uuid4().hex}.png"
         self.s3.put_object(Bucket=self.outputs["DocumentBucketName"], Key=key, Body=body, ContentType="image/png")
         return key
+
+    def evidence_key(self, tenant: str, email: str, kind: str, key: str) -> str:
+        """Where saving a link to `key` pins its bytes (chalicelib.keys.evidence_key)."""
+        import hashlib
+
+        from chalicelib.keys import evidence_key
+
+        obj = self.s3.get_object(Bucket=self.outputs["DocumentBucketName"], Key=key)
+        ext = {"image/png": ".png", "image/jpeg": ".jpg"}[obj["ContentType"]]
+        return evidence_key(tenant, email, kind, hashlib.sha256(obj["Body"].read()).hexdigest(), ext)
 
     def notifications(self) -> list[dict[str, Any]]:
         out = []

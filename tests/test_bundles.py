@@ -56,7 +56,9 @@ def make_zip(members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
 def copy_key(app_uuid: str, kind: str, data: bytes, ext: str = "png") -> str:
     """Where the intake keeps the record's copy of an image (named by its content)."""
     import hashlib
-    return f"tenants/{TENANT}/bundles/{app_uuid}/{hashlib.sha256(data).hexdigest()[:16]}/{kind}.{ext}"
+
+    from chalicelib.keys import bundle_documents_prefix
+    return f"{bundle_documents_prefix(TENANT, app_uuid)}{hashlib.sha256(data).hexdigest()[:16]}/{kind}.{ext}"
 
 
 def bundle(app_uuid: str, row: dict[str, str] | None = None, selfie: bytes | None = None,
@@ -394,7 +396,8 @@ def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, v
                                                             selfie=png(seed=9)))
     with pytest.raises(Conflict):
         intake.Intake(client("s3"), store(), settings(), bucket).run(key)
-    assert sorted(keys_under(stage, f"tenants/{TENANT}/bundles/{app_uuid}/")) == linked
+    from chalicelib.keys import bundle_documents_prefix
+    assert sorted(keys_under(stage, bundle_documents_prefix(TENANT, app_uuid))) == linked
     [still] = records_for(app_uuid)
     assert still.validation_status == "verified" and sorted(link["key"] for link in still.document_links) == linked
     # The upload's own S3 notification is taken in here, not by the next module's stage (moto's

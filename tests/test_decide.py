@@ -243,7 +243,10 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypa
             body = {"email": email, **details,
                     "document_links": [{"kind": "id_front", "key": front},
                                        {"kind": "selfie", "key": selfie}]}
+            # the verifier hands the providers the evidence pinned at save, never the uploads
             image = lambda key: {"S3Object": {"Bucket": bucket, "Name": key}}  # noqa: E731
+            front = stage.evidence_key(TENANT, email, "id_front", front)
+            selfie = stage.evidence_key(TENANT, email, "selfie", selfie)
             rek_stub.add_response("detect_faces", recorded.load(detect),
                                   {"Image": image(selfie), "Attributes": ["DEFAULT"]})
             rek_stub.add_response("compare_faces", recorded.load(compare), {
@@ -262,7 +265,10 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypa
             assert code == 0, err
             assert record.validation_status == replayed["validation_status"], case
             assert list(record.reasons or []) == replayed["reasons"], case
-            assert _plain(record.checks.as_dict()) == _plain(replayed["checks"]), case
+            checks = _plain(record.checks.as_dict())
+            assert checks.pop("evidence") == {"id_front": {"evidence_key": front, "sha256": front[-68:-4]},
+                                              "selfie": {"evidence_key": selfie, "sha256": selfie[-68:-4]}}
+            assert checks == _plain(replayed["checks"]), case
             compared.append(replayed["validation_status"])
     assert set(compared) == {"verified", "needs_review", "rejected"}
 

@@ -100,6 +100,10 @@ def test_functions_sizes_runtime_tracing_and_env(packaged, stage):
         assert env["KYC_STREAM_ARN"] == {"Fn::GetAtt": ["KycTable", "StreamArn"]}
         assert "Fn::If" in env["KYC_USER_POOL_ID"]
     assert template["Parameters"]["Stage"]["Default"] == stage
+    from kyc_service.infra.template import stage_parameters  # the stage's retention periods
+
+    assert {name: str(template["Parameters"][name]["Default"])
+            for name in stage_parameters(stage_environment(stage))} == stage_parameters(stage_environment(stage))
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -175,3 +175,78 @@ def test_state_dir_keeps_records_across_restarts(tmp_path):
         assert s3.head_object(Bucket="local-kyc-documents", Key=links[0]["key"])["ContentType"] == "image/png"
     finally:
         assert second.stop() == 0
+
+
+def _token(running, tenant: str, email: str | None = None, admin: bool = False) -> str:
+    args = ["token", "--tenant", tenant, "--aws-port", str(running.aws_port)]
+    args += ["--email", email] if email else []
+    args += ["--admin"] if admin else []
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_the_swap_of_issue_13_changes_no_verified_evidence_and_erasure_removes_it_all(running):
+    """A genuine selfie through the presigned POST form, saved and verified; the same form posted
+    again (still valid) with another person's face: the upload changes, the verified record, its
+    evidence and its audit trail do not. Then the operator erases the customer."""
+    import hashlib
+    from urllib.parse import quote
+
+    from kyc_service import samples
+    from kyc_service.commands.demo import application
+
+    tenant, email = "swap", "swap.victim@example.com"
+    headers = {"Authorization": f"Bearer {_token(running, tenant, email)}"}
+    base = f"{running.api}/kyc/stage/local/tenant/{tenant}"
+    body, images = application("genuine", seed=5)
+    forms, links = {}, []
+    for kind in ("id_front", "selfie"):
+        up = requests.post(f"{base}/documents", json={"content_type": "image/png", "kind": kind},
+                           headers=headers, timeout=30).json()
+        s3 = requests.post(up["upload"]["url"], data=up["upload"]["fields"],
+                           files={"file": (f"{kind}.png", images[kind], "image/png")}, timeout=30)
+        assert s3.status_code == 204, s3.text
+        forms[kind] = up
+        links.append({"kind": kind, "key": up["key"]})
+    saved = requests.post(f"{base}/create_or_update", json=dict(body, email=email, document_links=links),
+                          headers=headers, timeout=30)
+    assert saved.status_code == 201, saved.text
+    record_url = f"{base}/email/{quote(email, safe='')}"
+    deadline = time.monotonic() + 120
+    record = saved.json()
+    while record["validation_status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        record = requests.get(record_url, headers=headers, timeout=30).json()["records"][0]
+    assert record["validation_status"] == "verified", record["reasons"]
+    audit = ("audit", "--tenant", tenant, "--email", email, "--aws-port", str(running.aws_port))
+    audit_before = cli(*audit).stdout
+
+    s3 = running.client("s3")
+    selfie = next(link for link in record["document_links"] if link["kind"] == "selfie")
+    pinned = s3.get_object(Bucket="local-kyc-documents", Key=selfie["evidence_key"])["Body"].read()
+    assert pinned == images["selfie"] and hashlib.sha256(pinned).hexdigest() == selfie["sha256"]
+
+    impostor = samples.impostor_selfie()
+    form = forms["selfie"]["upload"]
+    again = requests.post(form["url"], data=form["fields"], files={"file": ("x.png", impostor, "image/png")},
+                          timeout=30)
+    assert again.status_code == 204  # the form is still valid: the upload is replaced
+    assert s3.get_object(Bucket="local-kyc-documents", Key=selfie["key"])["Body"].read() == impostor
+    time.sleep(3)  # the pollers run every 0.25 s: anything the swap set off would have happened
+    after = requests.get(record_url, headers=headers, timeout=30).json()["records"][0]
+    assert after == record
+    assert s3.get_object(Bucket="local-kyc-documents", Key=selfie["evidence_key"])["Body"].read() == images["selfie"]
+    assert cli(*audit).stdout == audit_before
+
+    erased = cli("erase", "--tenant", tenant, "--email", email, "--aws-port", str(running.aws_port))
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout.splitlines()[-1])["erased"]["records"] == 1
+    assert requests.get(record_url, headers=headers, timeout=30).status_code == 404
+    admin = {"Authorization": f"Bearer {_token(running, tenant, admin=True)}"}
+    assert requests.delete(record_url, headers=admin, timeout=30).status_code == 404
+    from chalicelib.keys import owner_ref
+
+    left = [o["Key"] for o in s3.list_objects_v2(Bucket="local-kyc-documents").get("Contents", [])
+            if owner_ref(email) in o["Key"]]
+    assert left == []

@@ -94,9 +94,11 @@ def test_bucket_definition_is_private_encrypted_tls_only():
         "RestrictPublicBuckets": True}
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
         "ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    from chalicelib.keys import EVIDENCE, EVIDENCE_CLASSES, UNZIPPED, UPLOADS, ZIPPED
+
     prefixes = {rule.get("Prefix") for rule in props["LifecycleConfiguration"]["Rules"]
                 if "ExpirationInDays" in rule}
-    assert prefixes == {"zipped/", "unzipped/"}
+    assert prefixes == {ZIPPED, UNZIPPED, UPLOADS} | {f"{EVIDENCE}{c}/" for c in set(EVIDENCE_CLASSES.values())}
     assert "PUT" in props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
     r.attrs[("DocumentBucket", "Arn")] = "arn:aws:s3:::beta-kyc-documents"
     r.refs["DocumentBucket"] = "beta-kyc-documents"
@@ -107,6 +109,22 @@ def test_bucket_definition_is_private_encrypted_tls_only():
     # a deployed stage may name its bucket (bucket names are global)
     assert template.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties(
         "DocumentBucket")["BucketName"] == "acme-kyc-prod-docs"
+
+
+@pytest.mark.parametrize("stage", ("dev", "beta", "prod"))
+def test_retention_periods_come_from_the_stage_config(stage):
+    """Each stage's .chalice/config.json sets the template's retention parameters; prod keeps ID
+    documents 5 years (AML) and biometric data at most 3 years (BIPA)."""
+    env = stage_environment(stage)
+    params = template.stage_parameters(env)
+    assert set(params) == set(template.STAGE_PARAMETERS)
+    rules = {rule["Prefix"]: int(rule["ExpirationInDays"]) for rule in template.resolver(stage, **params).properties(
+        "DocumentBucket")["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule}
+    assert rules["uploads/"] == int(env["KYC_UPLOAD_EXPIRATION_DAYS"]) == 1
+    assert rules["evidence/documents/"] == int(env["KYC_DOCUMENT_RETENTION_DAYS"])
+    assert rules["evidence/biometric/"] == int(env["KYC_BIOMETRIC_RETENTION_DAYS"]) <= 1095
+    if stage == "prod":
+        assert (rules["evidence/documents/"], rules["evidence/biometric/"]) == (1825, 1095)
 
 
 def test_existing_user_pool_skips_the_pool_resources():
@@ -150,8 +168,11 @@ def test_local_bucket_settings(local, moto_url):
     enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules
-            if "Expiration" in r} == {("zipped/", 7), ("unzipped/", 7)}
+    env = stage_environment("local")  # the local stage's retention periods (.chalice/config.json)
+    assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules if "Expiration" in r} == {
+        ("zipped/", 7), ("unzipped/", 7), ("uploads/", int(env["KYC_UPLOAD_EXPIRATION_DAYS"])),
+        ("evidence/documents/", int(env["KYC_DOCUMENT_RETENTION_DAYS"])),
+        ("evidence/biometric/", int(env["KYC_BIOMETRIC_RETENTION_DAYS"]))}
     cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
     assert cors[0]["AllowedMethods"] == ["PUT"]
 

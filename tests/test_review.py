@@ -187,7 +187,9 @@ def test_view_urls_for_admins_only_presign_the_evidence(client, issuer, people):
     for link in record["document_links"]:
         url = urlsplit(link["view_url"])
         query = parse_qs(url.query)
-        assert url.path.endswith(link["key"]) and int(query["X-Amz-Expires"][0]) <= 300
+        # the pinned copy the verifier read, never the upload (which the customer could replace)
+        assert link["evidence_key"] != link["key"]
+        assert url.path.endswith(link["evidence_key"]) and int(query["X-Amz-Expires"][0]) <= 300
         got = requests.get(link["view_url"], timeout=10)
         assert got.status_code == 200 and got.content == PNG
     own = client.http.get(f"{BASE}/acme/email/{quote(emails[4], safe='')}", headers=hdr(issuer.token(email=emails[4])))
@@ -201,13 +203,16 @@ def test_view_url_takes_the_pinned_evidence_and_never_another_tenants_object():
 
     s3 = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1").client(
         "s3", config=Config(signature_version="s3v4"))
-    pinned = {"kind": "selfie", "key": "tenants/acme/uploads/x/selfie.png",
-              "evidence_key": "tenants/acme/evidence/abc/selfie.png", "evidence_version": "v123"}
+    evidence = "evidence/biometric/acme/888a175c3523d9e6/" + "a" * 64 + ".png"
+    pinned = {"kind": "selfie", "key": "uploads/acme/888a175c3523d9e6/selfie/s.png", "evidence_key": evidence}
     url = urlsplit(view_url(s3, "b", "acme", pinned))
-    assert url.path.endswith("/tenants/acme/evidence/abc/selfie.png") and parse_qs(url.query)["versionId"] == ["v123"]
+    assert url.path.endswith("/" + evidence) and "versionId" not in parse_qs(url.query)
     plain = urlsplit(view_url(s3, "b", "acme", {"kind": "selfie", "key": "tenants/acme/uploads/x/s.png"}))
-    assert plain.path.endswith("/tenants/acme/uploads/x/s.png") and "versionId" not in parse_qs(plain.query)
+    assert plain.path.endswith("/tenants/acme/uploads/x/s.png")
     assert int(parse_qs(plain.query)["X-Amz-Expires"][0]) == 300
+    other = dict(pinned, evidence_key=evidence.replace("/acme/", "/globex/"))
+    assert view_url(s3, "b", "acme", other) is None
+    assert view_url(s3, "b", "acme", {"kind": "selfie", "key": "uploads/globex/x/s.png"}) is None
     assert view_url(s3, "b", "acme", {"kind": "selfie", "key": "tenants/globex/uploads/x/s.png"}) is None
     assert view_url(s3, "b", "acme", {"kind": "selfie", "key": "tenants/acme/../globex/s.png"}) is None
 
@@ -220,7 +225,8 @@ def test_validate_final_blocks_the_customer_until_an_admin_decides_again(client,
     for attempt in ({}, {"phone_number": "+15555550199"}, {"id_value": "OTHER-1"}):  # same, changed, another ID
         body = {"email": "eve@example.com", "first_name": "Ada", "last_name": "Lovelace",
                 "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678",
-                "document_links": first["document_links"], **attempt}
+                "document_links": [{"kind": link["kind"], "key": link["key"]} for link in first["document_links"]],
+                **attempt}
         for token in (user, admin):
             r = client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(token), body=json.dumps(body))
             assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "decision_final"
@@ -304,15 +310,15 @@ def test_a_final_rejection_arriving_during_a_save_of_another_id_wins(client, iss
 
     admin, user = issuer.token(email="boss@acme.test", admin=True), issuer.token(email="race@example.com")
     save(client, user, "acme", "race@example.com")
-    real = records.RecordStore.check_documents
+    real = records.RecordStore.pin_documents
 
-    def admin_rejects_meanwhile(self, links):
-        monkeypatch.setattr(records.RecordStore, "check_documents", real)
+    def admin_rejects_meanwhile(self, *args):
+        monkeypatch.setattr(records.RecordStore, "pin_documents", real)
         store().decide_manually("acme", "race@example.com",
                                 ManualDecision("Driving license", "D1234-5678", "rejected", "fraud"), "boss")
-        return real(self, links)
+        return real(self, *args)
 
-    monkeypatch.setattr(records.RecordStore, "check_documents", admin_rejects_meanwhile)
+    monkeypatch.setattr(records.RecordStore, "pin_documents", admin_rejects_meanwhile)
     from chalicelib.keys import uploads_prefix
 
     key = f"{uploads_prefix('acme', 'race@example.com')}id_front/OTHER.png"

@@ -1,16 +1,23 @@
 """Bundle zips read safely: sizes, compression ratio, names, links and members are checked while
-the zip is read; any problem is a BundleRefused with a stable code (docs/bundles.md)."""
+the zip is read; any problem is a BundleRefused with a stable code (docs/bundles.md).
+
+Before `zipfile` parses anything, the central directory is measured by hand: the end record's
+entry count and directory size, then a walk over the directory's headers that stops at
+MAX_ENTRIES. `zipfile` builds a ZipInfo for every entry the directory holds, whatever the end
+record declares (380,000 entries cost it about 150 MB); here the walk costs nothing but a few
+integers, so such a zip is refused at once."""
 from __future__ import annotations
 
 import io
 import re
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.bundles.images import image_type
+from chalicelib.bundles.images import image_info
 
 MAX_ZIP_BYTES = 20 * 1024 * 1024        # the object itself
 MAX_IMAGE_BYTES = 10 * 1024 * 1024      # each image, uncompressed
@@ -19,7 +26,13 @@ MAX_TOTAL_BYTES = 24 * 1024 * 1024      # all members, uncompressed
 MAX_RATIO = 100                         # uncompressed / compressed, checked while reading
 RATIO_GRACE_BYTES = 64 * 1024           # small members may compress better than that
 MAX_ENTRIES = 16                        # central directory entries looked at, at most
+MAX_ENTRY_EXTRA = 1024                  # name + extra field + comment of one directory entry
 CHUNK = 64 * 1024
+
+EOCD = struct.Struct("<4s4H2LH")        # end of central directory record (22 bytes)
+CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header (46 bytes)
+EOCD_SIG, CENTRAL_SIG, ZIP64_LOCATOR_SIG = b"PK\x05\x06", b"PK\x01\x02", b"PK\x06\x07"
+MAX_DIRECTORY_BYTES = MAX_ENTRIES * (CENTRAL.size + MAX_ENTRY_EXTRA)
 
 
 class BundleRefused(Exception):
@@ -92,23 +105,73 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: i
     return bytes(out)
 
 
-def _declared_entries(data: bytes) -> int | None:
-    """Entry count from the end-of-central-directory record, read before zipfile parses the
-    directory (a directory of a million entries would cost memory first)."""
-    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
-    if at < 0 or at + 22 > len(data):
+def _end_record(data: bytes) -> tuple[int, tuple[Any, ...]] | None:
+    """(offset, fields) of the end-of-central-directory record, found as zipfile finds it: at the
+    very end, else within the last 64 KiB (a trailing comment)."""
+    if len(data) < EOCD.size:
         return None
-    return int.from_bytes(data[at + 10:at + 12], "little")
+    at = len(data) - EOCD.size
+    if data[at:at + 4] != EOCD_SIG:
+        at = data.rfind(EOCD_SIG, max(0, len(data) - 65535 - EOCD.size))
+        if at < 0 or at + EOCD.size > len(data):
+            return None
+    return at, EOCD.unpack_from(data, at)
+
+
+def check_directory(data: bytes) -> int:
+    """The central directory's real entry count, measured before zipfile parses it: the end
+    record's counts and size within bounds (no zip64: a bundle never needs it), then a walk over
+    the directory headers that stops at MAX_ENTRIES. Memory: a few integers, whatever the zip."""
+    found = _end_record(data)
+    if found is None:
+        raise BundleRefused("not_a_zip", "the object is not a readable zip file")
+    at, (_sig, disk, cd_disk, on_disk, declared, cd_size, cd_offset, _comment) = found
+    zip64 = at >= 20 and data[at - 20:at - 16] == ZIP64_LOCATOR_SIG
+    if zip64 or 0xFFFF in (declared, on_disk) or 0xFFFFFFFF in (cd_size, cd_offset):
+        raise BundleRefused("extra_members", "the bundle is a zip64 archive; 3 entries are expected")
+    if disk or cd_disk or on_disk != declared:
+        raise BundleRefused("not_a_zip", "the bundle spans several disks")
+    if declared > MAX_ENTRIES:
+        raise BundleRefused("extra_members", f"the bundle has {declared} entries; 3 are expected")
+    if cd_size > MAX_DIRECTORY_BYTES:
+        raise BundleRefused("extra_members", f"the bundle's central directory is {cd_size} bytes: more "
+                            f"entries than the {declared} declared, or oversized ones")
+    start = at - cd_size  # where zipfile reads the directory from (data prepended is allowed)
+    if start < 0:
+        raise BundleRefused("not_a_zip", "the object is not a readable zip file")
+    pos, entries = start, 0
+    while pos < at:
+        if pos + CENTRAL.size > at or data[pos:pos + 4] != CENTRAL_SIG:
+            raise BundleRefused("not_a_zip", "the bundle's central directory is damaged")
+        fields = CENTRAL.unpack_from(data, pos)
+        name, extra, comment = fields[12], fields[13], fields[14]
+        if name + extra + comment > MAX_ENTRY_EXTRA:
+            raise BundleRefused("extra_members", "a central directory entry is oversized")
+        pos += CENTRAL.size + name + extra + comment
+        entries += 1
+        if entries > MAX_ENTRIES:
+            raise BundleRefused("extra_members", f"the bundle has more than {MAX_ENTRIES} entries; 3 are expected")
+    if pos != at or entries != declared:
+        raise BundleRefused("extra_members" if entries > declared else "not_a_zip",
+                            f"the central directory holds {entries} entries, the end record declares {declared}")
+    return entries
+
+
+def _image_type(name: str, body: bytes) -> str:
+    """The member's content type, by its bytes: a well-formed PNG or JPEG within the caps."""
+    image = image_info(body)
+    if image is None:
+        raise BundleRefused("not_an_image", f"{name} is not a well-formed PNG or JPEG image")
+    problem = image.problem()
+    if problem is not None:
+        raise BundleRefused("image_too_large", f"{name}: {problem}")
+    return image.content_type
 
 
 def read_zip(data: bytes, tenant: str, app_uuid: str) -> Bundle:
     if len(data) > MAX_ZIP_BYTES:
         raise BundleRefused("zip_too_large", f"the bundle is larger than {MAX_ZIP_BYTES} bytes")
-    declared = _declared_entries(data)
-    if declared is None:
-        raise BundleRefused("not_a_zip", "the object is not a readable zip file")
-    if declared > MAX_ENTRIES:  # 0xFFFF (zip64) included: a bundle never needs it
-        raise BundleRefused("extra_members", f"the bundle has {declared} entries; 3 are expected")
+    check_directory(data)  # before zipfile parses anything
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
@@ -143,8 +206,6 @@ def read_zip(data: bytes, tenant: str, app_uuid: str) -> Bundle:
                     RuntimeError, ValueError):
                 raise BundleRefused("corrupt_member", f"{info.filename} cannot be read (corrupt zip)") from None
             budget -= len(body)
-            content_type = "text/csv" if kind == "details" else image_type(body)
-            if content_type is None:
-                raise BundleRefused("not_an_image", f"{info.filename} is not a well-formed PNG or JPEG image")
+            content_type = "text/csv" if kind == "details" else _image_type(info.filename, body)
             members[kind] = Member(info.filename, kind, body, content_type)
     return Bundle(tenant, app_uuid, members)

@@ -1,5 +1,6 @@
 """Identity stream handler: a customer's identity record follows each new decision,
-and every status change of a KYC record gets an audit entry."""
+and every status change of a KYC record gets an audit entry; neither is written for a record of a
+customer erased since (storage/tombstones.py)."""
 from __future__ import annotations
 
 import time
@@ -12,6 +13,7 @@ from chalicelib.handlers.streams import as_model, decision_changed, images
 from chalicelib.logs import logger, ref
 from chalicelib.storage.events import record_audit
 from chalicelib.storage.models import KycRecordBase, condition_failed, tables
+from chalicelib.storage.tombstones import erased_after
 
 
 def update_identity(new: KycRecordBase) -> None:
@@ -38,9 +40,17 @@ def handle_record(raw: dict[str, Any]) -> None:
     old_image, new_image = images(raw)
     kyc = tables().kyc
     old, new = as_model(kyc, old_image), as_model(kyc, new_image)
+    if new is None:
+        return
     decided = decision_changed(old, new)
+    if not decided and new.validation_status == (old.validation_status if old is not None else None):
+        return  # nothing to write
+    if erased_after(new.tenant, new.email, new.created_time):
+        # a stream record delivered after the customer's erasure brings nothing back
+        logger().info("stream record of an erased customer ignored", extra={"record": ref(new.pk, new.sk)})
+        return
     record_audit(old, new, decided)
-    if decided and new is not None:
+    if decided:
         update_identity(new)
 
 

@@ -18,6 +18,7 @@ from chalicelib.handlers.streams import as_model, decision_changed, images
 from chalicelib.keys import NOTIFY_IDEMPOTENCY_PK
 from chalicelib.logs import logger, ref
 from chalicelib.storage.models import tables
+from chalicelib.storage.tombstones import erased_after
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 
@@ -69,6 +70,9 @@ def handle_record(raw: dict[str, Any], context: Any = None) -> None:
     kyc = tables().kyc
     old, new = as_model(kyc, old_image), as_model(kyc, new_image)
     if new is None or not decision_changed(old, new):
+        return
+    if erased_after(new.tenant, new.email, new.created_time):  # a late record of an erased customer
+        logger().info("decision of an erased customer not published", extra={"record": ref(new.pk, new.sk)})
         return
     record = f"{new.pk}|{new.sk}"  # with the decision id, the idempotency key
     s = settings()

@@ -36,13 +36,20 @@ from chalicelib.storage.models import KycRecordBase, condition_failed, plain, se
 
 ADMIN_PREFIX = "admin:"  # decided_by of a manual decision
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
+NOT_PINNED = "the documents were not pinned when they were saved; save the application again (review)"
 
 
-def _first(record: KycRecordBase, kind: str) -> str | None:
+def _first(record: KycRecordBase, kind: str) -> dict[str, Any] | None:
     for link in map(plain, record.document_links or []):
         if link["kind"] == kind:
-            return str(link["key"])
+            return link
     return None
+
+
+def evidence_checked(links: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """What the decision verified: each document's pinned object and the SHA-256 of its bytes."""
+    return {kind: {"evidence_key": link["evidence_key"], "sha256": link.get("sha256")}
+            for kind, link in links.items() if link is not None}
 
 
 SUBMITTED_FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "id_type", "id_value")
@@ -85,13 +92,20 @@ def evaluate_submission(details: dict[str, Any], provider: VerificationProvider,
 
 def evaluate(record: KycRecordBase, provider: VerificationProvider, bucket: str, today: dt.date,
              rules: Rules) -> Decision:
-    """A record's decision: its ID front (and back) and selfie through `evaluate_submission`."""
-    selfie, front, back = _first(record, "selfie"), _first(record, "id_front"), _first(record, "id_back")
+    """A record's decision: its ID front (and back) and selfie through `evaluate_submission`, read
+    from the evidence pinned at save (never from the uploads, which their owner can overwrite)."""
+    links = {kind: _first(record, kind) for kind in ("id_front", "id_back", "selfie")}
+    selfie, front, back = links["selfie"], links["id_front"], links["id_back"]
     if not selfie or not front:
         return decide_unusable(MISSING_DOCUMENTS, review=True)
-    return evaluate_submission(submitted_details(record), provider, ImageRef(bucket, front),
-                               ImageRef(bucket, back) if back else None, ImageRef(bucket, selfie),
-                               today=today, rules=rules)
+    if not all(link.get("evidence_key") for link in links.values() if link is not None):
+        return decide_unusable(NOT_PINNED, review=True)
+    decision = evaluate_submission(
+        submitted_details(record), provider, ImageRef(bucket, front["evidence_key"]),
+        ImageRef(bucket, back["evidence_key"]) if back else None, ImageRef(bucket, selfie["evidence_key"]),
+        today=today, rules=rules)
+    decision.checks = {**decision.checks, "evidence": evidence_checked(links)}
+    return decision
 
 
 def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = "system", final: bool = True) -> bool:

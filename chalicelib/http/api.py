@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from chalice.app import Response
 
@@ -24,9 +23,9 @@ from chalicelib.http.validation import (
     parse_manual_decision,
     parse_submission,
     parse_upload_request,
+    path_email,
     require_own_uploads,
 )
-from chalicelib.keys import bundle_email
 from chalicelib.logs import logger
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
 # `import app`: the authorizer and the event handlers' Lambdas start without it.
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-TENANT_METHODS = ["GET", "POST", "PUT"]
+TENANT_METHODS = ["GET", "POST", "PUT", "DELETE"]
 
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,12 +67,6 @@ def contract_errors(event: Request, get_response: Callable[[Request], Response])
         response.body = error_body(CHALICE_ERRORS[response.status_code], str(body.get("Message", "")))
         response.headers = {**response.headers, **JSON}
     return response
-
-
-def path_email(raw: str) -> str:
-    """The e-mail part of a path: an e-mail address, or a bundle record's app_uuid (CONTRACT.md §3)."""
-    value = unquote(raw)
-    return bundle_email(value) or normalise_email(value)
 
 
 def authorize(auth_request: AuthRequest) -> AuthResponse:

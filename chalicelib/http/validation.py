@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 from chalicelib.config import ID_TYPES, Settings
 from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, LINK_KINDS, ManualDecision, Submission
 from chalicelib.errors import InvalidInput, PayloadTooLarge
-from chalicelib.keys import tenant_prefix, uploads_prefix
+from chalicelib.keys import bundle_email, tenant_key_prefixes, uploads_prefix
 
 MAX_LINKS = 5
 SERVICE_OWNED = frozenset({
@@ -72,6 +72,12 @@ def normalise_email(value: Any, field: str = "email") -> str:
         raise InvalidInput(f"{field} is not a valid e-mail address",
                            [{"field": field, "problem": "invalid"}]) from None
     return result.normalized.lower()
+
+
+def path_email(raw: str) -> str:
+    """The e-mail part of a path: an e-mail address, or a bundle record's app_uuid (CONTRACT.md §3)."""
+    value = unquote(raw)
+    return bundle_email(value) or normalise_email(value)
 
 
 def parse_iso_date(value: str, field: str) -> dt.date:
@@ -150,11 +156,13 @@ def require_own_uploads(submission: Submission, tenant: str) -> None:
 
 
 def _safe_key(key: str, tenant: str, field: str) -> str:
-    prefix = tenant_prefix(tenant)
+    """A key under one of the tenant's prefixes (`tenants/{tenant}/`, `uploads/{tenant}/`)."""
+    prefixes = tenant_key_prefixes(tenant)
     normalised = posixpath.normpath(key) if key else ""
+    inside = any(key.startswith(prefix) and len(key) > len(prefix) for prefix in prefixes) if key else False
     if (not key or len(key) > 1024 or not KEY_RE.match(key) or normalised != key
-            or not key.startswith(prefix) or len(key) == len(prefix) or ".." in key.split("/")):
-        raise InvalidInput(f"{field} must be a document key inside this tenant's prefix ({prefix})",
+            or not inside or ".." in key.split("/")):
+        raise InvalidInput(f"{field} must be a document key inside this tenant's prefixes ({', '.join(prefixes)})",
                            [{"field": field, "problem": "outside_tenant_prefix"}])
     return key
 

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES
-from chalicelib.keys import tenant_prefix, uploads_prefix
+from chalicelib.keys import tenant_owns_key, uploads_prefix
 
 VIEW_URL_MAX_TTL = 300  # seconds a view_url is valid at most (CONTRACT.md: review routes)
 
@@ -25,23 +25,19 @@ def presigned_upload(s3: Any, bucket: str, tenant: str, owner_email: str, conten
             "content_type": content_type, "max_bytes": max_bytes, "expires_in": expires_in}
 
 
-def evidence_target(link: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(key, version) of the bytes a link's decision was made on: the pinned evidence copy where
-    the save pinned one (`evidence_key`, `evidence_version`), else the link's own key."""
-    if link.get("evidence_key"):
-        return str(link["evidence_key"]), (str(link["evidence_version"]) if link.get("evidence_version") else None)
-    return (str(link["key"]) if link.get("key") else None), None
+def evidence_target(link: dict[str, Any]) -> str | None:
+    """The key of the bytes a link's decision was made on: the pinned evidence copy where the save
+    pinned one (`evidence_key`: named by its SHA-256, so it never changes), else the link's own key."""
+    key = link.get("evidence_key") or link.get("key")
+    return str(key) if key else None
 
 
 def view_url(s3: Any, bucket: str, tenant: str, link: dict[str, Any], expires_in: int = VIEW_URL_MAX_TTL) -> str | None:
     """A presigned GET (at most 300 s) of a link's evidence, for an admin of `tenant`; None for
     an object outside the tenant's prefix (never another tenant's bytes)."""
-    key, version = evidence_target(link)
-    if not key or not key.startswith(tenant_prefix(tenant)) or ".." in key.split("/"):
+    key = evidence_target(link)
+    if not key or not tenant_owns_key(tenant, key):
         return None
-    params = {"Bucket": bucket, "Key": key}
-    if version:
-        params["VersionId"] = version
-    url: str = s3.generate_presigned_url("get_object", Params=params,
+    url: str = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                          ExpiresIn=max(1, min(expires_in, VIEW_URL_MAX_TTL)))
     return url

@@ -8,7 +8,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.keys import audit_pk, licence_override_key
+from chalicelib.keys import audit_pk, audit_tombstone_pk, erasure_ref, licence_override_key
 from chalicelib.storage.models import KycRecordBase, condition_failed, plain, tables
 
 AUDIT_RETENTION_S = 400 * 24 * 3600  # audit entries kept for 400 days (TTL)
@@ -63,6 +63,13 @@ def trail(tenant: str, email: str, limit: int = MAX_TRAIL) -> list[dict[str, Any
             "reasons": list(data.get("reasons") or [])})
     events.reverse()
     return events
+
+
+def list_audit_tombstones(tenant: str, email: str) -> list[dict[str, Any]]:
+    """What is left of an erased customer's audit trail (storage/erasure.py): PII-free entries
+    under the erasure's reference, oldest first, the erasure itself last."""
+    return [dict(e.data.as_dict(), sk=e.sk)
+            for e in tables().events.query(audit_tombstone_pk(tenant, erasure_ref(tenant, email)))]
 
 
 # -- the licence override of a bundle --------------------------------------------------

@@ -42,8 +42,10 @@ def plain(value: Any) -> dict[str, Any]:
 
 class DocumentLink(MapAttribute[str, Any]):
     kind = UnicodeAttribute()
-    key = UnicodeAttribute()
+    key = UnicodeAttribute()  # what the caller linked (an upload, or a bundle's copy)
     filename = UnicodeAttribute(null=True)
+    evidence_key = UnicodeAttribute(null=True)  # the bytes pinned at save (storage/evidence.py)
+    sha256 = UnicodeAttribute(null=True)
 
 
 class KycRecordBase(Model):
@@ -83,6 +85,7 @@ class KycRecordBase(Model):
     decision_id = UnicodeAttribute(null=True)  # changes with every decision (automatic or manual)
     decision_final = BooleanAttribute(null=True)  # an admin's final rejection: the customer is blocked
 
+    redrive_count = NumberAttribute(null=True)  # times `kyc_service redrive` re-queued this submission
     submission_id = UnicodeAttribute()  # changes with every new submission
     content_hash = UnicodeAttribute()
     created_time = NumberAttribute()

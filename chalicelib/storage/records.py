@@ -13,10 +13,11 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
-from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, ManualDecision, Submission
-from chalicelib.errors import Conflict, DecisionFinal, InvalidInput, NotFound
+from chalicelib.domain.submission import ManualDecision, Submission
+from chalicelib.errors import Conflict, DecisionFinal, NotFound
 from chalicelib.keys import record_pk, record_sk, status_key
 from chalicelib.logs import logger, ref
+from chalicelib.storage.evidence import EvidencePinner, Pinned
 from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain, set_status
 
 PUBLIC_FIELDS = (
@@ -38,11 +39,12 @@ def _cancelled(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "TransactionCanceledException"
 
 
-def content_hash(submission: Submission, etags: list[str] | None = None) -> str:
-    """Details, links and the linked objects' ETags: the same keys holding new images (a
-    re-used presigned upload) are new content."""
+def content_hash(submission: Submission, digests: list[str] | None = None) -> str:
+    """Details, links and the SHA-256 of each linked document's bytes: the same keys holding new
+    images (a re-used presigned upload) are new content; the same bytes are the same content,
+    whether read from the upload or, once it expired, from the pinned evidence."""
     canonical = json.dumps({"details": submission.details, "links": submission.document_links,
-                            "etags": etags or []}, sort_keys=True, separators=(",", ":"))
+                            "sha256": digests or []}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -91,30 +93,17 @@ class RecordStore:
         return list(self.tables.kyc.query(record_pk(tenant, email), consistent_read=True))
 
     # -- saving --------------------------------------------------------------
-    def check_documents(self, links: list[dict[str, Any]]) -> list[str]:
-        """Every linked object must exist in the bucket, be a JPEG/PNG upload and within the
-        size cap. Returns their ETags (what the content hash covers)."""
-        if self.s3 is None:
+    def pin_documents(self, tenant: str, email: str, links: list[dict[str, Any]],
+                      record: KycRecordBase | None) -> list[Pinned]:
+        """Every linked object must exist, be a JPEG or PNG within the caps; each is pinned as
+        evidence (storage/evidence.py). An expired upload is read from the record's own evidence."""
+        if self.s3 is None or self.bucket is None:
             return []
-        etags = []
-        for i, link in enumerate(links):
-            field = f"document_links[{i}]"
-            try:
-                head = self.s3.head_object(Bucket=self.bucket, Key=link["key"])
-            except self.s3.exceptions.ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code")
-                if code in ("404", "NoSuchKey", "NotFound", "403"):
-                    raise InvalidInput(f"{field} has not been uploaded",
-                                       [{"field": field, "problem": "not_uploaded"}]) from None
-                raise
-            if head.get("ContentLength", 0) > self.max_upload_bytes:
-                raise InvalidInput(f"{field} is larger than {self.max_upload_bytes} bytes",
-                                   [{"field": field, "problem": "too_large"}])
-            if head.get("ContentType") not in ALLOWED_CONTENT_TYPES:
-                raise InvalidInput(f"{field} is not a JPEG or PNG image",
-                                   [{"field": field, "problem": "content_type"}])
-            etags.append(str(head.get("ETag", "")))
-        return etags
+        before = {(str(link["kind"]), str(link["key"])): str(link["evidence_key"])
+                  for link in map(plain, (record.document_links or []) if record is not None else [])
+                  if link.get("evidence_key")}
+        pinner = EvidencePinner(self.s3, self.bucket, self.max_upload_bytes)
+        return [pinner.pin(tenant, email, i, link, before) for i, link in enumerate(links)]
 
     def cognito_flags(self, email: str) -> tuple[bool | None, bool | None]:
         """email_verified / phone_number_verified of the user; (None, None) when unknown."""
@@ -142,12 +131,15 @@ class RecordStore:
         d = submission.details
         email, id_type, id_value = submission.email, submission.id_type, submission.id_value
         others = self.final_check(tenant, email, record_sk(id_type, id_value))
-        digest = content_hash(submission, self.check_documents(submission.document_links))
         record = self.get(tenant, email, id_type, id_value)
         if record is not None and record.decision_final:
             raise DecisionFinal(FINAL_MESSAGE)
+        pinned = self.pin_documents(tenant, email, submission.document_links, record)
+        digest = content_hash(submission, [p.sha256 for p in pinned])
         if record is not None and record.content_hash == digest:
             return record, False, False
+        if self.s3 is not None and self.bucket is not None:
+            EvidencePinner(self.s3, self.bucket, self.max_upload_bytes).refresh(pinned)
         email_verified, phone_verified = self.cognito_flags(email)
         now = int(time.time())
         created = record is None
@@ -156,7 +148,10 @@ class RecordStore:
                                      tenant=tenant, created_time=now)
         for name, value in d.items():
             setattr(record, name, value)
-        record.document_links = [dict(link) for link in submission.document_links]
+        record.document_links = ([p.link(link.get("filename")) for p, link in zip(pinned, submission.document_links,
+                                                                                  strict=True)]
+                                 if pinned else [dict(link) for link in submission.document_links])
+        record.redrive_count = None
         record.source, record.app_uuid = source, app_uuid
         record.email_verified, record.phone_verified = email_verified, phone_verified
         record.validation_status, record.verify = "pending", True

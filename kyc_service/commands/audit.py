@@ -1,4 +1,5 @@
-"""`python -m kyc_service audit --tenant T --email E`: a customer's status changes, oldest first.
+"""`python -m kyc_service audit --tenant T --email E`: a customer's status changes, oldest first
+(for an erased customer, the PII-free tombstones the erasure left: `"erased": true`).
 
 Against the local stack with `--aws-port M`; against a deployed stage with the operator's
 own AWS credentials (`--stage S`, tables named as the stage names them).
@@ -20,7 +21,7 @@ def _command(args) -> int:
         os.environ["KYC_STAGE"] = args.stage
         config.reset()
     from chalicelib.http.validation import normalise_email
-    from chalicelib.storage.events import list_audit
+    from chalicelib.storage.events import list_audit, list_audit_tombstones
 
     email = args.email if "@" not in args.email else normalise_email(args.email)  # app_uuid for bundles
     entries = list_audit(args.tenant, email)
@@ -28,7 +29,12 @@ def _command(args) -> int:
         when = dt.datetime.fromtimestamp(int(e["when"]), dt.UTC).isoformat()
         print(json.dumps({"when": when, "record": e["record"], "from": e["from"], "to": e["to"],
                           "who": e["who"], "reasons": e.get("reasons", [])}, default=str))
-    if not entries:
+    erased = list_audit_tombstones(args.tenant, email)  # an erased customer's trail, PII-free
+    for e in erased:
+        when = dt.datetime.fromtimestamp(int(e["when"]), dt.UTC).isoformat()
+        print(json.dumps({"when": when, "id_type": e.get("id_type"), "from": e["from"], "to": e["to"],
+                          "who": e["who"], "reasons": e.get("reasons", []), "erased": True}, default=str))
+    if not entries and not erased:
         print("no audit entries for that tenant and e-mail")
         return 1
     return 0

@@ -18,7 +18,8 @@ from kyc_service.infra.iam import render_policy_file
 from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
 from kyc_service.infra.sam import is_placeholder
-from kyc_service.infra.template import TEMPLATE_PATH, load_template, resolver, stack_name, stack_status
+from kyc_service.infra.template import (TEMPLATE_PATH, load_template, resolver, stack_name, stack_status,
+                                        stage_parameters)
 
 
 def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
@@ -39,7 +40,8 @@ def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
     env = stage_environment(stage)
     params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
               "ExistingUserPoolId": existing_user_pool_id or (
-                  "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"])}
+                  "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"]),
+              **stage_parameters(env)}
     exists = stack_status(cfn, stack_name(stage)) is not None
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
     if console_url is not None:

@@ -53,12 +53,15 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
              "Action": ["dynamodb:GetRecords", "dynamodb:GetShardIterator",
                         "dynamodb:DescribeStream", "dynamodb:ListStreams"],
              "Resource": [f"{tables[0]}/stream/*"]},
+            # uploads/ and evidence/: the pinned evidence (storage/evidence.py); the version actions
+            # let an erasure delete every version (storage/erasure.py)
             {"Sid": "DocumentObjects", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
+             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                        "s3:DeleteObjectVersion"],
              "Resource": [f"arn:aws:s3:::{bucket_name}/{prefix}/*"
-                          for prefix in ("tenants", "zipped", "unzipped")]},
+                          for prefix in ("tenants", "uploads", "evidence", "zipped", "unzipped")]},
             {"Sid": "DocumentBucketList", "Effect": "Allow",
-             "Action": ["s3:ListBucket"],
+             "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
              "Resource": [f"arn:aws:s3:::{bucket_name}"]},
             {"Sid": "Notifications", "Effect": "Allow",
              "Action": ["sns:Publish"],

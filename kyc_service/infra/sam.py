@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.stage import resource_names, stage_environment
 from kyc_service.infra.iam import POOL_TOKEN
+from kyc_service.infra.template import stage_parameters
 
 # Event handlers of app.py this module wires (Chalice function name -> role).
 STREAM_HANDLERS = ("verify_records", "update_identity", "notify_decisions")
@@ -111,6 +112,8 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
         params["DocumentBucketName"]["Default"] = env["KYC_BUCKET"]
     if not is_placeholder(env.get("KYC_USER_POOL_ID")):
         params["ExistingUserPoolId"]["Default"] = env["KYC_USER_POOL_ID"]
+    for name, value in stage_parameters(env).items():  # retention periods (docs/privacy.md)
+        params[name]["Default"] = int(value)
     for section in ("Parameters", "Conditions", "Resources", "Outputs"):
         theirs = sam.setdefault(section, {})
         for key, value in res.get(section, {}).items():

@@ -15,6 +15,16 @@ from typing import Any
 from chalicelib.stage import ROOT, resource_names
 
 TEMPLATE_PATH = ROOT / "infra" / "resources.yaml"
+# Template parameters a stage sets in .chalice/config.json, as environment variables there (the
+# retention periods, docs/privacy.md); deployments pass them, the local stack resolves with them.
+STAGE_PARAMETERS = {"UploadExpirationDays": "KYC_UPLOAD_EXPIRATION_DAYS",
+                    "DocumentRetentionDays": "KYC_DOCUMENT_RETENTION_DAYS",
+                    "BiometricRetentionDays": "KYC_BIOMETRIC_RETENTION_DAYS"}
+
+
+def stage_parameters(environment: dict[str, str]) -> dict[str, str]:
+    """The template parameters a stage's environment variables set (STAGE_PARAMETERS)."""
+    return {param: str(environment[var]) for param, var in STAGE_PARAMETERS.items() if environment.get(var)}
 
 
 def load_template(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:

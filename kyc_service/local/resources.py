@@ -11,8 +11,16 @@ import json
 import time
 from typing import Any
 
-from kyc_service.infra.template import TEMPLATE_PATH, Resolver, load_template, resolver, stack_name, stack_status
-from kyc_service.local.env import embedded_client
+from kyc_service.infra.template import (
+    TEMPLATE_PATH,
+    Resolver,
+    load_template,
+    resolver,
+    stack_name,
+    stack_status,
+    stage_parameters,
+)
+from kyc_service.local.env import embedded_client, local_environment
 
 # What moto 5.2.5's CloudFormation does not create, and create_local_resources
 # therefore applies with boto3 from the same template properties.
@@ -276,6 +284,14 @@ class _LocalApplier:
         return out
 
 
+def local_parameters(existing_user_pool_id: str | None = None) -> dict[str, str]:
+    """The template parameters of a local stage (besides Stage): the `local` stage's retention
+    periods from .chalice/config.json, no TLS-only policy (moto server speaks plain http on
+    loopback), and the user pool."""
+    return {"ExistingUserPoolId": existing_user_pool_id or "", "RequireTls": "false",
+            **stage_parameters(local_environment())}
+
+
 def create_local_resources(endpoint_url: str, stage: str, region: str = "us-east-1",
                            existing_user_pool_id: str | None = None,
                            use_cloudformation: bool = True) -> dict:
@@ -294,8 +310,7 @@ def create_local_resources(endpoint_url: str, stage: str, region: str = "us-east
     """
     account = embedded_client("sts", endpoint_url, region).get_caller_identity()["Account"]
     template = load_template()
-    # moto server speaks plain http on loopback: a TLS-only bucket policy would refuse it
-    params = {"Stage": stage, "ExistingUserPoolId": existing_user_pool_id or "", "RequireTls": "false"}
+    params = {"Stage": stage, **local_parameters(existing_user_pool_id)}
     r = resolver(stage, region=region, account=account, template=template,
                  **{k: v for k, v in params.items() if k != "Stage"})
     applier = _LocalApplier(endpoint_url, r)

@@ -48,12 +48,14 @@ class LocalStack:
     outputs: dict[str, Any] = field(default_factory=dict)
     provider: str = "auto"  # "auto": the self-hosted engines when installed; "none": no verification
     provider_problem: str | None = None
+    sweep_interval: float = 60.0  # s between retention sweeps (local/retention.py)
 
     def __post_init__(self):
         self._moto = None
         self._api = None
         self._api_thread = None
         self._events = None
+        self._sweeper = None
 
     @property
     def api_url(self) -> str:
@@ -92,7 +94,16 @@ class LocalStack:
         })
         self._start_api()
         self._start_events()
+        self._start_retention()
         return self
+
+    def _start_retention(self) -> None:
+        """moto runs no lifecycle rules and no TTL: the template's rules, applied by a sweeper."""
+        from kyc_service.local.resources import local_parameters
+        from kyc_service.local.retention import Sweeper, SweeperThread
+
+        sweeper = Sweeper(self.aws_url, self.stage, local_parameters(), region=localenv.REGION)
+        self._sweeper = SweeperThread(sweeper, self.sweep_interval).start()
 
     def _start_api(self) -> None:
         from chalice.config import Config
@@ -123,6 +134,8 @@ class LocalStack:
         self._events.start()
 
     def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.stop()
         if self._events is not None:
             self._events.stop()
         if self._api is not None:
