@@ -18,8 +18,14 @@ from kyc_service.infra.iam import render_policy_file
 from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
 from kyc_service.infra.sam import is_placeholder
-from kyc_service.infra.template import (TEMPLATE_PATH, load_template, resolver, stack_name, stack_status,
-                                        stage_parameters)
+from kyc_service.infra.template import (
+    TEMPLATE_PATH,
+    load_template,
+    resolver,
+    stack_name,
+    stack_status,
+    stage_parameters,
+)
 
 
 def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
