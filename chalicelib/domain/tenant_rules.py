@@ -99,11 +99,11 @@ def parse_overrides(body: dict[str, Any], policy: StagePolicy) -> tuple[dict[str
         else:
             out["accepted_id_types"] = [t for t in policy.id_types if t in value]  # the service's order
     if not problems:
-        merged = TenantRules.of(policy, out)
-        if merged.values["review_threshold"] > merged.values["verify_threshold"]:
+        verify = out.get("verify_threshold", _within(policy.verify_threshold, policy.verify_bounds))
+        review = out.get("review_threshold", _within(policy.review_threshold, policy.review_bounds))
+        if review > verify:
             problems.append(Problem("review_threshold", "above_verify_threshold",
-                                    "review_threshold must not exceed verify_threshold "
-                                    f"({merged.values['verify_threshold']:g})"))
+                                    f"review_threshold must not exceed verify_threshold ({verify:g})"))
     return out, problems
 
 
