@@ -75,8 +75,8 @@ def _literal(host: str) -> str | None:
         return None
 
 
-def check_url(url: object, allow_loopback_http: bool = False, resolver: Resolver = resolve) -> Target:
-    """The URL as a Target, or UrlRefused."""
+def check_url(url: object, allow_loopback_http: bool = False, resolver: Resolver | None = None) -> Target:
+    """The URL as a Target, or UrlRefused. `resolver`: `resolve` (the system's DNS) by default."""
     if not isinstance(url, str) or not url.strip():
         raise UrlRefused("missing", "url is required")
     if len(url) > MAX_URL_LENGTH or any(ord(c) <= 0x20 or ord(c) == 0x7f for c in url):
@@ -104,7 +104,7 @@ def check_url(url: object, allow_loopback_http: bool = False, resolver: Resolver
         addresses = [literal]
     else:
         try:
-            addresses = resolver(host, port)
+            addresses = (resolver or resolve)(host, port)
         except (OSError, UnicodeError):
             raise UrlRefused("unresolvable", "the url's host does not resolve") from None
         if not addresses:
