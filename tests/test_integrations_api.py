@@ -261,3 +261,31 @@ def test_erase_idempotency_deletes_a_customers_stored_responses(api, issuer):
     assert erase_idempotency("acme", USER) == 0
     # the erased key is free again: the same request runs anew
     assert keyed(api, issuer.token(email=USER), body(), "a").headers["Idempotent-Replayed"] == "false"
+
+
+# -- the spec (docs/openapi.yaml) ---------------------------------------------------------------
+
+def test_integration_responses_conform_to_the_spec(api, issuer):
+    from tests.test_openapi import CREATE, conforms
+
+    settings_path = "/kyc/stage/{stage}/tenant/{tenant}/settings"
+    hooks = "/kyc/stage/{stage}/tenant/{tenant}/webhooks"
+    rotate = hooks + "/rotate"
+    token, user = admin(issuer), issuer.token(email=USER)
+    conforms(call(api, "get", "/settings", token), settings_path, "get", 200)
+    conforms(call(api, "put", "/settings", token, {"verify_threshold": 91}), settings_path, "put", 200)
+    conforms(call(api, "put", "/settings", token, {"verify_threshold": 1}), settings_path, "put", 400)
+    conforms(call(api, "get", "/settings", user), settings_path, "get", 403)
+    conforms(call(api, "get", "/webhooks", token), hooks, "get", 404)
+    conforms(call(api, "put", "/webhooks", token, {"url": "https://93.184.216.34/h"}), hooks, "put", 201)
+    conforms(call(api, "put", "/webhooks", token, {"url": "https://93.184.216.34/h"}), hooks, "put", 200)
+    conforms(call(api, "put", "/webhooks", token, {"url": "ftp://x"}), hooks, "put", 400)
+    conforms(call(api, "get", "/webhooks", token), hooks, "get", 200)
+    conforms(call(api, "post", "/webhooks/rotate", token), rotate, "post", 200)
+    conforms(call(api, "post", "/webhooks/rotate", token, {"secret": "mine"}), rotate, "post", 400)
+    conforms(call(api, "delete", "/webhooks", token), hooks, "delete", 200)
+    conforms(call(api, "delete", "/webhooks", token), hooks, "delete", 404)
+    conforms(call(api, "post", "/webhooks/rotate", user), rotate, "post", 403)
+    payload = body()
+    conforms(keyed(api, user, payload, "spec-1"), CREATE, "post", 201)
+    conforms(keyed(api, user, dict(payload, city="Miami"), "spec-1"), CREATE, "post", 409)

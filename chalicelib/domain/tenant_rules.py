@@ -3,7 +3,8 @@
 The stage's config gives every default and the safe bounds of the face thresholds
 (`StagePolicy`); a tenant sets any of SETTING_NAMES (`GET/PUT .../settings`); what a
 decision applies is the tenant's value where it set one, else the stage's (`TenantRules`).
-A stored value the stage's bounds no longer allow is brought back within them. No I/O.
+A tenant's stored value the stage's bounds no longer allow is brought back within them (the
+stage's own defaults are used as configured). No I/O.
 """
 from __future__ import annotations
 
@@ -99,8 +100,8 @@ def parse_overrides(body: dict[str, Any], policy: StagePolicy) -> tuple[dict[str
         else:
             out["accepted_id_types"] = [t for t in policy.id_types if t in value]  # the service's order
     if not problems:
-        verify = out.get("verify_threshold", _within(policy.verify_threshold, policy.verify_bounds))
-        review = out.get("review_threshold", _within(policy.review_threshold, policy.review_bounds))
+        verify = out.get("verify_threshold", policy.verify_threshold)
+        review = out.get("review_threshold", policy.review_threshold)
         if review > verify:
             problems.append(Problem("review_threshold", "above_verify_threshold",
                                     f"review_threshold must not exceed verify_threshold ({verify:g})"))
@@ -123,9 +124,13 @@ class TenantRules:
     def of(cls, policy: StagePolicy, overrides: dict[str, Any] | None) -> TenantRules:
         own = {k: v for k, v in (overrides or {}).items() if k in SETTING_NAMES and v is not None}
         values = {name: own.get(name, policy.default(name)) for name in SETTING_NAMES}
-        values["verify_threshold"] = _within(float(values["verify_threshold"]), policy.verify_bounds)
-        values["review_threshold"] = min(_within(float(values["review_threshold"]), policy.review_bounds),
-                                         values["verify_threshold"])
+        # the bounds hold a tenant's values; the stage's own defaults are used as configured
+        if "verify_threshold" in own:
+            values["verify_threshold"] = _within(float(values["verify_threshold"]), policy.verify_bounds)
+        if "review_threshold" in own:
+            values["review_threshold"] = _within(float(values["review_threshold"]), policy.review_bounds)
+        values["verify_threshold"] = float(values["verify_threshold"])
+        values["review_threshold"] = min(float(values["review_threshold"]), values["verify_threshold"])
         values["accepted_id_types"] = [t for t in policy.id_types if t in values["accepted_id_types"]] \
             or list(policy.accepted_id_types)
         max_attempts = values["max_attempts"]
