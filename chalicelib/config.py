@@ -125,6 +125,7 @@ class IntegrationSettings:
 
     # tenant rules: the stage's defaults (the thresholds themselves are Settings.verify/review_threshold)
     require_liveness: bool
+    require_license_check: bool  # every driving licence waits for the licence check (bundles: see licence.py)
     duplicate_check: bool
     max_attempts: int | None  # rejected submissions before a final rejection; None: no limit
     accepted_id_types: tuple[str, ...]
@@ -156,6 +157,7 @@ def _parse_integrations(queue: str, dlq: str, key_alias: str, production: bool) 
     max_attempts = _int("KYC_MAX_ATTEMPTS", 0)
     return IntegrationSettings(
         require_liveness=_bool("KYC_REQUIRE_LIVENESS", False),
+        require_license_check=_bool("KYC_REQUIRE_LICENSE_CHECK", False),
         duplicate_check=_bool("KYC_DUPLICATE_CHECK", False),
         max_attempts=max_attempts if max_attempts > 0 else None,
         accepted_id_types=types or ID_TYPES,

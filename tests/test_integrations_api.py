@@ -128,7 +128,7 @@ def test_webhook_register_show_rotate_delete(api, issuer, env):
     from chalicelib.storage import webhooks
     hook = webhooks.get("acme")
     assert webhooks.decrypt("acme", hook.secret) == secret
-    with pytest.raises(Exception, match="InvalidCiphertext|Invalid"):
+    with pytest.raises(Exception, match=r"Invalid"):
         webhooks.decrypt("globex", hook.secret)  # the encryption context names the tenant
 
     r = call(api, "post", "/webhooks/rotate", token)

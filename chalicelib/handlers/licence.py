@@ -5,9 +5,9 @@ Flow: the verifier, after the automatic checks of a record with source "bundle" 
 puts `{"driver_license_id", "validation_override", "uuid"}` (plus the
 record's key and submission id) on `{stage}-license-queue`, then writes its result with
 `checks.license_validation = {"status": "pending"}`:
-- require_license_check (the tenant's setting; default KYC_LICENSE_CHECK_REQUIRED): the
-  decision waits (validation_status "pending",
-  verify false, no decision_id); `check_license` writes the final decision.
+- KYC_LICENSE_CHECK_REQUIRED=true, or the tenant's require_license_check: the decision waits
+  (validation_status "pending", verify false, no decision_id); `check_license` writes the
+  final decision.
 - otherwise the automatic decision is written at once; the licence answer is added to
   the checks later and a failed licence turns the decision into "rejected".
 `check_license` posts to the validator (timeout from the stage config, bearer token when
@@ -65,9 +65,10 @@ def applies(record: KycRecordBase, required: bool = False) -> bool:
 # -- the verifier's side -----------------------------------------------------------------
 
 def hold(decision: Any, required: bool | None = None) -> tuple[Any, bool]:
-    """The automatic decision with the licence check pending; (decision, final). `required`: the
-    tenant's require_license_check (default: the stage's KYC_LICENSE_CHECK_REQUIRED)."""
-    required = settings().license_check_required if required is None else required
+    """The automatic decision with the licence check pending; (decision, final). The decision
+    waits when `required` (the tenant's require_license_check) or the stage's
+    KYC_LICENSE_CHECK_REQUIRED says so."""
+    required = bool(required) or settings().license_check_required
     pending: dict[str, Any] = {"status": PENDING, "decision_waits": required}
     if required:
         pending["automatic_status"] = decision.status

@@ -21,7 +21,7 @@ def stage_policy(s: Settings | None = None) -> StagePolicy:
     i = s.integrations
     return StagePolicy(verify_threshold=s.verify_threshold, review_threshold=s.review_threshold,
                        clear_confidence=s.clear_confidence, require_liveness=i.require_liveness,
-                       require_license_check=s.license_check_required, duplicate_check=i.duplicate_check,
+                       require_license_check=i.require_license_check, duplicate_check=i.duplicate_check,
                        max_attempts=i.max_attempts, accepted_id_types=i.accepted_id_types, id_types=ID_TYPES,
                        verify_bounds=i.verify_threshold_bounds, review_bounds=i.review_threshold_bounds)
 
