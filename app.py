@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.config import settings
-from chalicelib.http import api, console, review
+from chalicelib.http import api, console, integrations, review
 from chalicelib.logs import with_invocation_context
 from chalicelib.stage import APP_NAME
 
@@ -18,6 +18,7 @@ KYC_STREAM_ARN = _STAGE.stream_arn
 BUNDLE_BUCKET = _STAGE.bucket
 LICENSE_QUEUE = _STAGE.license_queue_name
 LICENSE_DLQ = _STAGE.license_dlq_name
+WEBHOOK_QUEUE = _STAGE.integrations.webhook_queue_name
 
 TENANT = "/kyc/stage/{stage}/tenant/{tenant}"
 
@@ -89,6 +90,32 @@ def review_console():
 def review_console_file(name):
     return console.asset(name)
 
+# -- tenant integrations (admins of the tenant; chalicelib/http/integrations.py) --------
+
+@app.route(TENANT + "/settings", methods=["GET", "PUT"], authorizer=jwt_auth)
+@api.json_errors
+def tenant_settings(stage, tenant):
+    if app.current_request.method == "PUT":
+        return integrations.put_settings(app.current_request, stage, tenant)
+    return integrations.get_settings(app.current_request, stage, tenant)
+
+
+@app.route(TENANT + "/webhooks", methods=["GET", "PUT", "DELETE"], authorizer=jwt_auth)
+@api.json_errors
+def webhooks(stage, tenant):
+    request = app.current_request
+    if request.method == "PUT":
+        return integrations.put_webhook(request, stage, tenant)
+    if request.method == "DELETE":
+        return integrations.delete_webhook(request, stage, tenant)
+    return integrations.get_webhook(request, stage, tenant)
+
+
+@app.route(TENANT + "/webhooks/rotate", methods=["POST"], authorizer=jwt_auth)
+@api.json_errors
+def rotate_webhook(stage, tenant):
+    return integrations.rotate_webhook(app.current_request, stage, tenant)
+
 
 # -- stream handlers: one Lambda mapping each on the KYC table's stream ----------
 
@@ -128,6 +155,14 @@ def check_license(event):
 def license_check_failed(event):
     from chalicelib.handlers import licence
     return licence.handle_dead_letters(event)
+
+
+# -- webhooks: every event of the topic, to the tenant's endpoint (chalicelib/handlers/webhooks.py) --
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10)
+def deliver_webhooks(event):
+    from chalicelib.handlers import webhooks as webhook_delivery
+    return webhook_delivery.handle_batch(event)
 
 
 @app.route("/mock/license-validator", methods=["POST"])

@@ -71,6 +71,7 @@ class Settings:
     license_check_required: bool
     production: bool
     stream_arn: str  # the KYC table's stream (deployments set it; a placeholder otherwise)
+    integrations: IntegrationSettings  # tenant integrations (issue 15): tenant rules, webhooks, idempotency
 
     @property
     def is_local(self) -> bool:
@@ -112,6 +113,68 @@ def _parse() -> Settings:
         license_check_required=_bool("KYC_LICENSE_CHECK_REQUIRED", False),
         production=_bool("KYC_PRODUCTION", stage == "prod"),
         stream_arn=_env("KYC_STREAM_ARN") or names.placeholder_stream_arn(),
+        integrations=_parse_integrations(names.webhook_queue, names.webhook_dlq, names.webhook_key_alias,
+                                         _bool("KYC_PRODUCTION", stage == "prod")),
+    )
+
+
+@dataclass(frozen=True)
+class IntegrationSettings:
+    """Tenant integrations (docs/integrations.md): the defaults and safe bounds of a tenant's
+    rules, the webhook delivery (queues, key, retry schedule, timeout) and idempotency keys."""
+
+    # tenant rules: the stage's defaults (the thresholds themselves are Settings.verify/review_threshold)
+    require_liveness: bool
+    require_license_check: bool  # every driving licence waits for the licence check (bundles: see licence.py)
+    duplicate_check: bool
+    max_attempts: int | None  # rejected submissions before a final rejection; None: no limit
+    accepted_id_types: tuple[str, ...]
+    verify_threshold_bounds: tuple[float, float]  # what a tenant may set (inclusive)
+    review_threshold_bounds: tuple[float, float]
+    # webhooks
+    webhook_queue_name: str
+    webhook_dlq_name: str
+    webhook_key_alias: str  # the KMS key that encrypts signing secrets
+    webhook_timeout: float  # s, connect and read, per delivery
+    retry_first_delay: float  # s after the first failed attempt
+    retry_factor: float
+    retry_max_delay: float
+    retry_window: float  # s: retries go on until at least this long after the first attempt
+    retry_jitter: float  # +- fraction of each delay
+    rotation_grace: int  # s the previous secret keeps signing after a rotation
+    allow_loopback_http: bool  # the local stage: http://127.0.0.1:<port>/ is accepted (never in production)
+    # idempotency keys on create_or_update
+    idempotency_ttl: int
+
+
+def _bounds(name: str, default: tuple[float, float]) -> tuple[float, float]:
+    low, high = _float(f"{name}_MIN", default[0]), _float(f"{name}_MAX", default[1])
+    return (low, high) if low <= high else (high, low)
+
+
+def _parse_integrations(queue: str, dlq: str, key_alias: str, production: bool) -> IntegrationSettings:
+    types = tuple(t.strip() for t in (_env("KYC_ACCEPTED_ID_TYPES") or "").split(",") if t.strip() in ID_TYPES)
+    max_attempts = _int("KYC_MAX_ATTEMPTS", 0)
+    return IntegrationSettings(
+        require_liveness=_bool("KYC_REQUIRE_LIVENESS", False),
+        require_license_check=_bool("KYC_REQUIRE_LICENSE_CHECK", False),
+        duplicate_check=_bool("KYC_DUPLICATE_CHECK", False),
+        max_attempts=max_attempts if max_attempts > 0 else None,
+        accepted_id_types=types or ID_TYPES,
+        verify_threshold_bounds=_bounds("KYC_VERIFY_THRESHOLD", (90.0, 99.9)),
+        review_threshold_bounds=_bounds("KYC_REVIEW_THRESHOLD", (50.0, 99.9)),
+        webhook_queue_name=queue,
+        webhook_dlq_name=dlq,
+        webhook_key_alias=key_alias,
+        webhook_timeout=min(max(_float("KYC_WEBHOOK_TIMEOUT", 5.0), 0.1), 15.0),
+        retry_first_delay=max(_float("KYC_WEBHOOK_RETRY_FIRST_S", 5.0), 0.0),
+        retry_factor=max(_float("KYC_WEBHOOK_RETRY_FACTOR", 3.0), 1.0),
+        retry_max_delay=max(_float("KYC_WEBHOOK_RETRY_MAX_S", 4 * 3600.0), 0.0),
+        retry_window=max(_float("KYC_WEBHOOK_RETRY_WINDOW_S", 24 * 3600.0), 0.0),
+        retry_jitter=min(max(_float("KYC_WEBHOOK_RETRY_JITTER", 0.2), 0.0), 0.5),
+        rotation_grace=_int("KYC_WEBHOOK_ROTATION_GRACE_S", 24 * 3600),
+        allow_loopback_http=_bool("KYC_WEBHOOK_ALLOW_LOOPBACK", False) and not production,
+        idempotency_ttl=_int("KYC_IDEMPOTENCY_TTL_S", 24 * 3600),
     )
 
 

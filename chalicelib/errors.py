@@ -58,3 +58,13 @@ def error_body(code: str, message: str, details: list[Any] | None = None) -> dic
 
 def error_json(code: str, message: str) -> bytes:
     return json.dumps(error_body(code, message)).encode()
+
+
+class IdempotencyKeyReused(ApiError):
+    """The same Idempotency-Key with another request body (create_or_update)."""
+    status, code = 409, "idempotency_key_reused"
+
+
+class IdempotencyKeyInProgress(ApiError):
+    """A request with the same Idempotency-Key is still running."""
+    status, code = 409, "idempotency_key_in_progress"

@@ -154,3 +154,30 @@ def bundle_email(value: str) -> str | None:
     The API's GET and validate routes use it before normalise_email:
     `email = bundle_email(raw) or normalise_email(raw)`."""
     return value.lower() if is_bundle_key(value) else None
+
+
+# -- tenant integrations (events table): settings, webhook, idempotency, attempts -----------
+
+TENANT_SETTINGS_SK = "settings"  # a tenant's rules (docs/integrations.md)
+TENANT_WEBHOOK_SK = "webhook"    # a tenant's webhook endpoint and encrypted signing secret
+
+
+def tenant_config_pk(tenant: str) -> str:
+    """The events table's partition of a tenant's own configuration (settings, webhook)."""
+    return f"tenant{SEP}{tenant}"
+
+
+def idempotency_pk(tenant: str) -> str:
+    """Powertools' idempotency records of a tenant's create_or_update calls (static_pk_value)."""
+    return f"idempotency{SEP}create_or_update{SEP}{tenant}"
+
+
+def idempotency_customer_pk(tenant: str, email: str) -> str:
+    """One pointer per stored create_or_update response of a customer: erasure finds them with a
+    Query (http/idempotency.py writes them, storage/idempotency.erase_idempotency deletes)."""
+    return f"idempotency{SEP}customer{SEP}{tenant}{SEP}{email}"
+
+
+def attempts_pk(tenant: str, email: str) -> str:
+    """A customer's rejected submissions (max_attempts)."""
+    return f"attempts{SEP}{tenant}{SEP}{email}"

@@ -67,7 +67,8 @@ def test_decide_prints_status_reasons_and_checks_without_face_responses(tmp_path
     assert (code, err) == (0, "")
     assert set(result) == {"validation_status", "reasons", "checks"}
     assert result["validation_status"] == "verified" and result["reasons"] == []
-    assert set(result["checks"]) == {"details_match"}
+    assert set(result["checks"]) == {"details_match", "rules"}  # rules: the stage's, as the verifier records them
+    assert result["checks"]["rules"]["verify_threshold"] == 95 and result["checks"]["rules"]["tenant_set"] == []
     fields = result["checks"]["details_match"]["fields"]
     assert fields["DOCUMENT_NUMBER"] == {"submitted": "820BAC729CBAC", "document": "820BAC729CBAC",
                                          "passed": True, "outcome": "match", "confidence": 96.1}

@@ -88,7 +88,8 @@ def test_end_to_end_over_http(running):
     assert record["checks"]["details_match"]["passed"] is True
 
     identity = {}
-    while time.monotonic() < deadline and "Item" not in identity:  # the identity handler follows the decision
+    # the identity handler follows the decision (moto applies an update's actions one by one: read until whole)
+    while time.monotonic() < deadline and "validation_status" not in identity.get("Item", {}):
         identity = running.client("dynamodb").get_item(TableName="local_identity", ConsistentRead=True,
                                                        Key={"tenant#email": {"S": f"e2e#{email}"}})
         time.sleep(0.2)

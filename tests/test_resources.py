@@ -250,7 +250,7 @@ def test_policy_is_least_privilege(stage):
     own_names = (f"{stage}_kyc_service", f"{stage}_identity", f"{stage}_kyc_events",
                  env["KYC_BUCKET"], f"{stage}-kyc-notifications", f"{stage}-license-queue",
                  f"{stage}-license-dlq", f"{stage}-kyc-stream-failures", iam.POOL_TOKEN,
-                 f"/aws/lambda/kyc-service-{stage}-")
+                 f"/aws/lambda/kyc-service-{stage}-", f"{stage}-kyc-webhooks")
     actions = set()
     for st in doc["Statement"]:
         assert st["Effect"] == "Allow"
@@ -260,6 +260,11 @@ def test_policy_is_least_privilege(stage):
         assert all("*" != a and not a.endswith(":*") for a in acts)
         if resources == ["*"]:
             assert all(a.startswith(NO_RESOURCE_LEVEL) for a in acts), st
+            continue
+        if all(a.startswith("kms:") for a in acts):  # keys are named by alias (their ids come later)
+            assert st["Condition"] == {"ForAnyValue:StringEquals": {
+                "kms:ResourceAliases": [f"alias/{stage}-kyc-webhooks"]}}, st
+            assert set(acts) == {"kms:Encrypt", "kms:Decrypt"}
             continue
         for arn in resources:
             assert any(name in arn for name in own_names), arn

@@ -1,11 +1,13 @@
 """The third-party licence check of bundle records (CONTRACT.md §3).
 
 Flow: the verifier, after the automatic checks of a record with source "bundle" and id_type
-"Driving license", puts `{"driver_license_id", "validation_override", "uuid"}` (plus the
+"Driving license" (or of any driving licence when the tenant's rules require the check),
+puts `{"driver_license_id", "validation_override", "uuid"}` (plus the
 record's key and submission id) on `{stage}-license-queue`, then writes its result with
 `checks.license_validation = {"status": "pending"}`:
-- KYC_LICENSE_CHECK_REQUIRED=true: the decision waits (validation_status "pending",
-  verify false, no decision_id); `check_license` writes the final decision.
+- KYC_LICENSE_CHECK_REQUIRED=true, or the tenant's require_license_check: the decision waits
+  (validation_status "pending", verify false, no decision_id); `check_license` writes the
+  final decision.
 - otherwise the automatic decision is written at once; the licence answer is added to
   the checks later and a failed licence turns the decision into "rejected".
 `check_license` posts to the validator (timeout from the stage config, bearer token when
@@ -54,15 +56,19 @@ class CheckImpossible(Exception):
 
 # -- which records ---------------------------------------------------------------------
 
-def applies(record: KycRecordBase) -> bool:
-    return getattr(record, "source", None) == "bundle" and record.id_type == "Driving license"
+def applies(record: KycRecordBase, required: bool = False) -> bool:
+    """Bundle records' driving licences are always checked; any other driving licence when the
+    tenant's rules require the check (`require_license_check`, settings)."""
+    return record.id_type == "Driving license" and (getattr(record, "source", None) == "bundle" or required)
 
 
 # -- the verifier's side -----------------------------------------------------------------
 
-def hold(decision: Any) -> tuple[Any, bool]:
-    """The automatic decision with the licence check pending; (decision, final)."""
-    required = settings().license_check_required
+def hold(decision: Any, required: bool | None = None) -> tuple[Any, bool]:
+    """The automatic decision with the licence check pending; (decision, final). The decision
+    waits when `required` (the tenant's require_license_check) or the stage's
+    KYC_LICENSE_CHECK_REQUIRED says so."""
+    required = bool(required) or settings().license_check_required
     pending: dict[str, Any] = {"status": PENDING, "decision_waits": required}
     if required:
         pending["automatic_status"] = decision.status

@@ -22,6 +22,8 @@ from pynamodb.expressions.update import Action
 from chalicelib import services
 from chalicelib.config import settings
 from chalicelib.domain.decision import Decision, Rules, date_convention_for, decide, decide_unusable
+from chalicelib.domain.problems import REJECTED
+from chalicelib.domain.tenant_rules import attempts_check
 from chalicelib.handlers.batch import process_batch, raw_record
 from chalicelib.handlers.streams import as_model, images
 from chalicelib.logs import logger, ref
@@ -33,6 +35,7 @@ from chalicelib.providers.port import (
     reading_from_analyze_id,
 )
 from chalicelib.storage.models import KycRecordBase, condition_failed, plain, set_status, tables
+from chalicelib.storage.tenants import tenant_rules
 
 ADMIN_PREFIX = "admin:"  # decided_by of a manual decision
 MISSING_DOCUMENTS = "the ID front and a selfie are needed for automatic verification"
@@ -65,7 +68,8 @@ def utc_today() -> dt.date:
 
 
 def stage_rules() -> Rules:
-    """The decision thresholds of the stage's settings."""
+    """The decision thresholds of the stage's settings (`kyc_service decide`; the verifier applies
+    each tenant's own: storage/tenants.tenant_rules)."""
     s = settings()
     return Rules(s.verify_threshold, s.review_threshold, s.clear_confidence)
 
@@ -159,15 +163,35 @@ def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = N
     record = as_model(tables().kyc, new)
     if record is None or record.verify is not True or not still_current(record):
         return
+    rules = tenant_rules(record.tenant)  # the tenant's settings over the stage's (storage/tenants.py)
     decision = evaluate(record, (provider_factory or services.provider)(), settings().bucket,
-                        today=utc_today(), rules=stage_rules())
+                        today=utc_today(), rules=rules.rules)
+    decision.checks = {**decision.checks, "rules": rules.as_check()}  # every decision records its rules
     from chalicelib.handlers import licence
-    if licence.applies(record):  # bundle records: the licence check follows (handlers/licence.py)
-        decision, final = licence.hold(decision)
+    if licence.applies(record, rules.require_license_check):  # the licence check follows (handlers/licence.py)
+        decision, final = licence.hold(decision, rules.require_license_check)
         licence.enqueue(record)  # before the write: a lost message cannot strand a waiting record
         write_decision(record, decision, final=final)
         return
-    write_decision(record, decision)
+    counted = count_attempt(record, decision, rules.max_attempts)
+    if not write_decision(record, decision) and counted:
+        from chalicelib.storage.attempts import uncount_rejection
+        uncount_rejection(record.tenant, record.email, record.submission_id)
+
+
+def count_attempt(record: KycRecordBase, decision: Decision, max_attempts: int | None) -> bool:
+    """The tenant's max_attempts: a rejection is counted; the one that reaches the limit is final
+    (`checks.attempts.final`, and a reason). Returns whether it was counted."""
+    if decision.status != REJECTED or not max_attempts:
+        return False
+    from chalicelib.storage.attempts import count_rejection
+
+    rejected = count_rejection(record.tenant, record.email, record.submission_id)
+    check, reason = attempts_check(rejected, max_attempts)
+    decision.checks = {**decision.checks, "attempts": check}
+    if reason:
+        decision.reasons = [*decision.reasons, reason]
+    return True
 
 
 def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

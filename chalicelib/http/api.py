@@ -14,6 +14,7 @@ from chalice.app import Response
 from chalicelib import aws, services
 from chalicelib.config import settings
 from chalicelib.errors import ApiError, NotFound, error_body
+from chalicelib.http import idempotency
 from chalicelib.http.auth import Caller, bearer, require_admin, require_record_access, require_tenant, verify_token
 from chalicelib.http.validation import (
     check_path_echo,
@@ -109,12 +110,21 @@ def create_or_update(request: Request, stage: str, tenant: str) -> Response:
     _check_stage(stage)
     caller = _caller(request)
     require_tenant(caller, check_tenant(tenant))
-    submission = parse_submission(_body(request), stage, tenant, settings())
+    body = _body(request)
+    # with an Idempotency-Key, the first response is stored and replayed (http/idempotency.py)
+    return idempotency.respond(request, tenant, caller, body, lambda: _save(caller, stage, tenant, body))
+
+
+def _save(caller: Caller, stage: str, tenant: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+    from chalicelib.storage.tenants import require_accepted_id_type
+
+    submission = parse_submission(body, stage, tenant, settings())
     require_record_access(caller, tenant, submission.email)
     if not caller.admin:
         require_own_uploads(submission, tenant)
+    require_accepted_id_type(tenant, submission.id_type)  # the tenant's accepted_id_types (settings)
     record, created, _changed = services.store().save(tenant, submission)
-    return Response(body=_public(record, caller), status_code=201 if created else 200, headers=JSON)
+    return 201 if created else 200, _public(record, caller), submission.email
 
 
 def get_records(request: Request, stage: str, tenant: str, email: str) -> Response:

@@ -10,7 +10,7 @@ holds about one customer of one tenant, gone, with the audit trail kept as PII-f
 4. the tombstone marked complete. A later erasure of the same customer finds nothing (None: the
    API answers 404) unless a new customer with that e-mail came since.
 
-Adding a step (issue 15: stored idempotency responses; issue 16: face data): write a function
+Adding a step (issue 16: face data): write a function
 `(tenant, email) -> {"name": count}` that deletes what it finds and returns what it deleted, and
 insert `Step("name", function, remains)` into STEPS where the comment says. A step that needs the
 customer's records (their links, app_uuid or face ids) must come before "records".
@@ -225,6 +225,18 @@ def audit_remains(tenant: str, email: str) -> bool:
     return bool(list(tables().events.query(audit_pk(tenant, email), limit=1)))
 
 
+def erase_idempotency_responses(tenant: str, email: str) -> dict[str, int]:
+    from chalicelib.storage.idempotency import erase_idempotency
+
+    return {"idempotency_responses": erase_idempotency(tenant, email)}
+
+
+def erase_rejection_counts(tenant: str, email: str) -> dict[str, int]:
+    from chalicelib.storage.attempts import erase_attempts
+
+    return {"attempt_counts": erase_attempts(tenant, email)}
+
+
 STEPS: tuple[Step, ...] = (
     Step("documents", erase_documents, documents_remain),  # reads the records' links: before "records"
     Step("bundles", erase_bundles),                        # reads the records' app_uuid: before "records"
@@ -232,7 +244,8 @@ STEPS: tuple[Step, ...] = (
     Step("records", erase_records, records_remain),
     Step("identity", erase_identity, identity_remains),
     Step("audit", reduce_audit, audit_remains),
-    # issue 15: Step("idempotency_responses", erase_idempotency_responses, ...) goes here
+    Step("idempotency", erase_idempotency_responses),  # create_or_update's stored responses (PII)
+    Step("attempts", erase_rejection_counts),          # the tenant's max_attempts count of the customer
 )
 
 

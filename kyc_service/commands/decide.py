@@ -8,7 +8,8 @@ selfie, as AWS returns them) are answered by stand-ins for the boto3 clients, be
 adapter itself (`chalicelib.providers.aws.AwsProvider`), and the decision is made by
 `chalicelib.handlers.verifier.evaluate_submission`: exactly the code the stream verifier runs, with the
 stage's thresholds (KYC_VERIFY_THRESHOLD, KYC_REVIEW_THRESHOLD, KYC_CLEAR_CONFIDENCE from the
-environment). Prints `{"validation_status", "reasons", "checks"}`. Without face responses the
+environment). Prints `{"validation_status", "reasons", "checks"}`, `checks.rules` naming the
+rules applied as the verifier records them (a tenant without settings of its own). Without face responses the
 decision rests on the document alone and `checks` has no `face_match`.
 
 Bad or missing files, or an unusable setting: one line on stderr, exit status 2.
@@ -166,9 +167,11 @@ def replay(details: dict[str, str], analyze_id: dict[str, Any],
            detect_faces: dict[str, Any] | None = None, compare_faces: dict[str, Any] | None = None,
            *, today) -> dict[str, Any]:
     """The decision the verifier makes on these responses, as `decide` prints it."""
-    from chalicelib.handlers.verifier import evaluate_submission, stage_rules
+    from chalicelib.domain.tenant_rules import TenantRules
+    from chalicelib.handlers.verifier import evaluate_submission
     from chalicelib.providers.aws import AwsProvider
     from chalicelib.providers.port import ImageRef
+    from chalicelib.storage.tenants import stage_policy
 
     rekognition = RecordedClient(
         {"detect_faces": detect_faces, "compare_faces": compare_faces},
@@ -177,11 +180,12 @@ def replay(details: dict[str, str], analyze_id: dict[str, Any],
     textract = RecordedClient({"analyze_id": analyze_id}, {})
     provider = AwsProvider(rekognition=rekognition, textract=textract)
     with_faces = detect_faces is not None
+    rules = TenantRules.of(stage_policy(), {})  # the stage's rules: a tenant that set none of its own
     decision = evaluate_submission(
         details, provider, ImageRef(RECORDED, "id_front"), None,
-        ImageRef(RECORDED, "selfie") if with_faces else None, today=today, rules=stage_rules())
+        ImageRef(RECORDED, "selfie") if with_faces else None, today=today, rules=rules.rules)
     return {"validation_status": decision.status, "reasons": decision.reasons,
-            "checks": decision.checks}
+            "checks": {**decision.checks, "rules": rules.as_check()}}
 
 
 def _settings_problem() -> str | None:

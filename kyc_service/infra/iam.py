@@ -32,14 +32,15 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
     props = {lid: r.properties(lid) for lid in ("KycTable", "IdentityTable", "EventsTable",
                                                 "DocumentBucket", "NotificationsTopic",
                                                 "LicenseQueue", "LicenseDlq",
-                                                "StreamFailureQueue")}
+                                                "StreamFailureQueue", "WebhookQueue", "WebhookDlq")}
+    key_alias = r.resolve(r.template["Resources"]["WebhookSecretsKeyAlias"]["Properties"]["AliasName"])
     ddb = f"arn:aws:dynamodb:{region}:{account}:table"
     tables = [f"{ddb}/{props[t]['TableName']}" for t in ("KycTable", "IdentityTable",
                                                           "EventsTable")]
     bucket_name = props["DocumentBucket"]["BucketName"]
     sqs = f"arn:aws:sqs:{region}:{account}"
     queues = {lid: f"{sqs}:{props[lid]['QueueName']}"
-              for lid in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")}
+              for lid in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue", "WebhookQueue", "WebhookDlq")}
     fn_prefix = f"/aws/lambda/{resource_names(stage).function_prefix}"
     return {
         "Version": "2012-10-17",
@@ -74,6 +75,17 @@ def iam_policy(stage: str, bucket: str | None = None, region: str = REGION_TOKEN
             {"Sid": "StreamFailureDestination", "Effect": "Allow",
              "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
              "Resource": [queues["StreamFailureQueue"]]},
+            {"Sid": "WebhookQueues", "Effect": "Allow",
+             "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                        "sqs:ChangeMessageVisibility"],
+             "Resource": [queues["WebhookQueue"], queues["WebhookDlq"]]},
+            # the key's id is not known before it exists: any key of the account, only through its alias
+            {"Sid": "WebhookSecrets", "Effect": "Allow",
+             "Action": ["kms:Encrypt", "kms:Decrypt"],
+             "Resource": [f"arn:aws:kms:{region}:{account}:key/*"],
+             "Condition": {"ForAnyValue:StringEquals": {
+                 "kms:ResourceAliases": [key_alias]}}},
             {"Sid": "UserPoolLookup", "Effect": "Allow",
              # DescribeUserPool, ListUserPoolClients: the review console's sign-in (its domain, its client)
              "Action": ["cognito-idp:AdminGetUser", "cognito-idp:DescribeUserPool",

@@ -93,7 +93,7 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
 
     * every DynamoDB event: Stream = KycTable.StreamArn, ReportBatchItemFailures,
       bisect on error, bounded retries and record age, failures to StreamFailureQueue;
-    * every SQS event: Queue = LicenseQueue.Arn / LicenseDlq.Arn (by the queue it names),
+    * every SQS event: Queue = LicenseQueue.Arn / LicenseDlq.Arn / WebhookQueue.Arn (by the queue it names),
       ReportBatchItemFailures;
     * every S3 event: Bucket = DocumentBucket;
     * functions get KYC_STREAM_ARN / KYC_USER_POOL_ID / KYC_TOKEN_ISSUER / KYC_BUCKET
@@ -127,7 +127,8 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
     stream_arn = {"Fn::GetAtt": ["KycTable", "StreamArn"]}
     failure_arn = {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
     names = resource_names(stage, env)
-    queue_ids = {names.license_queue: "LicenseQueue", names.license_dlq: "LicenseDlq"}
+    queue_ids = {names.license_queue: "LicenseQueue", names.license_dlq: "LicenseDlq",
+                 names.webhook_queue: "WebhookQueue"}
     bucket_name = names.bucket
 
     for logical, r in sam["Resources"].items():

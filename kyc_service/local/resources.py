@@ -36,6 +36,9 @@ MOTO_CFN_GAPS = {
     "AWS::Cognito::UserPoolClient": ["(whole resource type)"],
     "AWS::Cognito::UserPoolGroup": ["(whole resource type)"],
     "AWS::Cognito::UserPoolDomain": ["(whole resource type)"],
+    "AWS::SNS::Subscription": ["(whole resource type)"],
+    "AWS::SQS::QueuePolicy": ["(whole resource type)"],
+    "AWS::KMS::Key": ["KeyPolicy (moto keeps it as a map; put again as JSON)"],
 }
 
 
@@ -194,6 +197,67 @@ class _LocalApplier:
         self.r.attrs[(logical, "Arn")] = arn
         self.r.attrs[(logical, "QueueName")] = p["QueueName"]
 
+    def queue_policy(self, logical: str) -> None:
+        sqs = self.c("sqs")
+        p = self.r.properties(logical)
+        for url in p["Queues"]:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])})
+        self.applied.append(f"{logical}: set_queue_attributes(Policy)")
+
+    def subscription(self, logical: str) -> None:
+        sns = self.c("sns")
+        p = self.r.properties(logical)
+        existing = [s for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=p["TopicArn"])
+                    for s in page["Subscriptions"]
+                    if s["Protocol"] == p["Protocol"] and s["Endpoint"] == p["Endpoint"]]
+        if existing:
+            arn = existing[0]["SubscriptionArn"]
+        else:
+            attrs = {"RawMessageDelivery": str(bool(p.get("RawMessageDelivery", False))).lower()}
+            if p.get("FilterPolicy"):
+                attrs["FilterPolicy"] = json.dumps(p["FilterPolicy"])
+            arn = sns.subscribe(TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"],
+                                Attributes=attrs, ReturnSubscriptionArn=True)["SubscriptionArn"]
+            self.applied.append(f"{logical}: subscribe")
+        self.r.refs[logical] = arn
+
+    # KMS (moto's CloudFormation creates keys and aliases; the boto3 path finds them by alias) ----
+    def _alias_of(self, key_logical: str) -> str | None:
+        for res in self.r.template["Resources"].values():
+            if res["Type"] == "AWS::KMS::Alias" and res["Properties"].get("TargetKeyId") == {"Ref": key_logical}:
+                return str(self.r.resolve(res["Properties"]["AliasName"]))
+        return None
+
+    def kms_key(self, logical: str, create: bool) -> None:
+        kms = self.c("kms")
+        alias = self._alias_of(logical)
+        aliases = {a["AliasName"]: a.get("TargetKeyId") for page in kms.get_paginator("list_aliases").paginate()
+                   for a in page["Aliases"]}
+        key_id = aliases.get(alias) if alias else None
+        if key_id is None:
+            if not create:
+                raise LookupError(f"no KMS key for {logical}")
+            p = self.r.properties(logical)
+            key_id = kms.create_key(Description=p.get("Description", ""), Policy=json.dumps(p["KeyPolicy"]),
+                                    KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+            self.applied.append(f"{logical}: create_key")
+        else:  # created by moto's CloudFormation, which keeps the policy unserialised
+            policy = json.dumps(self.r.properties(logical)["KeyPolicy"])
+            kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=policy)
+        meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        self.r.refs[logical] = meta["KeyId"]
+        self.r.attrs[(logical, "Arn")] = meta["Arn"]
+        self.r.attrs[(logical, "KeyId")] = meta["KeyId"]
+
+    def kms_alias(self, logical: str) -> None:
+        kms = self.c("kms")
+        p = self.r.properties(logical)
+        names = {a["AliasName"] for page in kms.get_paginator("list_aliases").paginate() for a in page["Aliases"]}
+        if p["AliasName"] not in names:
+            kms.create_alias(AliasName=p["AliasName"], TargetKeyId=p["TargetKeyId"])
+            self.applied.append(f"{logical}: create_alias")
+        self.r.refs[logical] = p["AliasName"]
+
     # Cognito (moto's CloudFormation has none of these types) ----------------
     def user_pool(self, logical: str) -> None:
         idp = self.c("cognito-idp")
@@ -263,6 +327,14 @@ class _LocalApplier:
                 self.topic(logical, create)
             elif kind == "AWS::SQS::Queue":
                 self.queue(logical, create)
+            elif kind == "AWS::SQS::QueuePolicy":
+                self.queue_policy(logical)
+            elif kind == "AWS::SNS::Subscription":
+                self.subscription(logical)
+            elif kind == "AWS::KMS::Key":
+                self.kms_key(logical, create)
+            elif kind == "AWS::KMS::Alias":
+                self.kms_alias(logical)
             elif kind == "AWS::Cognito::UserPool":
                 self.user_pool(logical)
             elif kind == "AWS::Cognito::UserPoolClient":
