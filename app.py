@@ -1,4 +1,5 @@
 """kyc-service: Chalice entry point. Routes and handlers only; the work is in chalicelib."""
+
 from chalice import Chalice
 
 from chalicelib.config import settings
@@ -50,6 +51,7 @@ def get_records(stage, tenant, email):
 @api.json_errors
 def erase_customer(stage, tenant, email):
     from chalicelib.http import privacy
+
     return privacy.erase(app.current_request, stage, tenant, email)
 
 
@@ -66,6 +68,7 @@ def documents(stage, tenant):
 
 
 # -- review (admins of the tenant) and the review console (chalicelib/http/review.py, console.py) --
+
 
 @app.route(TENANT + "/records", methods=["GET"], authorizer=jwt_auth)
 @api.json_errors
@@ -90,7 +93,9 @@ def review_console():
 def review_console_file(name):
     return console.asset(name)
 
+
 # -- tenant integrations (admins of the tenant; chalicelib/http/integrations.py) --------
+
 
 @app.route(TENANT + "/settings", methods=["GET", "PUT"], authorizer=jwt_auth)
 @api.json_errors
@@ -119,49 +124,59 @@ def rotate_webhook(stage, tenant):
 
 # -- stream handlers: one Lambda mapping each on the KYC table's stream ----------
 
+
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
 def verify_records(event):
     from chalicelib.handlers import verifier
+
     return verifier.handle_batch(event)
 
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def update_identity(event):
     from chalicelib.handlers import identity
+
     return identity.handle_batch(event)
 
 
 @app.on_dynamodb_record(stream_arn=KYC_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def notify_decisions(event):
     from chalicelib.handlers import notifier
+
     return notifier.handle_batch(event)
 
 
 # -- bundle intake and the licence check (CONTRACT.md §3; chalicelib/bundles/, handlers/licence.py) --
 
+
 @app.on_s3_event(bucket=BUNDLE_BUCKET, prefix="zipped/", suffix=".zip", events=["s3:ObjectCreated:*"])
 def intake_bundle(event):
     from chalicelib.handlers import bundle_intake
+
     bundle_intake.handle_event(event)
 
 
 @app.on_sqs_message(queue=LICENSE_QUEUE, batch_size=5)
 def check_license(event):
     from chalicelib.handlers import licence
+
     return licence.handle_batch(event)
 
 
 @app.on_sqs_message(queue=LICENSE_DLQ, batch_size=5)
 def license_check_failed(event):
     from chalicelib.handlers import licence
+
     return licence.handle_dead_letters(event)
 
 
 # -- webhooks: every event of the topic, to the tenant's endpoint (chalicelib/handlers/webhooks.py) --
 
+
 @app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10)
 def deliver_webhooks(event):
     from chalicelib.handlers import webhooks as webhook_delivery
+
     return webhook_delivery.handle_batch(event)
 
 

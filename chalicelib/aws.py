@@ -3,6 +3,7 @@
 The local stack and tests point every client at the embedded AWS by setting
 KYC_AWS_ENDPOINT; deployed code leaves it unset.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,12 +20,13 @@ def _client(service: str, endpoint: str | None, region: str) -> Any:
     import boto3  # imported here: `import app` stays cheap
     from botocore.config import Config
 
-    cfg = Config(retries={"mode": "standard", "max_attempts": 5},
-                 max_pool_connections=50,
-                 signature_version="s3v4" if service == "s3" else None)
+    cfg = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        max_pool_connections=50,
+        signature_version="s3v4" if service == "s3" else None,
+    )
     with _lock:  # boto3's default session is not thread-safe while creating clients
-        return boto3.session.Session().client(
-            service, endpoint_url=endpoint, region_name=region, config=cfg)
+        return boto3.session.Session().client(service, endpoint_url=endpoint, region_name=region, config=cfg)
 
 
 def client(service: str) -> Any:

@@ -5,6 +5,7 @@ tests and the local stack set the same variables. Resource names follow chalicel
 unless a variable names them. Whoever changes the environment afterwards (tests, the local
 stack) calls `reset()`: the next `settings()` parses it again.
 """
+
 from __future__ import annotations
 
 import os
@@ -113,8 +114,9 @@ def _parse() -> Settings:
         license_check_required=_bool("KYC_LICENSE_CHECK_REQUIRED", False),
         production=_bool("KYC_PRODUCTION", stage == "prod"),
         stream_arn=_env("KYC_STREAM_ARN") or names.placeholder_stream_arn(),
-        integrations=_parse_integrations(names.webhook_queue, names.webhook_dlq, names.webhook_key_alias,
-                                         _bool("KYC_PRODUCTION", stage == "prod")),
+        integrations=_parse_integrations(
+            names.webhook_queue, names.webhook_dlq, names.webhook_key_alias, _bool("KYC_PRODUCTION", stage == "prod")
+        ),
     )
 
 

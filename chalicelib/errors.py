@@ -1,4 +1,5 @@
 """API errors in the contract's shape: {"error": {"code", "message", "details"}}."""
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ class Conflict(ApiError):
 class DecisionFinal(ApiError):
     """The customer's record carries an admin's final rejection: no submission is taken until an
     admin decides again (CONTRACT.md: validate's `final`)."""
+
     status, code = 409, "decision_final"
 
 
@@ -62,9 +64,11 @@ def error_json(code: str, message: str) -> bytes:
 
 class IdempotencyKeyReused(ApiError):
     """The same Idempotency-Key with another request body (create_or_update)."""
+
     status, code = 409, "idempotency_key_reused"
 
 
 class IdempotencyKeyInProgress(ApiError):
     """A request with the same Idempotency-Key is still running."""
+
     status, code = 409, "idempotency_key_in_progress"

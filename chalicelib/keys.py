@@ -1,5 +1,6 @@
 """Every key the service writes: record keys in the tables, and object keys in the document
 bucket (tenant, upload and bundle prefixes). No I/O; nothing here knows a stage."""
+
 from __future__ import annotations
 
 import hashlib
@@ -55,6 +56,7 @@ def audit_tombstone_pk(tenant: str, ref: str) -> str:
     """The events table's partition of an erased customer's audit tombstones (no e-mail in it)."""
     return f"audit-erased{SEP}{tenant}{SEP}{ref}"
 
+
 # -- the document bucket ----------------------------------------------------------------
 
 ZIPPED, UNZIPPED = "zipped/", "unzipped/"  # bundles as dropped; their members once taken in
@@ -63,8 +65,13 @@ UPLOADS = "uploads/"
 # What the service pinned at save, by retention class (infra/resources.yaml has a lifecycle rule per
 # class): ID documents (AML record keeping) and biometric data (selfies: BIPA, GDPR Art. 9).
 EVIDENCE = "evidence/"
-EVIDENCE_CLASSES = {"id_front": "documents", "id_back": "documents", "selfie": "biometric",
-                    "id_portrait": "biometric", "liveness": "biometric"}
+EVIDENCE_CLASSES = {
+    "id_front": "documents",
+    "id_back": "documents",
+    "selfie": "biometric",
+    "id_portrait": "biometric",
+    "liveness": "biometric",
+}
 APP_UUID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 
@@ -129,7 +136,7 @@ def rejection_key(key: str) -> str | None:
     """`zipped/.../{name}.rejected.json` next to a bundle (None for a key outside zipped/)."""
     if not key.startswith(ZIPPED) or not key.endswith(".zip") or ".." in key.split("/"):
         return None
-    return key[:-len(".zip")] + ".rejected.json"
+    return key[: -len(".zip")] + ".rejected.json"
 
 
 def bundle_members_prefix(tenant: str, app_uuid: str) -> str:
@@ -159,7 +166,7 @@ def bundle_email(value: str) -> str | None:
 # -- tenant integrations (events table): settings, webhook, idempotency, attempts -----------
 
 TENANT_SETTINGS_SK = "settings"  # a tenant's rules (docs/integrations.md)
-TENANT_WEBHOOK_SK = "webhook"    # a tenant's webhook endpoint and encrypted signing secret
+TENANT_WEBHOOK_SK = "webhook"  # a tenant's webhook endpoint and encrypted signing secret
 
 
 def tenant_config_pk(tenant: str) -> str:

@@ -1,5 +1,6 @@
 """Structured JSON logs (Powertools Logger). Record keys are hashed; no PII ever
 goes into a log line: no e-mails, names, birth dates, ID numbers or images."""
+
 from __future__ import annotations
 
 import hashlib

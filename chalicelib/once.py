@@ -1,5 +1,6 @@
 """`once(factory)`: a process-wide value built on first use, exactly once even when
 threads ask at the same time (functools.cache may call the factory more than once)."""
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ call instead of constructing stores and clients themselves.
 The verification provider is found through a registry: the AWS adapter is built in; the local
 stack registers the self-hosted engines (kyc_service.engines), which never ship to Lambda.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,8 +35,10 @@ def provider() -> VerificationProvider:
         return AwsProvider()
     factory = _providers.get(name)
     if factory is None:
-        raise ProviderUnavailable(f"no verification provider registered as {name!r} (KYC_PROVIDER); "
-                                  "the local stack registers the self-hosted engines")
+        raise ProviderUnavailable(
+            f"no verification provider registered as {name!r} (KYC_PROVIDER); "
+            "the local stack registers the self-hosted engines"
+        )
     return factory()
 
 
@@ -45,6 +48,11 @@ def store() -> RecordStore:
     from chalicelib.storage.records import RecordStore
 
     s = settings()
-    return RecordStore(tables(), s3=aws.client("s3"), cognito=aws.client("cognito-idp"),
-                       bucket=s.bucket, user_pool_id=s.user_pool_id,
-                       max_upload_bytes=s.max_upload_bytes)
+    return RecordStore(
+        tables(),
+        s3=aws.client("s3"),
+        cognito=aws.client("cognito-idp"),
+        bucket=s.bucket,
+        user_pool_id=s.user_pool_id,
+        max_upload_bytes=s.max_upload_bytes,
+    )

@@ -5,6 +5,7 @@ names a stage's resources (`{stage}-kyc-documents`, `{stage}-license-queue`, ...
 infra/resources.yaml names the same resources for CloudFormation (`!Sub ${Stage}-kyc-documents`);
 tests/test_resources.py checks that the two agree. No I/O at import.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,19 +40,19 @@ class ResourceNames:
     """Every name of one stage's resources."""
 
     stage: str
-    table: str            # the KYC table, with the stream
+    table: str  # the KYC table, with the stream
     identity_table: str
-    events_table: str     # audit trail, idempotency markers, licence overrides
-    bucket: str           # document bucket (a deployed stage names its own, globally unique)
-    topic: str            # SNS notifications
+    events_table: str  # audit trail, idempotency markers, licence overrides
+    bucket: str  # document bucket (a deployed stage names its own, globally unique)
+    topic: str  # SNS notifications
     license_queue: str
     license_dlq: str
-    failure_queue: str    # stream handlers' on-failure destination
-    webhook_queue: str    # every notification, for the tenants' webhooks (subscribed to the topic)
-    webhook_dlq: str      # webhook deliveries given up on
+    failure_queue: str  # stream handlers' on-failure destination
+    webhook_queue: str  # every notification, for the tenants' webhooks (subscribed to the topic)
+    webhook_dlq: str  # webhook deliveries given up on
     webhook_key_alias: str  # KMS alias of the key that encrypts webhook signing secrets
     user_pool: str
-    stack: str            # the CloudFormation stack of the resources
+    stack: str  # the CloudFormation stack of the resources
 
     @property
     def console_client(self) -> str:
@@ -92,8 +93,7 @@ def resource_names(stage: str, environment: Mapping[str, str] | None = None) -> 
     }
     env = environment or {}
     names = {field: env.get(variable) or rule[field] for field, variable in NAME_VARIABLES.items()}
-    return ResourceNames(stage=stage, user_pool=f"{stage}-kyc-users", stack=f"{APP_NAME}-{stage}-resources",
-                         **names)
+    return ResourceNames(stage=stage, user_pool=f"{stage}-kyc-users", stack=f"{APP_NAME}-{stage}-resources", **names)
 
 
 def function_name(app_name: str, stage: str, handler: str) -> str:
@@ -102,6 +102,7 @@ def function_name(app_name: str, stage: str, handler: str) -> str:
 
 
 # -- .chalice/config.json ----------------------------------------------------------------
+
 
 def chalice_config(root: Path = ROOT) -> dict[str, Any]:
     """The project's Chalice config: its stages and their environment variables."""

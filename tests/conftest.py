@@ -1,5 +1,6 @@
 """Shared fixtures: in-process moto for AWS, a token issuer with its own key pair,
 and the Chalice test client on the `local` stage."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,20 @@ SYSTEM_MODULES = {"test_local_stack.py", "test_deploy.py", "engines/test_cli_ada
 # The self-hosted engines' models (seconds per test).
 INTEGRATION_MODULES = {"engines/test_idread.py", "engines/test_faces.py"}
 # In-process AWS (moto), a moto server, the engines.
-INTEGRATION_FIXTURES = {"aws_env", "client", "stage", "validator", "app_client", "aws", "moto_url", "local",
-                        "engines", "face_engine", "face_sets", "faces_dir"}
+INTEGRATION_FIXTURES = {
+    "aws_env",
+    "client",
+    "stage",
+    "validator",
+    "app_client",
+    "aws",
+    "moto_url",
+    "local",
+    "engines",
+    "face_engine",
+    "face_sets",
+    "faces_dir",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,6 +76,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # -- the environment: chalicelib.config parses it once per process; config.reset() is the hook --
+
 
 @pytest.fixture(autouse=True)
 def _settings_follow_the_environment() -> Iterator[None]:
@@ -133,12 +147,24 @@ class Issuer:
         jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
         return json.dumps({"keys": [jwk]})
 
-    def token(self, tenant: str | None = "acme", email: str | None = "user@example.com",
-              admin: bool = False, expires_in: int = 3600, **extra) -> str:
+    def token(
+        self,
+        tenant: str | None = "acme",
+        email: str | None = "user@example.com",
+        admin: bool = False,
+        expires_in: int = 3600,
+        **extra,
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{tenant}/{email}")),
-                  "aud": "client-1", "token_use": "id", "iat": now, "auth_time": now,
-                  "exp": now + expires_in}
+        claims = {
+            "iss": ISSUER,
+            "sub": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{tenant}/{email}")),
+            "aud": "client-1",
+            "token_use": "id",
+            "iat": now,
+            "auth_time": now,
+            "exp": now + expires_in,
+        }
         if tenant is not None:
             claims["custom:tenant"] = tenant
         if email is not None:
@@ -165,6 +191,7 @@ def other_issuer() -> Issuer:
 
 def create_stage_tables(stage: str = STAGE) -> None:
     from kyc_service.infra.template import create_tables
+
     create_tables(boto3.client("dynamodb", region_name="us-east-1"), stage)
 
 
@@ -175,9 +202,16 @@ def aws_env(env, issuer):
 
     from chalicelib import aws
 
-    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
-            AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", KYC_STAGE=STAGE,
-            KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks())
+    env.set(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        KYC_STAGE=STAGE,
+        KYC_TOKEN_ISSUER=ISSUER,
+        KYC_JWKS=issuer.jwks(),
+    )
     env.unset("KYC_AWS_ENDPOINT")
     aws.reset_clients()  # clients made for another moto
     with mock_aws():
@@ -186,8 +220,10 @@ def aws_env(env, issuer):
         boto3.client("sns", region_name="us-east-1").create_topic(Name=f"{STAGE}-kyc-notifications")
         cognito = boto3.client("cognito-idp", region_name="us-east-1")
         pool = cognito.create_user_pool(
-            PoolName="kyc", UsernameAttributes=["email"],
-            Schema=[{"Name": "tenant", "AttributeDataType": "String", "Mutable": True}])
+            PoolName="kyc",
+            UsernameAttributes=["email"],
+            Schema=[{"Name": "tenant", "AttributeDataType": "String", "Mutable": True}],
+        )
         env.set(KYC_USER_POOL_ID=pool["UserPool"]["Id"])
         yield
     aws.reset_clients()
@@ -213,6 +249,7 @@ def client(aws_env):
 
 # -- a whole stage on an in-process moto server (pipeline, bundle and local-stack tests) --
 
+
 @pytest.fixture(scope="module")
 def stage():
     """Resources from the one definition on moto server; the app's event handlers driven
@@ -228,19 +265,38 @@ def stage():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    with environment(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
-                     AWS_REGION=REGION, KYC_STAGE="local", KYC_AWS_ENDPOINT=endpoint, KYC_PROVIDER="fake",
-                     KYC_VERIFY_CONCURRENCY="4"):
+    with environment(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        KYC_STAGE="local",
+        KYC_AWS_ENDPOINT=endpoint,
+        KYC_PROVIDER="fake",
+        KYC_VERIFY_CONCURRENCY="4",
+    ):
         aws.reset_clients()
         outputs = create_local_resources(endpoint, "local", region=REGION)
         import app as app_module
+
         # LATEST from prime(): moto's state is one per process, so TRIM_HORIZON would hand this
         # module's pollers every stream record the modules before it wrote
-        manager = EventSourceManager(app_module, EventSourceOptions(
-            endpoint=endpoint, region=REGION, stage="local", handlers=STAGE_HANDLERS, retry_delay=0,
-            poll_interval=0.05, failure_queue=resource_names("local").failure_queue, starting_position="LATEST"))
+        manager = EventSourceManager(
+            app_module,
+            EventSourceOptions(
+                endpoint=endpoint,
+                region=REGION,
+                stage="local",
+                handlers=STAGE_HANDLERS,
+                retry_delay=0,
+                poll_interval=0.05,
+                failure_queue=resource_names("local").failure_queue,
+                starting_position="LATEST",
+            ),
+        )
         manager.prime()
         from tests.pipeline_support import Stage
+
         yield Stage(endpoint, outputs, manager)
         server.stop()
     aws.reset_clients()
@@ -254,8 +310,6 @@ def provider(monkeypatch):
     fake = FakeProvider()
     monkeypatch.setattr("chalicelib.services.provider", lambda: fake)
     return fake
-
-
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """What the erasure, evidence and redrive tests share: the REST API over a whole stage (Chalice's
 test client on the `stage` fixture's moto server), real presigned POSTs to it, and a listing of
 every table and every object version of the stage."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ def api_client(env, issuer) -> Iterator[Any]:
 def post_form(upload: dict[str, Any], data: bytes, content_type: str = "image/png") -> int:
     """The presigned POST, over HTTP, as a browser or curl sends it: every field, then the file."""
     form = upload["upload"]
-    response = requests.post(form["url"], data=form["fields"], files={"file": ("image", data, content_type)},
-                             timeout=30)
+    response = requests.post(
+        form["url"], data=form["fields"], files={"file": ("image", data, content_type)}, timeout=30
+    )
     return response.status_code
 
 
@@ -60,9 +62,16 @@ def upload(http, token: str, kind: str, data: bytes, email: str | None = None) -
 
 
 def details(email: str, **over: Any) -> dict[str, Any]:
-    body = {"email": email, "first_name": "Erasmus", "last_name": "Gonewright", "date_of_birth": "1985-03-04",
-            "id_type": "Driving license", "id_value": "E1111-2222", "address": "7 Vanishing Lane",
-            "phone_number": "+15555550177"}
+    body = {
+        "email": email,
+        "first_name": "Erasmus",
+        "last_name": "Gonewright",
+        "date_of_birth": "1985-03-04",
+        "id_type": "Driving license",
+        "id_value": "E1111-2222",
+        "address": "7 Vanishing Lane",
+        "phone_number": "+15555550177",
+    }
     body.update(over)
     return body
 

@@ -1,6 +1,7 @@
 """Tenant integrations through the local stack's parts: the API served over HTTP by Chalice's
 local server (as `python -m kyc_service run` serves it), a webhook receiver on 127.0.0.1, and
 a loop that runs the pollers until something has happened."""
+
 from __future__ import annotations
 
 import json
@@ -89,17 +90,33 @@ class HttpApi:
         from kyc_service.local.gateway import install
 
         install()
-        config = Config.create(chalice_stage="local", app_name=app_module.app.app_name, project_dir=str(ROOT),
-                               config_from_disk=chalice_config())
+        config = Config.create(
+            chalice_stage="local",
+            app_name=app_module.app.app_name,
+            project_dir=str(ROOT),
+            config_from_disk=chalice_config(),
+        )
         self.server = create_local_server(app_module.app, config, "127.0.0.1", port)
         self.url = f"http://127.0.0.1:{port}"
         threading.Thread(target=self.server.server.serve_forever, daemon=True).start()
 
-    def call(self, method: str, tenant: str, path: str, token: str, payload: Any = None,
-             headers: dict[str, str] | None = None) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        tenant: str,
+        path: str,
+        token: str,
+        payload: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
         h = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})}
-        return requests.request(method, f"{self.url}/kyc/stage/local/tenant/{tenant}{path}", headers=h,
-                                data=None if payload is None else json.dumps(payload), timeout=30)
+        return requests.request(
+            method,
+            f"{self.url}/kyc/stage/local/tenant/{tenant}{path}",
+            headers=h,
+            data=None if payload is None else json.dumps(payload),
+            timeout=30,
+        )
 
     def close(self) -> None:
         self.server.server.shutdown()

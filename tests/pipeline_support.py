@@ -1,6 +1,7 @@
 """A whole stage on an in-process moto server: resources from the one definition,
 the app's stream handlers driven by the local pollers, and a fake of the provider
 port (the port is ours; fakes of it are not mocks of boto3)."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,11 @@ from chalicelib.providers.port import FaceComparison
 REGION = "us-east-1"
 
 
-def textract_fields(first="ASHISH", last="PALANKAR", dob="04/20/1990", number="D1234-5678",
-                    expiry="04/20/2031", **extra) -> dict[str, Any]:
+def textract_fields(
+    first="ASHISH", last="PALANKAR", dob="04/20/1990", number="D1234-5678", expiry="04/20/2031", **extra
+) -> dict[str, Any]:
     """A response shaped like Textract AnalyzeID's."""
+
     def field(name, text, normalized=None):
         value = {"Text": text, "Confidence": 98.5}
         if normalized:
@@ -31,12 +34,20 @@ def textract_fields(first="ASHISH", last="PALANKAR", dob="04/20/1990", number="D
         m, d, y = us.split("/")
         return f"{y}-{m}-{d}T00:00:00"
 
-    fields = [field("FIRST_NAME", first), field("LAST_NAME", last), field("DOCUMENT_NUMBER", number),
-              field("DATE_OF_BIRTH", dob, iso(dob)), field("EXPIRATION_DATE", expiry, iso(expiry)),
-              field("ID_TYPE", "DRIVER LICENSE FRONT")]
+    fields = [
+        field("FIRST_NAME", first),
+        field("LAST_NAME", last),
+        field("DOCUMENT_NUMBER", number),
+        field("DATE_OF_BIRTH", dob, iso(dob)),
+        field("EXPIRATION_DATE", expiry, iso(expiry)),
+        field("ID_TYPE", "DRIVER LICENSE FRONT"),
+    ]
     fields += [field(k, v) for k, v in extra.items()]
-    return {"IdentityDocuments": [{"DocumentIndex": 1, "IdentityDocumentFields": fields}],
-            "DocumentMetadata": {"Pages": 1}, "AnalyzeIDModelVersion": "1.0"}
+    return {
+        "IdentityDocuments": [{"DocumentIndex": 1, "IdentityDocumentFields": fields}],
+        "DocumentMetadata": {"Pages": 1},
+        "AnalyzeIDModelVersion": "1.0",
+    }
 
 
 def pinned_digest(key: str) -> str | None:
@@ -50,8 +61,9 @@ def pinned_digest(key: str) -> str | None:
 class FakeProvider:
     """Answers per image key: the key the test linked (an upload, a bundle's copy), found again
     from the evidence the save pinned from it (the same bytes); raises what it is told to."""
+
     name: str = "fake"
-    faces: dict[str, Any] = field(default_factory=dict)     # selfie key -> FaceComparison | Exception
+    faces: dict[str, Any] = field(default_factory=dict)  # selfie key -> FaceComparison | Exception
     documents: dict[str, Any] = field(default_factory=dict)  # front key -> response | Exception
     calls: list[str] = field(default_factory=list)
     before_answer: Any = None  # a hook run inside compare_faces (races)
@@ -107,8 +119,12 @@ class Stage:
         self.s3, self.sqs, self.sns, self.ddb = (boto3.client(s, **kw) for s in ("s3", "sqs", "sns", "dynamodb"))
         self.inbox = self.sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.sns.subscribe(TopicArn=outputs["NotificationsTopicArn"], Protocol="sqs", Endpoint=arn,
-                           Attributes={"RawMessageDelivery": "false"})
+        self.sns.subscribe(
+            TopicArn=outputs["NotificationsTopicArn"],
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "false"},
+        )
 
     def upload(self, tenant: str, kind: str, body: bytes | None = None) -> str:
         """An image-like object (new bytes every time, so every upload pins its own evidence)."""
@@ -130,14 +146,19 @@ class Stage:
     def notifications(self) -> list[dict[str, Any]]:
         out = []
         while True:
-            msgs = self.sqs.receive_message(QueueUrl=self.inbox, MaxNumberOfMessages=10,
-                                            MessageAttributeNames=["All"], WaitTimeSeconds=0).get("Messages", [])
+            msgs = self.sqs.receive_message(
+                QueueUrl=self.inbox, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
             if not msgs:
                 return out
             for m in msgs:
                 envelope = json.loads(m["Body"])
-                out.append({"message": json.loads(envelope["Message"]),
-                            "attributes": {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}})
+                out.append(
+                    {
+                        "message": json.loads(envelope["Message"]),
+                        "attributes": {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+                    }
+                )
                 self.sqs.delete_message(QueueUrl=self.inbox, ReceiptHandle=m["ReceiptHandle"])
 
 
@@ -155,8 +176,11 @@ class Validator:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
                 time.sleep(outer.delay)
-                answer = outer.answer if outer.answer is not None else \
-                    {"valid": body.get("validation_override") is not False}
+                answer = (
+                    outer.answer
+                    if outer.answer is not None
+                    else {"valid": body.get("validation_override") is not False}
+                )
                 data = json.dumps(answer if outer.status < 400 else {"error": "down"}).encode()
                 try:
                     self.send_response(outer.status)

@@ -1,6 +1,7 @@
 """The recorded AWS responses in ../shared/fixtures/aws and the labels of the documents they
 read (../shared/fixtures/ids), as the decision tests use them. Every helper skips the calling
 test with a clear message when the fixtures folder is absent (tests/conftest.py)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,9 +32,14 @@ def licence_labels() -> dict[str, dict[str, Any]]:
 
 def holder(label: dict[str, Any]) -> dict[str, str]:
     """The holder's own details as the card prints them (create_or_update fields)."""
-    return {"first_name": label["FIRST_NAME"], "middle_name": label["MIDDLE_NAME"] or "",
-            "last_name": label["LAST_NAME"], "date_of_birth": label["DATE_OF_BIRTH"],
-            "id_value": label["DOCUMENT_NUMBER_PRINTED"], "id_type": ID_TYPES[label["ID_TYPE"]]}
+    return {
+        "first_name": label["FIRST_NAME"],
+        "middle_name": label["MIDDLE_NAME"] or "",
+        "last_name": label["LAST_NAME"],
+        "date_of_birth": label["DATE_OF_BIRTH"],
+        "id_value": label["DOCUMENT_NUMBER_PRINTED"],
+        "id_type": ID_TYPES[label["ID_TYPE"]],
+    }
 
 
 def holder_variants(label: dict[str, Any]) -> list[dict[str, str]]:
@@ -93,8 +99,7 @@ def read_right(response: dict[str, Any], label: dict[str, Any]) -> dict[str, boo
 
 # --- changed details (someone else's, on this card) ---------------------------------------------
 
-FIELD_WORDS = {"last_name": "last name", "date_of_birth": "date of birth",
-               "id_value": "document number"}
+FIELD_WORDS = {"last_name": "last name", "date_of_birth": "date of birth", "id_value": "document number"}
 OTHER_SURNAMES = ("HARRINGTON", "OKONKWO")
 
 
@@ -126,15 +131,14 @@ def one_off(details: dict[str, str], name: str) -> str:
         return (dt.date.fromisoformat(details["date_of_birth"]) + dt.timedelta(days=1)).isoformat()
     number = details["id_value"]
     i = max(i for i, ch in enumerate(number) if ch.isalnum())
-    return number[:i] + _rotate(number[i], 1, 1) + number[i + 1:]
+    return number[:i] + _rotate(number[i], 1, 1) + number[i + 1 :]
 
 
 def clear_reading(response: dict[str, Any], name: str, today: dt.date) -> bool:
     """Whether Textract read the field clearly: confidence >= 85 and a plausible value."""
     from chalicelib.domain import dates
 
-    field = {"last_name": "LAST_NAME", "date_of_birth": "DATE_OF_BIRTH",
-             "id_value": "DOCUMENT_NUMBER"}[name]
+    field = {"last_name": "LAST_NAME", "date_of_birth": "DATE_OF_BIRTH", "id_value": "DOCUMENT_NUMBER"}[name]
     value = textract_fields(response).get(field) or {}
     if not (value.get("Text") or "").strip() or value.get("Confidence", 0) < 85:
         return False

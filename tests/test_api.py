@@ -1,4 +1,5 @@
 """The REST API of CONTRACT.md §1 through chalice.test.Client on moto."""
+
 from __future__ import annotations
 
 import base64
@@ -25,31 +26,44 @@ def hdr(token: str | None) -> dict:
     return h
 
 
-def upload(tenant: str = "acme", kind: str = "selfie", content_type: str = "image/png", body: bytes = PNG,
-           email: str = USER) -> str:
+def upload(
+    tenant: str = "acme", kind: str = "selfie", content_type: str = "image/png", body: bytes = PNG, email: str = USER
+) -> str:
     from chalicelib.keys import uploads_prefix
 
     key = f"{uploads_prefix(tenant, email)}{kind}/{kind}-{content_type.replace('/', '-')}.png"
-    boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=key, Body=body,
-                                                           ContentType=content_type)
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=key, Body=body, ContentType=content_type)
     return key
 
 
 def body(tenant: str = "acme", email: str = USER, **over) -> dict:
-    b = {"email": email, "first_name": "Ashish", "last_name": "Palankar", "middle_name": "",
-         "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678",
-         "address": "123 Main Street", "city": "Tallahassee", "state": "FL", "zip_code": "32301",
-         "phone_number": "+15555550100",
-         "document_links": [{"kind": "id_front", "key": upload(tenant, "id_front"), "filename": "front.png"},
-                            {"kind": "selfie", "key": upload(tenant, "selfie"), "filename": "me.png"}]}
+    b = {
+        "email": email,
+        "first_name": "Ashish",
+        "last_name": "Palankar",
+        "middle_name": "",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+        "address": "123 Main Street",
+        "city": "Tallahassee",
+        "state": "FL",
+        "zip_code": "32301",
+        "phone_number": "+15555550100",
+        "document_links": [
+            {"kind": "id_front", "key": upload(tenant, "id_front"), "filename": "front.png"},
+            {"kind": "selfie", "key": upload(tenant, "selfie"), "filename": "me.png"},
+        ],
+    }
     b.update(over)
     return b
 
 
 def post(client, token, payload, tenant="acme", stage=STAGE, method="post"):
     raw = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-    return getattr(client.http, method)(f"/kyc/stage/{stage}/tenant/{tenant}/create_or_update",
-                                        headers=hdr(token), body=raw)
+    return getattr(client.http, method)(
+        f"/kyc/stage/{stage}/tenant/{tenant}/create_or_update", headers=hdr(token), body=raw
+    )
 
 
 def get(client, token, email=USER, tenant="acme"):
@@ -57,8 +71,9 @@ def get(client, token, email=USER, tenant="acme"):
 
 
 def validate(client, token, payload, email=USER, tenant="acme"):
-    return client.http.post(f"{BASE}/{tenant}/email/{quote(email, safe='')}/validate",
-                            headers=hdr(token), body=json.dumps(payload))
+    return client.http.post(
+        f"{BASE}/{tenant}/email/{quote(email, safe='')}/validate", headers=hdr(token), body=json.dumps(payload)
+    )
 
 
 def stored_items() -> list:
@@ -74,6 +89,7 @@ def assert_error(resp, status, code=None):
 
 
 # -- success paths --------------------------------------------------------------
+
 
 def test_create_get_and_idempotent_save(client, issuer):
     token = issuer.token(email=USER)
@@ -117,12 +133,18 @@ def test_email_case_is_one_record(client, issuer):
 
 def test_cognito_flags_read_from_user_pool(client, issuer):
     import os
+
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
-    cognito.admin_create_user(UserPoolId=os.environ["KYC_USER_POOL_ID"], Username=USER,
-                              UserAttributes=[{"Name": "email", "Value": USER},
-                                              {"Name": "email_verified", "Value": "true"},
-                                              {"Name": "phone_number", "Value": "+15555550100"},
-                                              {"Name": "phone_number_verified", "Value": "false"}])
+    cognito.admin_create_user(
+        UserPoolId=os.environ["KYC_USER_POOL_ID"],
+        Username=USER,
+        UserAttributes=[
+            {"Name": "email", "Value": USER},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "phone_number", "Value": "+15555550100"},
+            {"Name": "phone_number_verified", "Value": "false"},
+        ],
+    )
     rec = post(client, issuer.token(email=USER), body()).json_body
     assert rec["email_verified"] is True and rec["phone_verified"] is False
 
@@ -144,8 +166,16 @@ def test_wrong_stage_is_404(client, issuer):
 def test_admin_validate(client, issuer):
     post(client, issuer.token(email=USER), body())
     admin = issuer.token(email="boss@acme.test", admin=True)
-    r = validate(client, admin, {"id_type": "Driving license", "id_value": "D1234-5678",
-                                 "verification_status": "verified", "reason": "checked by hand"})
+    r = validate(
+        client,
+        admin,
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "verified",
+            "reason": "checked by hand",
+        },
+    )
     assert r.status_code == 200, r.body
     rec = r.json_body
     assert rec["validation_status"] == "verified" and rec["verify"] is False
@@ -153,8 +183,17 @@ def test_admin_validate(client, issuer):
     sub = jwt.decode(admin, options={"verify_signature": False})["sub"]
     assert rec["decided_by"] == f"admin:{sub}"
     # validation_status is accepted for verification_status
-    r = validate(client, admin, {"id_type": "Driving license", "id_value": "D1234-5678",
-                                 "validation_status": "rejected", "reason": "fake", "tenant": "acme"})
+    r = validate(
+        client,
+        admin,
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "validation_status": "rejected",
+            "reason": "fake",
+            "tenant": "acme",
+        },
+    )
     assert r.status_code == 200 and r.json_body["validation_status"] == "rejected"
 
 
@@ -166,16 +205,34 @@ def test_validate_unknown_record_404_and_user_403(client, issuer):
     assert_error(validate(client, issuer.token(email=USER), decision), 403)
 
 
-@pytest.mark.parametrize("payload", [
-    {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "maybe", "reason": "x"},
-    {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified"},
-    {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "x",
-     "tenant": "other"},
-    {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "x",
-     "email": "someone@else.com"},
-    {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "x",
-     "checks": {}},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "maybe", "reason": "x"},
+        {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified"},
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "verified",
+            "reason": "x",
+            "tenant": "other",
+        },
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "verified",
+            "reason": "x",
+            "email": "someone@else.com",
+        },
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "verified",
+            "reason": "x",
+            "checks": {},
+        },
+    ],
+)
 def test_validate_bad_bodies(client, issuer, payload):
     post(client, issuer.token(email=USER), body())
     assert_error(validate(client, issuer.token(email="boss@acme.test", admin=True), payload), 400)
@@ -185,18 +242,24 @@ def test_validate_bad_bodies(client, issuer, payload):
 def test_validate_conflict_is_409(client, issuer, request):
     post(client, issuer.token(email=USER), body())
     request.getfixturevalue("stale_reads")
-    r = validate(client, issuer.token(email="boss@acme.test", admin=True),
-                 {"id_type": "Driving license", "id_value": "D1234-5678",
-                  "verification_status": "verified", "reason": "ok"})
+    r = validate(
+        client,
+        issuer.token(email="boss@acme.test", admin=True),
+        {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "ok"},
+    )
     assert_error(r, 409, "conflict")
 
 
 def test_documents_presigned_post(client, issuer):
-    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(issuer.token(email=USER)),
-                         body=json.dumps({"content_type": "image/png", "kind": "selfie"}))
+    r = client.http.post(
+        f"{BASE}/acme/documents",
+        headers=hdr(issuer.token(email=USER)),
+        body=json.dumps({"content_type": "image/png", "kind": "selfie"}),
+    )
     assert r.status_code == 201, r.body
     up = r.json_body
     from chalicelib.keys import uploads_prefix
+
     assert up["key"].startswith(uploads_prefix("acme", USER)) and up["key"].endswith(".png")
     policy = json.loads(base64.b64decode(up["upload"]["fields"]["policy"]))
     conditions = policy["conditions"]
@@ -205,32 +268,53 @@ def test_documents_presigned_post(client, issuer):
     assert up["upload"]["fields"]["key"] == up["key"]
 
 
-@pytest.mark.parametrize("payload", [{"content_type": "application/pdf"}, {"content_type": "text/html"},
-                                     {}, {"content_type": "image/png", "kind": "passport_scan"},
-                                     {"content_type": "image/png", "tenant": "other"},
-                                     {"content_type": "image/png", "bucket": "x"}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"content_type": "application/pdf"},
+        {"content_type": "text/html"},
+        {},
+        {"content_type": "image/png", "kind": "passport_scan"},
+        {"content_type": "image/png", "tenant": "other"},
+        {"content_type": "image/png", "bucket": "x"},
+    ],
+)
 def test_documents_bad_requests(client, issuer, payload):
-    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(issuer.token(email=USER)),
-                         body=json.dumps(payload))
+    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(issuer.token(email=USER)), body=json.dumps(payload))
     assert_error(r, 400)
 
 
 # -- validation -----------------------------------------------------------------
 
 BAD_FIELDS = [
-    ("email", "not-an-email"), ("email", "a#b@example.com"), ("email", None),
-    ("date_of_birth", "20/04/1990"), ("date_of_birth", "2990-01-01"), ("date_of_birth", "1990-02-30"),
-    ("date_of_birth", "1850-01-01"), ("date_of_birth", "2024-01-01"),
-    ("id_type", "Library card"), ("id_value", "D12#34"), ("id_value", ""), ("id_value", "x" * 65),
-    ("first_name", "A" * 101), ("first_name", None), ("first_name", 42), ("last_name", "bad\x00name"),
-    ("zip_code", "!!"), ("phone_number", "call me"),
-    ("document_links", "nope"), ("document_links", [{"kind": "tattoo", "key": "tenants/acme/x.png"}]),
+    ("email", "not-an-email"),
+    ("email", "a#b@example.com"),
+    ("email", None),
+    ("date_of_birth", "20/04/1990"),
+    ("date_of_birth", "2990-01-01"),
+    ("date_of_birth", "1990-02-30"),
+    ("date_of_birth", "1850-01-01"),
+    ("date_of_birth", "2024-01-01"),
+    ("id_type", "Library card"),
+    ("id_value", "D12#34"),
+    ("id_value", ""),
+    ("id_value", "x" * 65),
+    ("first_name", "A" * 101),
+    ("first_name", None),
+    ("first_name", 42),
+    ("last_name", "bad\x00name"),
+    ("zip_code", "!!"),
+    ("phone_number", "call me"),
+    ("document_links", "nope"),
+    ("document_links", [{"kind": "tattoo", "key": "tenants/acme/x.png"}]),
     ("document_links", [{"kind": "selfie", "key": "tenants/acme/a.png"}] * 6),
     ("document_links", [{"kind": "selfie"}]),
     ("document_links", [{"kind": "selfie", "key": "tenants/acme/a.png", "url": "s3://x/y"}]),
     ("document_links", [{"kind": "selfie", "key": "tenants/acme/missing.png"}]),
     ("document_links", [{"kind": "selfie", "key": "tenants/acme/a.png", "size": 1}]),
-    ("tenant", "other"), ("stage", "prod"), ("favourite_colour", "blue"),
+    ("tenant", "other"),
+    ("stage", "prod"),
+    ("favourite_colour", "blue"),
 ]
 
 
@@ -261,11 +345,22 @@ def test_oversized_body_is_413(client, issuer):
     assert stored_items() == []
 
 
-@pytest.mark.parametrize("field,value", [
-    ("validation_status", "verified"), ("verify", False), ("checks", {"face_match": {"passed": True}}),
-    ("reasons", []), ("decided_by", "admin:me"), ("created_time", 1), ("last_updated_time", 1),
-    ("decided_time", 1), ("email_verified", True), ("version", 9), ("submission_id", "x"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("validation_status", "verified"),
+        ("verify", False),
+        ("checks", {"face_match": {"passed": True}}),
+        ("reasons", []),
+        ("decided_by", "admin:me"),
+        ("created_time", 1),
+        ("last_updated_time", 1),
+        ("decided_time", 1),
+        ("email_verified", True),
+        ("version", 9),
+        ("submission_id", "x"),
+    ],
+)
 def test_mass_assignment_refused(client, issuer, field, value):
     payload = body()
     payload[field] = value
@@ -278,16 +373,18 @@ def test_mass_assignment_refused(client, issuer, field, value):
 HOSTILE_LINKS = [
     "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
     "file:///etc/passwd",
-    f"https://{BUCKET}.s3.amazonaws.com/tenants/other/uploads/selfie/x.png",   # another tenant
-    "https://evil-bucket.s3.amazonaws.com/tenants/acme/x.png",                 # another bucket
-    f"https://{BUCKET}.s3.amazonaws.com.evil.com/tenants/acme/x.png",         # look-alike host
-    f"https://{BUCKET}.s3.amazonaws.com@evil.com/tenants/acme/x.png",         # userinfo trick
-    f"http://{BUCKET}.s3.amazonaws.com/tenants/acme/x.png",                   # not TLS
-    f"https://{BUCKET}.s3.amazonaws.com:8443/tenants/acme/x.png",             # other port
-    f"https://{BUCKET}.s3.amazonaws.com/tenants/acme/../other/x.png",         # traversal
-    f"https://{BUCKET}.s3.amazonaws.com/tenants/acme/%2e%2e/other/x.png",     # encoded traversal
+    f"https://{BUCKET}.s3.amazonaws.com/tenants/other/uploads/selfie/x.png",  # another tenant
+    "https://evil-bucket.s3.amazonaws.com/tenants/acme/x.png",  # another bucket
+    f"https://{BUCKET}.s3.amazonaws.com.evil.com/tenants/acme/x.png",  # look-alike host
+    f"https://{BUCKET}.s3.amazonaws.com@evil.com/tenants/acme/x.png",  # userinfo trick
+    f"http://{BUCKET}.s3.amazonaws.com/tenants/acme/x.png",  # not TLS
+    f"https://{BUCKET}.s3.amazonaws.com:8443/tenants/acme/x.png",  # other port
+    f"https://{BUCKET}.s3.amazonaws.com/tenants/acme/../other/x.png",  # traversal
+    f"https://{BUCKET}.s3.amazonaws.com/tenants/acme/%2e%2e/other/x.png",  # encoded traversal
     "https://s3.amazonaws.com/evil-bucket/tenants/acme/x.png",
-    "gopher://localhost:6379/_x", "//evil.com/tenants/acme/x.png", "tenants/acme/x.png",
+    "gopher://localhost:6379/_x",
+    "//evil.com/tenants/acme/x.png",
+    "tenants/acme/x.png",
 ]
 
 
@@ -299,8 +396,17 @@ def test_hostile_links_refused(client, issuer, url):
     assert stored_items() == []
 
 
-@pytest.mark.parametrize("key", ["tenants/other/uploads/x.png", "tenants/acme", "tenants/acme/",
-                                 "tenants/acme/../other/x.png", "/tenants/acme/x.png", "tenants/acmeX/x.png"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "tenants/other/uploads/x.png",
+        "tenants/acme",
+        "tenants/acme/",
+        "tenants/acme/../other/x.png",
+        "/tenants/acme/x.png",
+        "tenants/acmeX/x.png",
+    ],
+)
 def test_foreign_keys_refused(client, issuer, key):
     payload = body()
     payload["document_links"] = [{"kind": "selfie", "key": key}]
@@ -311,8 +417,10 @@ def test_foreign_keys_refused(client, issuer, key):
 def test_url_into_own_prefix_is_accepted_and_stored_as_key(client, issuer):
     key = upload(kind="selfie")
     payload = body()
-    payload["document_links"] = [{"kind": "selfie", "url": f"https://{BUCKET}.s3.amazonaws.com/{key}"},
-                                 {"kind": "id_front", "url": f"s3://{BUCKET}/{upload(kind='id_front')}"}]
+    payload["document_links"] = [
+        {"kind": "selfie", "url": f"https://{BUCKET}.s3.amazonaws.com/{key}"},
+        {"kind": "id_front", "url": f"s3://{BUCKET}/{upload(kind='id_front')}"},
+    ]
     r = post(client, issuer.token(email=USER), payload)
     assert r.status_code == 201, r.body
     assert r.json_body["document_links"][0]["key"] == key
@@ -320,10 +428,19 @@ def test_url_into_own_prefix_is_accepted_and_stored_as_key(client, issuer):
 
 # -- tokens and isolation ---------------------------------------------------------
 
+
 def _none_token() -> str:
     head = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).rstrip(b"=")
-    claims = {"iss": ISSUER, "sub": "x", "custom:tenant": "acme", "email": USER,
-              "cognito:groups": ["kyc-admin"], "exp": 9999999999, "iat": 1, "token_use": "id"}
+    claims = {
+        "iss": ISSUER,
+        "sub": "x",
+        "custom:tenant": "acme",
+        "email": USER,
+        "cognito:groups": ["kyc-admin"],
+        "exp": 9999999999,
+        "iat": 1,
+        "token_use": "id",
+    }
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
     return (head + b"." + payload + b".").decode()
 
@@ -344,18 +461,18 @@ CALLERS = {
 }
 #                     create  get   validate documents
 EXPECTED = {
-    "user_a_own":    (200, 200, 403, 201),
-    "user_a_other":  (403, 403, 403, 201),
-    "admin_a":       (200, 200, 200, 201),
-    "user_b":        (403, 403, 403, 403),
-    "admin_b":       (403, 403, 403, 403),
-    "no_token":      (401, 401, 401, 401),
-    "expired":       (401, 401, 401, 401),
-    "other_key":     (401, 401, 401, 401),
-    "alg_none":      (401, 401, 401, 401),
-    "malformed":     (401, 401, 401, 401),
-    "wrong_issuer":  (401, 401, 401, 401),
-    "no_tenant":     (401, 401, 401, 401),
+    "user_a_own": (200, 200, 403, 201),
+    "user_a_other": (403, 403, 403, 201),
+    "admin_a": (200, 200, 200, 201),
+    "user_b": (403, 403, 403, 403),
+    "admin_b": (403, 403, 403, 403),
+    "no_token": (401, 401, 401, 401),
+    "expired": (401, 401, 401, 401),
+    "other_key": (401, 401, 401, 401),
+    "alg_none": (401, 401, 401, 401),
+    "malformed": (401, 401, 401, 401),
+    "wrong_issuer": (401, 401, 401, 401),
+    "no_tenant": (401, 401, 401, 401),
 }
 
 
@@ -368,8 +485,11 @@ def test_isolation_matrix(client, issuer, other_issuer, who):
     responses = [
         post(client, token, payload),
         get(client, token),
-        validate(client, token, {"id_type": "Driving license", "id_value": "D1234-5678",
-                                 "verification_status": "verified", "reason": "ok"}),
+        validate(
+            client,
+            token,
+            {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "ok"},
+        ),
         client.http.post(f"{BASE}/acme/documents", headers=hdr(token), body=json.dumps({"content_type": "image/png"})),
     ]
     assert tuple(r.status_code for r in responses) == EXPECTED[who]
@@ -392,8 +512,9 @@ def test_routes_check_tenant_even_if_authorizer_allows(aws_env, issuer):
         raw_body = json.dumps(body()).encode()
 
     with pytest.raises(Forbidden):
-        api.create_or_update.__wrapped__(Req, STAGE, "acme") if hasattr(api.create_or_update, "__wrapped__") \
-            else api.create_or_update(Req, STAGE, "acme")
+        api.create_or_update.__wrapped__(Req, STAGE, "acme") if hasattr(
+            api.create_or_update, "__wrapped__"
+        ) else api.create_or_update(Req, STAGE, "acme")
     with pytest.raises(Forbidden):
         api.get_records(Req, STAGE, "acme", quote(USER))
     Req.context = {"authorizer": {"tenant": "acme", "email": "x@example.com", "sub": "s", "admin": "false"}}
@@ -404,11 +525,15 @@ def test_routes_check_tenant_even_if_authorizer_allows(aws_env, issuer):
 
 # -- hostile encodings never become a 5xx ---------------------------------------------
 
-@pytest.mark.parametrize("raw", [
-    b'{"email": "a@example.com", "first_name": ' + b"9" * 5000 + b"}",   # int beyond Python's digit limit
-    b'{"a": ' + b"[" * 30000 + b"]" * 30000 + b"}",                      # nesting beyond the recursion limit
-    b'{"email": "a@example.com", "first_name": "Ash\\ud800ish"}',          # lone surrogate
-])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"email": "a@example.com", "first_name": ' + b"9" * 5000 + b"}",  # int beyond Python's digit limit
+        b'{"a": ' + b"[" * 30000 + b"]" * 30000 + b"}",  # nesting beyond the recursion limit
+        b'{"email": "a@example.com", "first_name": "Ash\\ud800ish"}',  # lone surrogate
+    ],
+)
 def test_hostile_json_is_400(client, issuer, raw):
     assert_error(post(client, issuer.token(email=USER), raw), 400, "invalid_input")
     assert stored_items() == []
@@ -416,16 +541,20 @@ def test_hostile_json_is_400(client, issuer, raw):
 
 def test_lone_surrogate_in_validate_reason_is_400(client, issuer):
     post(client, issuer.token(email=USER), body())
-    r = client.http.post(f"{BASE}/acme/email/{quote(USER, safe='')}/validate",
-                         headers=hdr(issuer.token(email="boss@acme.test", admin=True)),
-                         body=b'{"id_type": "Driving license", "id_value": "D1234-5678", '
-                              b'"verification_status": "verified", "reason": "bad \\ud800"}')
+    r = client.http.post(
+        f"{BASE}/acme/email/{quote(USER, safe='')}/validate",
+        headers=hdr(issuer.token(email="boss@acme.test", admin=True)),
+        body=b'{"id_type": "Driving license", "id_value": "D1234-5678", '
+        b'"verification_status": "verified", "reason": "bad \\ud800"}',
+    )
     assert_error(r, 400)
     assert stored_items()[0]["validation_status"]["S"] == "pending"
 
 
-@pytest.mark.parametrize("payload", [{"content_type": ["image/png"]}, {"content_type": {"a": 1}},
-                                     {"content_type": "image/png", "kind": ["selfie"]}])
+@pytest.mark.parametrize(
+    "payload",
+    [{"content_type": ["image/png"]}, {"content_type": {"a": 1}}, {"content_type": "image/png", "kind": ["selfie"]}],
+)
 def test_documents_wrong_types_are_400(client, issuer, payload):
     r = client.http.post(f"{BASE}/acme/documents", headers=hdr(issuer.token(email=USER)), body=json.dumps(payload))
     assert_error(r, 400)
@@ -439,8 +568,8 @@ def test_tenant_with_trailing_newline_is_refused():
         check_tenant("acme\n")
 
 
-
 # -- a user's records link only that user's uploads -------------------------------------
+
 
 def test_user_cannot_link_another_customers_documents(client, issuer):
     payload = body()
@@ -463,12 +592,18 @@ def test_documents_route_uploads_for_own_email_or_admins_customer(client, issuer
     from chalicelib.keys import uploads_prefix
 
     user = issuer.token(email=USER)
-    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(user),
-                         body=json.dumps({"content_type": "image/png", "email": "someone.else@example.com"}))
+    r = client.http.post(
+        f"{BASE}/acme/documents",
+        headers=hdr(user),
+        body=json.dumps({"content_type": "image/png", "email": "someone.else@example.com"}),
+    )
     assert_error(r, 403)
     admin = issuer.token(email="boss@acme.test", admin=True)
-    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(admin),
-                         body=json.dumps({"content_type": "image/png", "email": "Customer@Example.com"}))
+    r = client.http.post(
+        f"{BASE}/acme/documents",
+        headers=hdr(admin),
+        body=json.dumps({"content_type": "image/png", "email": "Customer@Example.com"}),
+    )
     assert r.status_code == 201 and r.json_body["key"].startswith(uploads_prefix("acme", "customer@example.com"))
 
 

@@ -1,4 +1,5 @@
 """Token verification edge cases beyond the API's isolation matrix."""
+
 from __future__ import annotations
 
 import base64
@@ -45,8 +46,7 @@ def test_hs256_with_the_public_key_as_secret_is_refused(configured, issuer):
     import hmac
 
     head = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": issuer.kid}).encode())
-    body = _b64(json.dumps({"iss": ISSUER, "sub": "x", "custom:tenant": "acme", "exp": 9999999999,
-                            "iat": 1}).encode())
+    body = _b64(json.dumps({"iss": ISSUER, "sub": "x", "custom:tenant": "acme", "exp": 9999999999, "iat": 1}).encode())
     mac = hmac.new(issuer.jwks().encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
     forged = f"{head}.{body}.{_b64(mac)}"
     with pytest.raises(Unauthorized):
@@ -85,8 +85,13 @@ from chalicelib.http.auth import verify_token
 from chalicelib.config import settings
 print(verify_token(sys.argv[2], settings()).tenant)
 """
-    result = subprocess.run([sys.executable, "-c", script, issuer.jwks(), issuer.token(tenant="acme")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script, issuer.jwks(), issuer.token(tenant="acme")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "acme"
 
@@ -128,6 +133,7 @@ def test_unverified_email_opens_no_record(configured, issuer, verified):
     token = issuer.token(tenant="acme", email="victim@example.com", **extra)
     if verified is None:  # no claim at all
         import base64 as b
+
         head, payload, sig = token.split(".")
         claims = json.loads(b.urlsafe_b64decode(payload + "=="))
         claims.pop("email_verified")

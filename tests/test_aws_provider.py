@@ -3,6 +3,7 @@
 Responses are shaped like the documented AWS ones; the Stubber checks both the
 request parameters and the response shapes against the service models.
 """
+
 from __future__ import annotations
 
 import boto3
@@ -27,8 +28,8 @@ BACK = ImageRef(BUCKET, "acme/uploads/back.png")
 
 def _client(service: str):
     return boto3.session.Session().client(
-        service, region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="testing")
+        service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 @pytest.fixture
@@ -56,6 +57,7 @@ def _s3(ref: ImageRef) -> dict:
 
 
 # --- documented response shapes -------------------------------------------------------------
+
 
 def _box(left=0.3, top=0.2) -> dict:
     return {"Width": 0.25, "Height": 0.35, "Left": left, "Top": top}
@@ -89,8 +91,7 @@ def _compared_face(left=0.3) -> dict:
 def _compare_faces_response(similarities: list[float], unmatched: int = 0) -> dict:
     return {
         "SourceImageFace": {"BoundingBox": _box(), "Confidence": 99.98},
-        "FaceMatches": [{"Similarity": s, "Face": _compared_face(0.05 + 0.4 * i)}
-                        for i, s in enumerate(similarities)],
+        "FaceMatches": [{"Similarity": s, "Face": _compared_face(0.05 + 0.4 * i)} for i, s in enumerate(similarities)],
         "UnmatchedFaces": [_compared_face(0.6) for _ in range(unmatched)],
     }
 
@@ -103,20 +104,22 @@ def _id_field(name: str, text: str, confidence: float, normalized: str | None = 
 
 
 ANALYZE_ID_RESPONSE = {
-    "IdentityDocuments": [{
-        "DocumentIndex": 1,
-        "IdentityDocumentFields": [
-            _id_field("FIRST_NAME", "JOHN", 98.7),
-            _id_field("LAST_NAME", "SAMPLE", 98.3),
-            _id_field("MIDDLE_NAME", "", 99.1),
-            _id_field("SUFFIX", "", 99.0),
-            _id_field("DOCUMENT_NUMBER", "S123-456-57-901-0", 96.1),
-            _id_field("EXPIRATION_DATE", "01/12/2030", 97.9, "2030-01-12T00:00:00"),
-            _id_field("DATE_OF_BIRTH", "01/12/1957", 97.0, "1957-01-12T00:00:00"),
-            _id_field("STATE_NAME", "FLORIDA", 98.8),
-            _id_field("ID_TYPE", "DRIVER LICENSE FRONT", 98.9),
-        ],
-    }],
+    "IdentityDocuments": [
+        {
+            "DocumentIndex": 1,
+            "IdentityDocumentFields": [
+                _id_field("FIRST_NAME", "JOHN", 98.7),
+                _id_field("LAST_NAME", "SAMPLE", 98.3),
+                _id_field("MIDDLE_NAME", "", 99.1),
+                _id_field("SUFFIX", "", 99.0),
+                _id_field("DOCUMENT_NUMBER", "S123-456-57-901-0", 96.1),
+                _id_field("EXPIRATION_DATE", "01/12/2030", 97.9, "2030-01-12T00:00:00"),
+                _id_field("DATE_OF_BIRTH", "01/12/1957", 97.0, "1957-01-12T00:00:00"),
+                _id_field("STATE_NAME", "FLORIDA", 98.8),
+                _id_field("ID_TYPE", "DRIVER LICENSE FRONT", 98.9),
+            ],
+        }
+    ],
     "DocumentMetadata": {"Pages": 2},
     "AnalyzeIDModelVersion": "1.0",
 }
@@ -124,14 +127,15 @@ ANALYZE_ID_RESPONSE = {
 
 # --- compare_faces ---------------------------------------------------------------------------
 
+
 def _expect_detect(stub, count: int) -> None:
-    stub.add_response("detect_faces", _detect_faces_response(count),
-                      {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
+    stub.add_response("detect_faces", _detect_faces_response(count), {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
 
 
 def _expect_compare(stub, response: dict) -> None:
-    stub.add_response("compare_faces", response, {
-        "SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0})
+    stub.add_response(
+        "compare_faces", response, {"SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0}
+    )
 
 
 def test_match_returns_best_similarity_and_counts_target_faces(rekognition):
@@ -178,8 +182,9 @@ def test_one_retry_policy_botocore_standard_mode_on_every_client(env):
 
 def test_still_throttled_after_botocore_retries_raises_provider_throttled_at_once(rekognition):
     client, stub = rekognition
-    stub.add_client_error("detect_faces", "ThrottlingException", "Rate exceeded", 400,
-                          response_meta={"RetryAttempts": 4})
+    stub.add_client_error(
+        "detect_faces", "ThrottlingException", "Rate exceeded", 400, response_meta={"RetryAttempts": 4}
+    )
     with pytest.raises(ProviderThrottled) as caught:
         _provider(client).compare_faces(SELFIE, FRONT)
     assert "after 4 retries" in str(caught.value)
@@ -197,19 +202,21 @@ def test_server_errors_are_throttling_too(rekognition):
 def test_invalid_parameter_becomes_unusable_input(rekognition):
     client, stub = rekognition
     _expect_detect(stub, 1)
-    stub.add_client_error("compare_faces", "InvalidParameterException",
-                          "Request has invalid parameters", 400)
+    stub.add_client_error("compare_faces", "InvalidParameterException", "Request has invalid parameters", 400)
     with pytest.raises(UnusableInput) as caught:
         _provider(client).compare_faces(SELFIE, FRONT)
     assert "face" in caught.value.reason
     assert caught.value.review is False
 
 
-@pytest.mark.parametrize("code,review", [
-    ("InvalidImageFormatException", False),
-    ("ImageTooLargeException", False),
-    ("InvalidS3ObjectException", True),
-])
+@pytest.mark.parametrize(
+    "code,review",
+    [
+        ("InvalidImageFormatException", False),
+        ("ImageTooLargeException", False),
+        ("InvalidS3ObjectException", True),
+    ],
+)
 def test_image_errors_become_unusable_input(rekognition, code, review):
     client, stub = rekognition
     stub.add_client_error("detect_faces", code, "bad image", 400)
@@ -228,10 +235,10 @@ def test_other_errors_propagate_unchanged(rekognition):
 
 # --- analyze_id ------------------------------------------------------------------------------
 
+
 def test_analyze_id_sends_both_pages_and_returns_the_response(textract):
     client, stub = textract
-    stub.add_response("analyze_id", ANALYZE_ID_RESPONSE,
-                      {"DocumentPages": [_s3(FRONT), _s3(BACK)]})
+    stub.add_response("analyze_id", ANALYZE_ID_RESPONSE, {"DocumentPages": [_s3(FRONT), _s3(BACK)]})
     response = _provider(tex=client).analyze_id(FRONT, BACK)
     assert response == ANALYZE_ID_RESPONSE
     reading = reading_from_analyze_id(response)
@@ -253,8 +260,10 @@ def test_analyze_id_limit_exceeded_is_throttling(textract):
         _provider(tex=client).analyze_id(FRONT)
 
 
-@pytest.mark.parametrize("code", ["UnsupportedDocumentException", "BadDocumentException",
-                                  "DocumentTooLargeException", "InvalidParameterException"])
+@pytest.mark.parametrize(
+    "code",
+    ["UnsupportedDocumentException", "BadDocumentException", "DocumentTooLargeException", "InvalidParameterException"],
+)
 def test_analyze_id_document_errors_become_unusable_input(textract, code):
     client, stub = textract
     stub.add_client_error("analyze_id", code, "cannot read", 400)
@@ -264,6 +273,7 @@ def test_analyze_id_document_errors_become_unusable_input(textract, code):
 
 
 # --- clients -----------------------------------------------------------------------------------
+
 
 def test_clients_are_created_lazily_through_chalicelib_aws(monkeypatch):
     import chalicelib.aws
@@ -280,12 +290,20 @@ def test_clients_are_created_lazily_through_chalicelib_aws(monkeypatch):
 
 # --- what AWS really returned (../shared/fixtures/aws), through the adapter ---------------------
 
-RECORDED_ANALYZE_ID = ["nava-passport-with-mrz", "textractor-fake-id", "trp-drivers-license",
-                       "trp-no-document", "trp-passport", "trp-sample1", "trp-two-documents"]
+RECORDED_ANALYZE_ID = [
+    "nava-passport-with-mrz",
+    "textractor-fake-id",
+    "trp-drivers-license",
+    "trp-no-document",
+    "trp-passport",
+    "trp-sample1",
+    "trp-two-documents",
+]
 
 
 def _recorded(relative: str) -> dict:
     from tests.recorded import load
+
     return load(relative)
 
 
@@ -303,8 +321,7 @@ def test_recorded_analyze_id_responses_through_the_adapter(textract, name):
         for item in document["IdentityDocumentFields"]:
             text = item["ValueDetection"]["Text"].strip()
             readings = reading.readings.get(item["Type"]["Text"], [])
-            assert bool(text) == any(r.value == text and r.document == document["DocumentIndex"]
-                                     for r in readings)
+            assert bool(text) == any(r.value == text and r.document == document["DocumentIndex"] for r in readings)
     for name_, items in reading.readings.items():
         assert reading.fields[name_] == items[0]
         assert [r.confidence for r in items] == sorted((r.confidence for r in items), reverse=True)
@@ -316,8 +333,7 @@ def test_recorded_us_licences_through_the_adapter(textract):
     client, stub = textract
     states = licence_states()
     for state in states:
-        stub.add_response("analyze_id", _recorded(f"{LICENCES}/{state}.json"),
-                          {"DocumentPages": [_s3(FRONT)]})
+        stub.add_response("analyze_id", _recorded(f"{LICENCES}/{state}.json"), {"DocumentPages": [_s3(FRONT)]})
     provider = _provider(tex=client)
     for state in states:
         reading = reading_from_analyze_id(provider.analyze_id(FRONT))
@@ -327,22 +343,30 @@ def test_recorded_us_licences_through_the_adapter(textract):
 
 def test_recorded_mrz_code_is_kept_with_its_line_break(textract):
     client, stub = textract
-    stub.add_response("analyze_id", _recorded("aws/analyze-id/nava-passport-with-mrz.json"),
-                      {"DocumentPages": [_s3(FRONT)]})
+    stub.add_response(
+        "analyze_id", _recorded("aws/analyze-id/nava-passport-with-mrz.json"), {"DocumentPages": [_s3(FRONT)]}
+    )
     reading = reading_from_analyze_id(_provider(tex=client).analyze_id(FRONT))
     assert reading.fields["MRZ_CODE"].value.count("\n") == 1
 
 
-@pytest.mark.parametrize("detect,compare,expected", [
-    ("awscli_detect_faces_output", "awscli_compare_faces_output", FaceComparison(100.0, 1, 1)),
-    ("rekdg_detect_faces_response", "rekdg_compare_faces_response", FaceComparison(100.0, 1, 2)),
-])
+@pytest.mark.parametrize(
+    "detect,compare,expected",
+    [
+        ("awscli_detect_faces_output", "awscli_compare_faces_output", FaceComparison(100.0, 1, 1)),
+        ("rekdg_detect_faces_response", "rekdg_compare_faces_response", FaceComparison(100.0, 1, 2)),
+    ],
+)
 def test_recorded_rekognition_responses_through_the_adapter(rekognition, detect, compare, expected):
     client, stub = rekognition
-    stub.add_response("detect_faces", _recorded(f"aws/rekognition/{detect}.json"),
-                      {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
-    stub.add_response("compare_faces", _recorded(f"aws/rekognition/{compare}.json"), {
-        "SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0})
+    stub.add_response(
+        "detect_faces", _recorded(f"aws/rekognition/{detect}.json"), {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]}
+    )
+    stub.add_response(
+        "compare_faces",
+        _recorded(f"aws/rekognition/{compare}.json"),
+        {"SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0},
+    )
     assert _provider(client).compare_faces(SELFIE, FRONT) == expected
 
 
@@ -351,6 +375,7 @@ def test_recorded_face_detail_of_a_two_face_selfie_skips_compare_faces(rekogniti
     not a whole response): two of it make a DetectFaces response of a selfie with two faces."""
     client, stub = rekognition
     detail = _recorded("aws/rekognition/riv_detect_faces_lambda_output.json")["FaceDetail"]
-    stub.add_response("detect_faces", {"FaceDetails": [detail, detail]},
-                      {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
+    stub.add_response(
+        "detect_faces", {"FaceDetails": [detail, detail]}, {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]}
+    )
     assert _provider(client).compare_faces(SELFIE, FRONT) == FaceComparison(None, 2, 0)

@@ -1,5 +1,6 @@
 """Bundle intake (CONTRACT.md §3): zips dropped into zipped/{tenant}/ of the stage's bucket,
 driven by the app's S3 handler on moto server; hostile bundles refused with nothing half-written."""
+
 from __future__ import annotations
 
 import csv
@@ -18,20 +19,31 @@ from chalicelib.bundles.archive import BundleRefused
 from tests.pipeline_support import textract_fields
 
 TENANT = "acme"
-ROW = {"FIRST_NAME": "Ashish", "LAST_NAME": "Palankar", "CITY_IN_ADDRESS": "Tallahassee",
-       "ZIP_CODE_IN_ADDRESS": "32301-1234", "STATE_IN_ADDRESS": "FL", "DOCUMENT_NUMBER": "D1234-5678",
-       "DATE_OF_BIRTH": "4/20/1990", "ADDRESS": "123 Main Street"}
+ROW = {
+    "FIRST_NAME": "Ashish",
+    "LAST_NAME": "Palankar",
+    "CITY_IN_ADDRESS": "Tallahassee",
+    "ZIP_CODE_IN_ADDRESS": "32301-1234",
+    "STATE_IN_ADDRESS": "FL",
+    "DOCUMENT_NUMBER": "D1234-5678",
+    "DATE_OF_BIRTH": "4/20/1990",
+    "ADDRESS": "123 Main Street",
+}
 
 
 # -- building bundles ---------------------------------------------------------------
 
+
 def png(width: int = 4, height: int = 4, seed: int = 0, noise: bool = False) -> bytes:
     """A small, well-formed PNG (no Pillow needed); noise=True makes it incompressible."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
 
-    raw = b"".join(b"\x00" + (os.urandom(width * 3) if noise else bytes((seed + x + y) % 256 for x in range(width * 3)))
-                   for y in range(height))
+    raw = b"".join(
+        b"\x00" + (os.urandom(width * 3) if noise else bytes((seed + x + y) % 256 for x in range(width * 3)))
+        for y in range(height)
+    )
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
@@ -58,14 +70,24 @@ def copy_key(app_uuid: str, kind: str, data: bytes, ext: str = "png") -> str:
     import hashlib
 
     from chalicelib.keys import bundle_documents_prefix
+
     return f"{bundle_documents_prefix(TENANT, app_uuid)}{hashlib.sha256(data).hexdigest()[:16]}/{kind}.{ext}"
 
 
-def bundle(app_uuid: str, row: dict[str, str] | None = None, selfie: bytes | None = None,
-           licence: bytes | None = None, csv_bytes: bytes | None = None) -> bytes:
-    return make_zip([(f"{app_uuid}_details.csv", csv_bytes or details_csv(row or ROW)),
-                     (f"{app_uuid}_selfie.png", selfie or png(seed=1)),
-                     (f"{app_uuid}_license.png", licence or png(seed=2))])
+def bundle(
+    app_uuid: str,
+    row: dict[str, str] | None = None,
+    selfie: bytes | None = None,
+    licence: bytes | None = None,
+    csv_bytes: bytes | None = None,
+) -> bytes:
+    return make_zip(
+        [
+            (f"{app_uuid}_details.csv", csv_bytes or details_csv(row or ROW)),
+            (f"{app_uuid}_selfie.png", selfie or png(seed=1)),
+            (f"{app_uuid}_license.png", licence or png(seed=2)),
+        ]
+    )
 
 
 def new_uuid() -> str:
@@ -73,6 +95,7 @@ def new_uuid() -> str:
 
 
 # -- the stage -------------------------------------------------------------------------
+
 
 def drop(stage, app_uuid: str, data: bytes, tenant: str = TENANT, key: str | None = None) -> str:
     key = key or f"zipped/{tenant}/{app_uuid}.zip"
@@ -83,6 +106,7 @@ def drop(stage, app_uuid: str, data: bytes, tenant: str = TENANT, key: str | Non
 
 def records_for(email: str, tenant: str = TENANT) -> list:
     from chalicelib.services import store
+
     return store().list_for_email(tenant, email)
 
 
@@ -93,14 +117,16 @@ def keys_under(stage, prefix: str) -> list[str]:
 
 def rejection(stage, key: str) -> dict | None:
     try:
-        body = stage.s3.get_object(Bucket=stage.outputs["DocumentBucketName"],
-                                   Key=key[:-4] + ".rejected.json")["Body"].read()
+        body = stage.s3.get_object(Bucket=stage.outputs["DocumentBucketName"], Key=key[:-4] + ".rejected.json")[
+            "Body"
+        ].read()
     except stage.s3.exceptions.NoSuchKey:
         return None
     return json.loads(body)
 
 
 # -- accepted bundles (fake provider) ------------------------------------------------
+
 
 def test_good_bundle_becomes_a_verified_record_keyed_by_app_uuid(stage, provider, validator):
     validator.reset()
@@ -116,10 +142,13 @@ def test_good_bundle_becomes_a_verified_record_keyed_by_app_uuid(stage, provider
     assert checks["face_match"]["passed"] and checks["details_match"]["passed"]
     assert checks["license_validation"]["passed"] is True
     assert sorted(keys_under(stage, f"unzipped/{TENANT}/{app_uuid}/")) == sorted(
-        f"unzipped/{TENANT}/{app_uuid}/{app_uuid}_{m}" for m in ("details.csv", "selfie.png", "license.png"))
+        f"unzipped/{TENANT}/{app_uuid}/{app_uuid}_{m}" for m in ("details.csv", "selfie.png", "license.png")
+    )
     links = {link["kind"]: link["key"] for link in rec.document_links}
-    assert links == {"id_front": copy_key(app_uuid, "id_front", png(seed=2)),
-                     "selfie": copy_key(app_uuid, "selfie", png(seed=1))}
+    assert links == {
+        "id_front": copy_key(app_uuid, "id_front", png(seed=2)),
+        "selfie": copy_key(app_uuid, "selfie", png(seed=1)),
+    }
     assert [r["body"]["driver_license_id"] for r in validator.requests] == ["D1234-5678"]
 
     # the same bundle again (a redelivered event or a second upload): nothing changes
@@ -132,16 +161,28 @@ def test_good_bundle_becomes_a_verified_record_keyed_by_app_uuid(stage, provider
     drop(stage, app_uuid, bundle(app_uuid, selfie=png(seed=5)))
     [changed] = records_for(app_uuid)
     assert changed.submission_id != again.submission_id
-    assert {link["kind"]: link["key"] for link in changed.document_links}["selfie"] == \
-        copy_key(app_uuid, "selfie", png(seed=5))
+    assert {link["kind"]: link["key"] for link in changed.document_links}["selfie"] == copy_key(
+        app_uuid, "selfie", png(seed=5)
+    )
     assert changed.validation_status == "verified" and changed.version > version
 
 
 def test_email_column_keys_the_record_by_email(stage, provider, validator):
     validator.reset()
     app_uuid = new_uuid()
-    drop(stage, app_uuid, bundle(app_uuid, {**ROW, "EMAIL": "Bank.Customer@Example.com",
-                                            "DATE_OF_BIRTH": "04/20/1990", "ZIP_CODE_IN_ADDRESS": "32301"}))
+    drop(
+        stage,
+        app_uuid,
+        bundle(
+            app_uuid,
+            {
+                **ROW,
+                "EMAIL": "Bank.Customer@Example.com",
+                "DATE_OF_BIRTH": "04/20/1990",
+                "ZIP_CODE_IN_ADDRESS": "32301",
+            },
+        ),
+    )
     [rec] = records_for("bank.customer@example.com")
     assert rec.app_uuid == app_uuid and rec.validation_status == "verified"
     assert records_for(app_uuid) == []
@@ -151,6 +192,7 @@ def test_jpeg_selfie_accepted_by_its_bytes(stage, provider, validator):
     validator.reset()
     app_uuid = new_uuid()
     from PIL import Image
+
     buf = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 20, 30)).save(buf, "JPEG")
     drop(stage, app_uuid, bundle(app_uuid, selfie=buf.getvalue()))
@@ -163,6 +205,7 @@ def test_details_mismatch_and_face_mismatch_rejected_fake_provider(stage, provid
     a, b = new_uuid(), new_uuid()
     provider.documents[copy_key(a, "id_front", png(seed=2))] = textract_fields(dob="01/12/1957")
     from chalicelib.providers.port import FaceComparison
+
     provider.faces[copy_key(b, "selfie", png(seed=1))] = FaceComparison(20.0, 1, 1)
     drop(stage, a, bundle(a))
     drop(stage, b, bundle(b))
@@ -173,9 +216,10 @@ def test_details_mismatch_and_face_mismatch_rejected_fake_provider(stage, provid
 
 # -- refused bundles -----------------------------------------------------------------
 
+
 def _symlink(app_uuid):
     info = zipfile.ZipInfo(f"{app_uuid}_selfie.png")
-    info.external_attr = (0o120777 << 16)
+    info.external_attr = 0o120777 << 16
     return info
 
 
@@ -187,17 +231,20 @@ def _encrypted(app_uuid):
         start = zf.start_dir
     data[info.header_offset + 6] |= 0x1
     pos = start
-    while data[pos:pos + 4] == b"PK\x01\x02":
-        n, m, k = (int.from_bytes(data[pos + o:pos + o + 2], "little") for o in (28, 30, 32))
-        if data[pos + 46:pos + 46 + n].decode() == info.filename:
+    while data[pos : pos + 4] == b"PK\x01\x02":
+        n, m, k = (int.from_bytes(data[pos + o : pos + o + 2], "little") for o in (28, 30, 32))
+        if data[pos + 46 : pos + 46 + n].decode() == info.filename:
             data[pos + 8] |= 0x1
         pos += 46 + n + m + k
     return bytes(data)
 
 
 def _members(u, selfie=None, csv_bytes=None, licence=None, extra=()):
-    return ([(f"{u}_details.csv", csv_bytes or details_csv(ROW)), (f"{u}_selfie.png", selfie or png(seed=1)),
-             (f"{u}_license.png", licence or png(seed=2))] + list(extra))
+    return [
+        (f"{u}_details.csv", csv_bytes or details_csv(ROW)),
+        (f"{u}_selfie.png", selfie or png(seed=1)),
+        (f"{u}_license.png", licence or png(seed=2)),
+    ] + list(extra)
 
 
 UNSAFE = {
@@ -215,10 +262,12 @@ UNSAFE = {
     "compression_ratio": lambda u: make_zip(_members(u, selfie=png() + b"\x00" * (5 * 1024 * 1024))),
     "not_an_image": lambda u: make_zip(_members(u, selfie=b"#!/bin/sh\necho not a picture\n")),
     "not_an_image_truncated": lambda u: make_zip(_members(u, licence=png(32, 32)[:-20])),
-    "csv_encoding": lambda u: make_zip(_members(u, csv_bytes=details_csv({**ROW, "FIRST_NAME": "Jos\u00e9"},
-                                                                         encoding="latin-1"))),
-    "csv_columns": lambda u: make_zip(_members(u, csv_bytes=details_csv(
-        {k: v for k, v in ROW.items() if k != "DOCUMENT_NUMBER"}))),
+    "csv_encoding": lambda u: make_zip(
+        _members(u, csv_bytes=details_csv({**ROW, "FIRST_NAME": "Jos\u00e9"}, encoding="latin-1"))
+    ),
+    "csv_columns": lambda u: make_zip(
+        _members(u, csv_bytes=details_csv({k: v for k, v in ROW.items() if k != "DOCUMENT_NUMBER"}))
+    ),
     "csv_rows": lambda u: make_zip(_members(u, csv_bytes=details_csv(ROW, extra_rows=1))),
     "bad_date": lambda u: make_zip(_members(u, csv_bytes=details_csv({**ROW, "DATE_OF_BIRTH": "13/40/1990"}))),
     "invalid_details": lambda u: make_zip(_members(u, csv_bytes=details_csv({**ROW, "DOCUMENT_NUMBER": "D#1"}))),
@@ -239,8 +288,14 @@ def test_unsafe_bundle_is_refused_with_nothing_half_written(stage, provider, val
     assert keys_under(stage, f"tenants/{TENANT}/bundles/{app_uuid}") == []
 
 
-@pytest.mark.parametrize("cap,code", [("MAX_ZIP_BYTES", "zip_too_large"), ("MAX_IMAGE_BYTES", "member_too_large"),
-                                      ("MAX_TOTAL_BYTES", "bundle_too_large")])
+@pytest.mark.parametrize(
+    "cap,code",
+    [
+        ("MAX_ZIP_BYTES", "zip_too_large"),
+        ("MAX_IMAGE_BYTES", "member_too_large"),
+        ("MAX_TOTAL_BYTES", "bundle_too_large"),
+    ],
+)
 def test_size_caps(stage, provider, validator, monkeypatch, cap, code):
     monkeypatch.setattr(archive, cap, 600 if cap != "MAX_TOTAL_BYTES" else 700)
     app_uuid = new_uuid()
@@ -269,8 +324,16 @@ def test_refusal_is_cleared_when_a_good_bundle_replaces_it(stage, provider, vali
 
 # -- pure parts ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,iso", [("01/12/1957", "1957-01-12"), ("1/12/1957", "1957-01-12"),
-                                       ("12/1/1957", "1957-12-01"), ("1957-01-12", "1957-01-12")])
+
+@pytest.mark.parametrize(
+    "value,iso",
+    [
+        ("01/12/1957", "1957-01-12"),
+        ("1/12/1957", "1957-01-12"),
+        ("12/1/1957", "1957-12-01"),
+        ("1957-01-12", "1957-01-12"),
+    ],
+)
 def test_us_dates(value, iso):
     assert details.us_date(value) == iso
 
@@ -293,6 +356,7 @@ def test_zip_codes_and_bom_and_bundle_keys():
 
 # -- bundles from real faces and generated licences (self-hosted engines) ---------------
 
+
 def _engine_bundle(app_uuid: str, selfie_file: str, portrait_file: str, dob_in_csv: str | None = None) -> bytes:
     from PIL import Image
 
@@ -300,17 +364,39 @@ def _engine_bundle(app_uuid: str, selfie_file: str, portrait_file: str, dob_in_c
     from tests.conftest import fixtures_dir
 
     faces = fixtures_dir("faces")
-    details = {"first_name": "MARIA", "middle_name": "", "last_name": "GARCIA", "date_of_birth": "1957-01-12",
-               "date_of_issue": "2023-01-12", "expiration_date": "2031-01-12",
-               "document_number": "G123-456-57-012-0", "address": "1200 OAK AVE", "city": "AUSTIN",
-               "state": "TX", "zip_code": "78701-1234", "sex": "F", "height": "5-06", "eyes": "BRO",
-               "class": "C", "restrictions": "NONE", "endorsements": "NONE", "dd": "ABCDEF123456"}
+    details = {
+        "first_name": "MARIA",
+        "middle_name": "",
+        "last_name": "GARCIA",
+        "date_of_birth": "1957-01-12",
+        "date_of_issue": "2023-01-12",
+        "expiration_date": "2031-01-12",
+        "document_number": "G123-456-57-012-0",
+        "address": "1200 OAK AVE",
+        "city": "AUSTIN",
+        "state": "TX",
+        "zip_code": "78701-1234",
+        "sex": "F",
+        "height": "5-06",
+        "eyes": "BRO",
+        "class": "C",
+        "restrictions": "NONE",
+        "endorsements": "NONE",
+        "dd": "ABCDEF123456",
+    }
     front, _back = make_licence(details, portrait=(faces / portrait_file).read_bytes(), layout=0)
     buf = io.BytesIO()
     Image.open(faces / selfie_file).convert("RGB").save(buf, "PNG")
-    row = {"FIRST_NAME": "Maria", "LAST_NAME": "Garcia", "CITY_IN_ADDRESS": "Austin",
-           "ZIP_CODE_IN_ADDRESS": "78701-1234", "STATE_IN_ADDRESS": "TX", "DOCUMENT_NUMBER": "G123-456-57-012-0",
-           "DATE_OF_BIRTH": dob_in_csv or "1/12/1957", "ADDRESS": "1200 Oak Ave"}
+    row = {
+        "FIRST_NAME": "Maria",
+        "LAST_NAME": "Garcia",
+        "CITY_IN_ADDRESS": "Austin",
+        "ZIP_CODE_IN_ADDRESS": "78701-1234",
+        "STATE_IN_ADDRESS": "TX",
+        "DOCUMENT_NUMBER": "G123-456-57-012-0",
+        "DATE_OF_BIRTH": dob_in_csv or "1/12/1957",
+        "ADDRESS": "1200 Oak Ave",
+    }
     return bundle(app_uuid, row, selfie=buf.getvalue(), licence=front)
 
 
@@ -321,11 +407,14 @@ def engines(monkeypatch):
     monkeypatch.setattr("chalicelib.services.provider", SelfHostedProvider.shared)
 
 
-@pytest.mark.parametrize("case,selfie,dob,status,failed", [
-    ("good", "obama_2.jpg", None, "verified", None),
-    ("details", "obama_2.jpg", "01/21/1957", "rejected", "details_match"),
-    ("face", "biden_1.jpg", None, "rejected", "face_match"),
-])
+@pytest.mark.parametrize(
+    "case,selfie,dob,status,failed",
+    [
+        ("good", "obama_2.jpg", None, "verified", None),
+        ("details", "obama_2.jpg", "01/21/1957", "rejected", "details_match"),
+        ("face", "biden_1.jpg", None, "rejected", "face_match"),
+    ],
+)
 def test_engine_bundles(stage, engines, validator, case, selfie, dob, status, failed):
     validator.reset()
     app_uuid = new_uuid()
@@ -346,6 +435,7 @@ def test_engine_bundles(stage, engines, validator, case, selfie, dob, status, fa
 
 # -- submit-bundle -------------------------------------------------------------------
 
+
 def test_submit_bundle_follows_to_the_decision_and_reports_refusals(stage, provider, validator, tmp_path):
     from rich.console import Console
 
@@ -359,12 +449,14 @@ def test_submit_bundle_follows_to_the_decision_and_reports_refusals(stage, provi
     (tmp_path / f"{bad}.zip").write_bytes(UNSAFE["csv_rows"](bad))
     out = io.StringIO()
     console = Console(file=out, width=120)
-    code, result = submit_bundle.follow(tmp_path / f"{good}.zip", TENANT, stage.endpoint, timeout=30,
-                                     on_wait=stage.manager.drain, console=console)
+    code, result = submit_bundle.follow(
+        tmp_path / f"{good}.zip", TENANT, stage.endpoint, timeout=30, on_wait=stage.manager.drain, console=console
+    )
     assert code == 0 and result["record"]["validation_status"] == "verified"
     assert "verified" in out.getvalue() and "license_validation" in out.getvalue()
-    code, result = submit_bundle.follow(tmp_path / f"{bad}.zip", TENANT, stage.endpoint, timeout=30,
-                                     on_wait=stage.manager.drain, console=console)
+    code, result = submit_bundle.follow(
+        tmp_path / f"{bad}.zip", TENANT, stage.endpoint, timeout=30, on_wait=stage.manager.drain, console=console
+    )
     assert code == 2 and result["code"] == "csv_rows" and "exactly one data row" in out.getvalue()
     (tmp_path / "not a uuid.zip").write_bytes(b"x")
     assert submit_bundle.follow(tmp_path / "not a uuid.zip", TENANT, stage.endpoint, console=console)[0] == 1
@@ -392,11 +484,13 @@ def test_failed_reintake_keeps_the_accepted_records_documents(stage, provider, v
     monkeypatch.setattr(records.RecordStore, "save", conflict)
     bucket = stage.outputs["DocumentBucketName"]
     key = f"zipped/{TENANT}/{app_uuid}.zip"
-    stage.s3.put_object(Bucket=bucket, Key=key, Body=bundle(app_uuid, row={**ROW, "ADDRESS": "9 Other St"},
-                                                            selfie=png(seed=9)))
+    stage.s3.put_object(
+        Bucket=bucket, Key=key, Body=bundle(app_uuid, row={**ROW, "ADDRESS": "9 Other St"}, selfie=png(seed=9))
+    )
     with pytest.raises(Conflict):
         intake.Intake(client("s3"), store(), settings(), bucket).run(key)
     from chalicelib.keys import bundle_documents_prefix
+
     assert sorted(keys_under(stage, bundle_documents_prefix(TENANT, app_uuid))) == linked
     [still] = records_for(app_uuid)
     assert still.validation_status == "verified" and sorted(link["key"] for link in still.document_links) == linked

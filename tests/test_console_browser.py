@@ -4,6 +4,7 @@ self-hosted engines. The queue lists the tenant's records that need review (and 
 tenant's), a record shows its document images, a decision made in the page changes the record
 and its audit trail and stands against the customer's resubmission, and a user's token sees
 nothing."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -21,8 +22,11 @@ def running():
     problem = chromium_problem()
     if problem:
         pytest.skip(f"no browser for the console test: {problem}")
-    pytest.importorskip("kyc_service.engines.adapter", reason="self-hosted engines not installed "
-                        "(requirements-engines.txt): the local stack decides nothing without them")
+    pytest.importorskip(
+        "kyc_service.engines.adapter",
+        reason="self-hosted engines not installed "
+        "(requirements-engines.txt): the local stack decides nothing without them",
+    )
     from kyc_service.local.process import StackProcess
 
     stack = StackProcess()
@@ -73,14 +77,21 @@ def test_an_admin_finds_sees_and_decides_a_record_in_the_browser(running):
         assert not set(queue_emails(driver)) & set(seeded["globex"])
         # every form control has a label
         assert driver.execute_script(
-            "return [...document.querySelectorAll('input, select, textarea')].every(e => e.labels.length > 0)")
+            "return [...document.querySelectorAll('input, select, textarea')].every(e => e.labels.length > 0)"
+        )
         # filter by status
-        driver.execute_script("const s = document.getElementById('status'); s.value = 'verified';"
-                              "s.dispatchEvent(new Event('change'))")
-        wait_for(driver, "return [...document.querySelectorAll('#queue-list .item')]"
-                         ".some(b => b.dataset.email === arguments[0])", 30, seeded["acme_verified"][0])
-        driver.execute_script("const s = document.getElementById('status'); s.value = 'needs_review';"
-                              "s.dispatchEvent(new Event('change'))")
+        driver.execute_script(
+            "const s = document.getElementById('status'); s.value = 'verified';s.dispatchEvent(new Event('change'))"
+        )
+        wait_for(
+            driver,
+            "return [...document.querySelectorAll('#queue-list .item')].some(b => b.dataset.email === arguments[0])",
+            30,
+            seeded["acme_verified"][0],
+        )
+        driver.execute_script(
+            "const s = document.getElementById('status'); s.value = 'needs_review';s.dispatchEvent(new Event('change'))"
+        )
         wait_for(driver, "return document.querySelector(`.item[data-email='${arguments[0]}']`)", 30, seeded["swapped"])
 
         # a record, opened from the keyboard: its images (loaded from their view_url), checks, reasons, history
@@ -89,9 +100,12 @@ def test_an_admin_finds_sees_and_decides_a_record_in_the_browser(running):
         from selenium.webdriver.common.keys import Keys
 
         item.send_keys(Keys.ENTER)
-        kinds = wait_for(driver, "const imgs = [...document.querySelectorAll('#images img')];"
-                                 "return imgs.length && imgs.every(i => i.complete && i.naturalWidth > 0) && "
-                                 "[...document.querySelectorAll('#images figcaption')].map(c => c.textContent)")
+        kinds = wait_for(
+            driver,
+            "const imgs = [...document.querySelectorAll('#images img')];"
+            "return imgs.length && imgs.every(i => i.complete && i.naturalWidth > 0) && "
+            "[...document.querySelectorAll('#images figcaption')].map(c => c.textContent)",
+        )
         assert kinds == ["ID, front", "ID, back", "Selfie"]
         assert driver.switch_to.active_element.get_attribute("id") == "record-title"
         text = driver.find_element("id", "record").text
@@ -123,8 +137,12 @@ def test_an_admin_finds_sees_and_decides_a_record_in_the_browser(running):
     user = {"Authorization": f"Bearer {token(running, 'acme', seeded['swapped'])}"}
     body = {k: record[k] for k in ("email", "first_name", "last_name", "date_of_birth", "id_type", "id_value")}
     body["document_links"] = [{"kind": link["kind"], "key": link["key"]} for link in record["document_links"]]
-    again = requests.post(f"{running.api}/kyc/stage/local/tenant/acme/create_or_update", headers=user,
-                          json=dict(body, phone_number="+15555550199"), timeout=10)
+    again = requests.post(
+        f"{running.api}/kyc/stage/local/tenant/acme/create_or_update",
+        headers=user,
+        json=dict(body, phone_number="+15555550199"),
+        timeout=10,
+    )
     assert again.status_code == 409 and again.json()["error"]["code"] == "decision_final"
 
 
@@ -154,13 +172,32 @@ def test_the_console_command_prints_a_signed_in_address(running):
     from chalicelib.stage import ROOT
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "AWS_"))}
-    out = subprocess.run([sys.executable, "-m", "kyc_service", "console", "--tenant", "acme", "--api-port",
-                          str(running.api_port), "--aws-port", str(running.aws_port)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kyc_service",
+            "console",
+            "--tenant",
+            "acme",
+            "--api-port",
+            str(running.api_port),
+            "--aws-port",
+            str(running.aws_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     url = out.stdout.strip().splitlines()[-1]
     assert url.startswith(f"{running.api}/console#token=")
     bearer = url.split("#token=", 1)[1]
-    r = requests.get(f"{running.api}/kyc/stage/local/tenant/acme/records?status=needs_review",
-                     headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+    r = requests.get(
+        f"{running.api}/kyc/stage/local/tenant/acme/records?status=needs_review",
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=10,
+    )
     assert r.status_code == 200

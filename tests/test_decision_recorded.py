@@ -3,6 +3,7 @@ holders' own printed details (../shared/fixtures/ids labels) and with details ch
 
 Each rule of issue 11 is shown on the recorded response that showed it; the table tests run
 all 24 recorded state licences, judged on the day before each card's printed expiry."""
+
 from __future__ import annotations
 
 import copy
@@ -32,6 +33,7 @@ def _licence(state: str):
 
 # --- each rule on the response that showed it -------------------------------------------------
 
+
 def test_hawaii_year_read_as_0198_is_unreadable_not_a_different_birth_date():
     label, response, today = _licence("hawaii")
     assert recorded.textract_fields(response)["DATE_OF_BIRTH"]["NormalizedValue"]["Value"].startswith("0198")
@@ -48,8 +50,9 @@ def test_kentucky_number_read_at_53_percent_never_rejects():
     assert _decide(details, response, today).status == "needs_review"
     other = _decide({**details, "id_value": "S12-345-678"}, response, today)
     assert other.status == "needs_review"
-    assert other.reasons == ["document number differs from the document's reading, which is not "
-                             "clear enough to decide on (review)"]
+    assert other.reasons == [
+        "document number differs from the document's reading, which is not clear enough to decide on (review)"
+    ]
 
 
 def test_a_truncated_number_reading_asks_for_review():
@@ -62,8 +65,7 @@ def test_a_truncated_number_reading_asks_for_review():
         value["Text"], value["Confidence"] = label["DOCUMENT_NUMBER"][:-2], confidence
         decision = _decide(recorded.holder(label), cut, today)
         assert decision.status == "needs_review"
-        assert decision.checks["details_match"]["fields"]["DOCUMENT_NUMBER"]["outcome"] in (
-            "partial", "unclear")
+        assert decision.checks["details_match"]["fields"]["DOCUMENT_NUMBER"]["outcome"] in ("partial", "unclear")
 
 
 def test_texas_q_john_read_either_way_is_never_rejected():
@@ -72,8 +74,7 @@ def test_texas_q_john_read_either_way_is_never_rejected():
     john_q = {**recorded.holder(label), "first_name": "John", "middle_name": "Q"}
     decision = _decide(john_q, response, today)
     assert decision.status == "needs_review"
-    assert decision.reasons == [
-        "first name appears on the document, but in another name's place (review)"]
+    assert decision.reasons == ["first name appears on the document, but in another name's place (review)"]
 
 
 def test_alabama_middle_name_read_from_the_signature_is_ignored():
@@ -89,8 +90,9 @@ def test_south_dakota_expiry_read_at_80_percent_expired_asks_for_review():
     assert recorded.textract_fields(response)["EXPIRATION_DATE"]["Confidence"] < 85
     decision = _decide(recorded.holder(label), response, dt.date(2014, 7, 2))
     assert decision.status == "needs_review"
-    assert decision.reasons == ["the document's expiry date reads as past, but not clearly "
-                                "enough to decide on (review)"]
+    assert decision.reasons == [
+        "the document's expiry date reads as past, but not clearly enough to decide on (review)"
+    ]
 
 
 def test_an_expiry_read_clearly_in_the_past_rejects_on_the_given_day():
@@ -102,8 +104,7 @@ def test_an_expiry_read_clearly_in_the_past_rejects_on_the_given_day():
 
 def test_textractor_fake_id_names_in_either_order_are_never_rejected():
     response = recorded.load(f"{ANALYZE_ID}/textractor-fake-id.json")
-    details = {"date_of_birth": "2001-03-18", "id_value": "736HDV7874JSB",
-               "id_type": "Driving license"}
+    details = {"date_of_birth": "2001-03-18", "id_value": "736HDV7874JSB", "id_type": "Driving license"}
     today = dt.date(2028, 1, 19)
     as_read = _decide({**details, "first_name": "Garcia", "last_name": "Maria"}, response, today)
     assert as_read.status == "verified"
@@ -111,22 +112,30 @@ def test_textractor_fake_id_names_in_either_order_are_never_rejected():
     assert maria_garcia.status == "needs_review"
     assert maria_garcia.reasons == [
         "first name appears on the document, but in another name's place (review)",
-        "last name appears on the document, but in another name's place (review)"]
+        "last name appears on the document, but in another name's place (review)",
+    ]
     impostor = _decide({**details, "first_name": "María", "last_name": "Harrington"}, response, today)
     assert impostor.status == "rejected"
     assert "last name differs from the document" in impostor.reasons
 
 
-PASSPORT_HOLDER = {"first_name": "Li", "middle_name": "", "last_name": "Juan",
-                   "date_of_birth": "1982-05-01", "id_type": "Passport", "id_value": "0002028373"}
+PASSPORT_HOLDER = {
+    "first_name": "Li",
+    "middle_name": "",
+    "last_name": "Juan",
+    "date_of_birth": "1982-05-01",
+    "id_type": "Passport",
+    "id_value": "0002028373",
+}
 
 
 def test_nava_passport_zone_failing_its_check_digits_is_reported_not_trusted():
     response = recorded.load(f"{ANALYZE_ID}/nava-passport-with-mrz.json")
     decision = _decide(PASSPORT_HOLDER, response, dt.date(2029, 5, 8))
     assert decision.status == "needs_review"
-    assert decision.reasons == ["the document's machine-readable zone fails its check digits; "
-                                "possible tampering (review)"]
+    assert decision.reasons == [
+        "the document's machine-readable zone fails its check digits; possible tampering (review)"
+    ]
     assert decision.checks["details_match"]["consistency"]["mrz_checks_failed"] is True
     assert all(f["passed"] for f in decision.checks["details_match"]["fields"].values())
 
@@ -142,7 +151,8 @@ def test_a_valid_zone_on_the_recorded_passport_is_evidence():
     def with_zone(zone: str) -> dict:
         response = copy.deepcopy(recorded.load(f"{ANALYZE_ID}/trp-passport.json"))
         response["IdentityDocuments"][0]["IdentityDocumentFields"].append(
-            {"Type": {"Text": "MRZ_CODE"}, "ValueDetection": {"Text": zone, "Confidence": 90.0}})
+            {"Type": {"Text": "MRZ_CODE"}, "ValueDetection": {"Text": zone, "Confidence": 90.0}}
+        )
         return response
 
     today = dt.date(2029, 5, 8)
@@ -154,8 +164,14 @@ def test_a_valid_zone_on_the_recorded_passport_is_evidence():
     assert disagrees.checks["details_match"]["consistency"]["mismatched_fields"] == ["DATE_OF_BIRTH"]
 
 
-SOUZA = {"first_name": "Jorge", "middle_name": "", "last_name": "Souza", "date_of_birth": "1978-03-18",
-         "id_type": "Driving license", "id_value": "820BAC729CBAC"}
+SOUZA = {
+    "first_name": "Jorge",
+    "middle_name": "",
+    "last_name": "Souza",
+    "date_of_birth": "1978-03-18",
+    "id_type": "Driving license",
+    "id_value": "820BAC729CBAC",
+}
 
 
 def _two_documents(first_page=None, reverse: bool = False) -> dict:
@@ -180,8 +196,11 @@ def _misread(fields: list) -> None:
     for field in fields:
         name = field["Type"]["Text"]
         if name == "DATE_OF_BIRTH":
-            field["ValueDetection"] = {"Text": "08/18/1973", "Confidence": 97.0, "NormalizedValue": {
-                "Value": "1973-08-18T00:00:00", "ValueType": "Date"}}
+            field["ValueDetection"] = {
+                "Text": "08/18/1973",
+                "Confidence": 97.0,
+                "NormalizedValue": {"Value": "1973-08-18T00:00:00", "ValueType": "Date"},
+            }
         elif name == "DOCUMENT_NUMBER":
             field["ValueDetection"] = {"Text": "D4471", "Confidence": 96.0}
 
@@ -194,8 +213,7 @@ def test_two_documents_decide_the_same_in_either_order(first_page):
     assert (forward.status, forward.reasons) == (backward.status, backward.reasons)
     assert forward.status != "rejected"
     if first_page is _misread:
-        assert forward.reasons == ["the document's pages disagree on the date of birth, "
-                                   "document number (review)"]
+        assert forward.reasons == ["the document's pages disagree on the date of birth, document number (review)"]
     else:
         assert forward.status == "verified"
 
@@ -206,14 +224,21 @@ def test_a_response_without_documents_asks_for_review():
 
 
 def test_a_mostly_unreadable_card_asks_for_review():
-    details = {"first_name": "Jane", "last_name": "Baker", "middle_name": "Doe",
-               "date_of_birth": "1980-01-01", "id_value": "5550100", "id_type": "ID card"}
+    details = {
+        "first_name": "Jane",
+        "last_name": "Baker",
+        "middle_name": "Doe",
+        "date_of_birth": "1980-01-01",
+        "id_value": "5550100",
+        "id_type": "ID card",
+    }
     decision = _decide(details, recorded.load(f"{ANALYZE_ID}/trp-sample1.json"), dt.date(2020, 1, 1))
     assert decision.status == "needs_review"
     assert decision.checks["details_match"]["fields"]["LAST_NAME"]["passed"] is True
 
 
 # --- the table: all recorded state licences ----------------------------------------------------
+
 
 def _table() -> dict:
     """Every state licence: the holder's own details (and the given-name readings the card
@@ -279,8 +304,10 @@ def test_table_summary(table, capsys):
     changed = Counter((name, d.status) for _, name, _, d in table["changed"])
     one_off = Counter((name, d.status) for _, name, _, d in table["one_off"])
     with capsys.disabled():
-        print(f"\ngenuine holders: {dict(genuine)}; read right by Textract: "
-              f"{sum(r for _, r, _ in table['genuine'])}/{len(table['genuine'])}")
+        print(
+            f"\ngenuine holders: {dict(genuine)}; read right by Textract: "
+            f"{sum(r for _, r, _ in table['genuine'])}/{len(table['genuine'])}"
+        )
         print(f"given-name variants: {dict(Counter(d.status for _, d in table['variants']))}")
         print(f"changed: {dict(sorted(changed.items()))}")
         print(f"one character off: {dict(sorted(one_off.items()))}")

@@ -4,6 +4,7 @@ path's hardening, against cfn-lint and moto.
 `chalice package` runs once per stage (module fixture); the Lambda wheels are built
 once into dist/.vendor (pip, manylinux) and reused.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,12 @@ from kyc_service.infra import deploy, hardening, packaging, sam, template
 
 STAGES = ("dev", "beta", "prod")
 EXPECTED_SIZES = {  # handler -> (memory MB, timeout s), from the brief
-    "api_handler": (512, 30), "verify_records": (512, 120), "update_identity": (256, 30),
-    "notify_decisions": (256, 30), "intake_bundle": (1024, 120), "check_license": (256, 60),
+    "api_handler": (512, 30),
+    "verify_records": (512, 120),
+    "update_identity": (256, 30),
+    "notify_decisions": (256, 30),
+    "intake_bundle": (1024, 120),
+    "check_license": (256, 60),
     "jwt_auth": (256, 10),
 }
 IAM_GUARDED = ("dynamodb:", "s3:", "sns:", "sqs:")
@@ -49,8 +54,12 @@ def _functions(template: dict) -> dict[str, dict]:
 
 
 def _events(template: dict, kind: str) -> list[tuple[str, dict]]:
-    return [(name, ev["Properties"]) for name, props in _functions(template).items()
-            for ev in props.get("Events", {}).values() if ev["Type"] == kind]
+    return [
+        (name, ev["Properties"])
+        for name, props in _functions(template).items()
+        for ev in props.get("Events", {}).values()
+        if ev["Type"] == kind
+    ]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -73,13 +82,12 @@ def test_stream_mappings_are_hardened(packaged, stage):
         assert p["BisectBatchOnFunctionError"] is True
         assert 0 < p["MaximumRetryAttempts"] <= 10
         assert 60 <= p["MaximumRecordAgeInSeconds"] <= 86400
-        assert p["DestinationConfig"]["OnFailure"]["Destination"] == \
-            {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+        assert p["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
     sqs = dict(_events(template, "SQS"))
     assert sqs["check_license"]["Queue"] == {"Fn::GetAtt": ["LicenseQueue", "Arn"]}
     for p in sqs.values():
         assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    (name, s3), = _events(template, "S3")
+    ((name, s3),) = _events(template, "S3")
     assert name == sam.S3_HANDLER
     assert s3["Bucket"] == {"Ref": "DocumentBucket"}
     assert {"Name": "prefix", "Value": "zipped/"} in s3["Filter"]["S3Key"]["Rules"]
@@ -102,8 +110,9 @@ def test_functions_sizes_runtime_tracing_and_env(packaged, stage):
     assert template["Parameters"]["Stage"]["Default"] == stage
     from kyc_service.infra.template import stage_parameters  # the stage's retention periods
 
-    assert {name: str(template["Parameters"][name]["Default"])
-            for name in stage_parameters(stage_environment(stage))} == stage_parameters(stage_environment(stage))
+    assert {
+        name: str(template["Parameters"][name]["Default"]) for name in stage_parameters(stage_environment(stage))
+    } == stage_parameters(stage_environment(stage))
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -112,21 +121,25 @@ def test_bucket_queue_and_pool_resources(packaged, stage):
     res = template["Resources"]
     bucket = res["DocumentBucket"]["Properties"]
     assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True}
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+        "SSEAlgorithm"
+    ]
     deny = res["DocumentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
     queue = res["LicenseQueue"]["Properties"]
     assert queue["VisibilityTimeout"] == 300 and queue["SqsManagedSseEnabled"] is True
-    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["LicenseDlq", "Arn"]},
-                                      "maxReceiveCount": 5}
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["LicenseDlq", "Arn"]},
+        "maxReceiveCount": 5,
+    }
     assert res["NotificationsTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
-    assert res["KycTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == \
-        "NEW_AND_OLD_IMAGES"
-    assert {"KycTableStreamArn", "UserPoolId", "TokenIssuer", "LicenseQueueUrl"} <= \
-        set(template["Outputs"])
+    assert res["KycTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert {"KycTableStreamArn", "UserPoolId", "TokenIssuer", "LicenseQueueUrl"} <= set(template["Outputs"])
 
 
 def _statements(template: dict):
@@ -152,8 +165,9 @@ def test_no_wildcard_resources_for_data_services(packaged, stage):
             text = json.dumps(resources)
             assert stage in text, (logical, st)  # the stage's own resources
             for r in resources:  # region/account come from Fn::Sub (S3 ARNs have none)
-                assert (isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"]) \
-                    or (isinstance(r, str) and r.startswith("arn:aws:s3:::")), r
+                assert (isinstance(r, dict) and "${AWS::AccountId}" in r["Fn::Sub"]) or (
+                    isinstance(r, str) and r.startswith("arn:aws:s3:::")
+                ), r
     assert seen > 0
 
 
@@ -162,16 +176,17 @@ def test_gateway_responses_follow_the_error_contract(packaged, stage):
     template, _ = packaged[stage]
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     responses = body["x-amazon-apigateway-gateway-responses"]
-    for rtype, status, code in (("UNAUTHORIZED", "401", "unauthorized"),
-                                ("ACCESS_DENIED", "403", "forbidden")):
+    for rtype, status, code in (("UNAUTHORIZED", "401", "unauthorized"), ("ACCESS_DENIED", "403", "forbidden")):
         r = responses[rtype]
         assert r["statusCode"] == status
         rendered = r["responseTemplates"]["application/json"].replace(
-            "$context.error.messageString", json.dumps("Unauthorized"))
+            "$context.error.messageString", json.dumps("Unauthorized")
+        )
         assert json.loads(rendered) == {"error": {"code": code, "message": "Unauthorized", "details": []}}
     # every gateway response uses a code the app itself uses (one vocabulary for clients)
     from chalicelib.errors import ApiError
     from chalicelib.http.api import CHALICE_ERRORS
+
     app_codes = {c.code for c in ApiError.__subclasses__()} | {"internal_error"} | set(CHALICE_ERRORS.values())
     for r in responses.values():
         rendered = r["responseTemplates"]["application/json"].replace("$context.error.messageString", '"m"')
@@ -192,15 +207,23 @@ def test_deployment_zip_is_small_and_has_no_boto(packaged):
 
 
 def test_merge_refuses_an_s3_event_on_another_bucket():
-    chalice_sam = {"Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {
-        "Handler": "app.intake_bundle", "Environment": {"Variables": {"KYC_STAGE": "dev"}},
-        "Events": {"E": {"Type": "S3", "Properties": {"Bucket": "someone-elses-bucket"}}}}}}}
+    chalice_sam = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Handler": "app.intake_bundle",
+                    "Environment": {"Variables": {"KYC_STAGE": "dev"}},
+                    "Events": {"E": {"Type": "S3", "Properties": {"Bucket": "someone-elses-bucket"}}},
+                },
+            }
+        }
+    }
     with pytest.raises(ValueError, match="someone-elses-bucket"):
-        sam.merge(chalice_sam, template.load_template(), stage="dev",
-                  environment={"KYC_BUCKET": "dev-kyc-documents"})
+        sam.merge(chalice_sam, template.load_template(), stage="dev", environment={"KYC_BUCKET": "dev-kyc-documents"})
 
 
-STAND_IN_APP = textwrap.dedent('''
+STAND_IN_APP = textwrap.dedent("""
     import os
     from chalice import Chalice
     app = Chalice(app_name="kyc-service")
@@ -233,7 +256,7 @@ STAND_IN_APP = textwrap.dedent('''
     @app.on_sqs_message(queue="dev-license-queue")
     def check_license(event):
         pass
-''')
+""")
 
 
 def test_stand_in_app_packages_the_same_way(tmp_path):
@@ -249,18 +272,23 @@ def test_stand_in_app_packages_the_same_way(tmp_path):
     assert sorted(n for n, _ in _events(merged, "DynamoDB")) == sorted(sam.STREAM_HANDLERS)
     assert [n for n, _ in _events(merged, "S3")] == ["intake_bundle"]
     from cfnlint.api import ManualArgs, lint
-    assert [str(m) for m in lint(json.dumps(merged),
-                                 config=ManualArgs(regions=["us-east-1"]))] == []
+
+    assert [str(m) for m in lint(json.dumps(merged), config=ManualArgs(regions=["us-east-1"]))] == []
 
 
 # ------------------------------------------------ the `chalice deploy` path
+
 
 @pytest.fixture
 def aws(env):
     from moto import mock_aws
 
-    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-            AWS_REGION="us-east-1")
+    env.set(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
     env.unset("AWS_ENDPOINT_URL")
     with mock_aws():
         yield
@@ -268,59 +296,66 @@ def aws(env):
 
 def _function(lam, role_arn: str, name: str) -> None:
     import io
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("app.py", "def handler(event, context):\n    return None\n")
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn,
-                        Handler="app.handler", Code={"ZipFile": buf.getvalue()})
+    lam.create_function(
+        FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler", Code={"ZipFile": buf.getvalue()}
+    )
 
 
 def test_harden_mappings_updates_the_stage_mappings(aws):
     iam, lam = boto3.client("iam"), boto3.client("lambda")
     ddb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "lambda.amazonaws.com"}}]
-    }))["Role"]["Arn"]
+    role = iam.create_role(
+        RoleName="r",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     stream = {}
     for stage in ("dev", "beta"):
         kyc = next(t for t in template.table_definitions(stage) if t["LogicalId"] == "KycTable")
         stream[stage] = ddb.create_table(
-            TableName=kyc["TableName"], KeySchema=kyc["KeySchema"],
-            AttributeDefinitions=kyc["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+            TableName=kyc["TableName"],
+            KeySchema=kyc["KeySchema"],
+            AttributeDefinitions=kyc["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
             GlobalSecondaryIndexes=kyc["GlobalSecondaryIndexes"],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )["TableDescription"]["LatestStreamArn"]
     failure_url = sqs.create_queue(QueueName="dev-kyc-stream-failures")["QueueUrl"]
-    failure_arn = sqs.get_queue_attributes(QueueUrl=failure_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    failure_arn = sqs.get_queue_attributes(QueueUrl=failure_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     license_url = sqs.create_queue(QueueName="dev-license-queue")["QueueUrl"]
-    license_arn = sqs.get_queue_attributes(QueueUrl=license_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    license_arn = sqs.get_queue_attributes(QueueUrl=license_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     uuids = {}
     for stage in ("dev", "beta"):
         for handler in sam.STREAM_HANDLERS:
             name = f"kyc-service-{stage}-{handler}"
             _function(lam, role, name)
             uuids[(stage, handler)] = lam.create_event_source_mapping(
-                EventSourceArn=stream[stage], FunctionName=name,
-                StartingPosition="TRIM_HORIZON", BatchSize=10)["UUID"]
+                EventSourceArn=stream[stage], FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=10
+            )["UUID"]
     _function(lam, role, "kyc-service-dev-check_license")
-    sqs_uuid = lam.create_event_source_mapping(EventSourceArn=license_arn,
-                                               FunctionName="kyc-service-dev-check_license",
-                                               BatchSize=5)["UUID"]
+    sqs_uuid = lam.create_event_source_mapping(
+        EventSourceArn=license_arn, FunctionName="kyc-service-dev-check_license", BatchSize=5
+    )["UUID"]
 
     done = hardening.harden_mappings("dev", lambda_client=lam, sqs_client=sqs)
 
-    assert sorted(d["UUID"] for d in done) == sorted(
-        [uuids[("dev", h)] for h in sam.STREAM_HANDLERS] + [sqs_uuid])
+    assert sorted(d["UUID"] for d in done) == sorted([uuids[("dev", h)] for h in sam.STREAM_HANDLERS] + [sqs_uuid])
     for handler in sam.STREAM_HANDLERS:
         m = lam.get_event_source_mapping(UUID=uuids[("dev", handler)])
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert m["BisectBatchOnFunctionError"] is True
         assert m["MaximumRetryAttempts"] == sam.STREAM_MAPPING_SETTINGS["MaximumRetryAttempts"]
-        assert m["MaximumRecordAgeInSeconds"] == \
-            sam.STREAM_MAPPING_SETTINGS["MaximumRecordAgeInSeconds"]
+        assert m["MaximumRecordAgeInSeconds"] == sam.STREAM_MAPPING_SETTINGS["MaximumRecordAgeInSeconds"]
         assert m["DestinationConfig"]["OnFailure"]["Destination"] == failure_arn
         assert m["BatchSize"] == 10  # untouched
         other = lam.get_event_source_mapping(UUID=uuids[("beta", handler)])
@@ -335,6 +370,7 @@ def test_harden_mappings_updates_the_stage_mappings(aws):
 def test_resources_stack_deploys_and_reports_outputs(aws):
     cfn = boto3.client("cloudformation")
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         outputs = deploy.deploy_resources_stack("beta", cfn=cfn)
@@ -360,6 +396,7 @@ def test_gateway_responses_for_the_chalice_deploy_path(aws):
 
 def _free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -380,24 +417,29 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        env.set(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing",
-                AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
-        app = STAND_IN_APP.split("@app.authorizer()")[0] + "@app.on_dynamodb_record" + \
-            STAND_IN_APP.split("@app.on_dynamodb_record", 1)[1]
-        app = app.split("@app.on_s3_event")[0] + "@app.on_sqs_message" + \
-            app.split("@app.on_sqs_message", 1)[1]
+        env.set(
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_REGION="us-east-1",
+        )
+        app = (
+            STAND_IN_APP.split("@app.authorizer()")[0]
+            + "@app.on_dynamodb_record"
+            + STAND_IN_APP.split("@app.on_dynamodb_record", 1)[1]
+        )
+        app = app.split("@app.on_s3_event")[0] + "@app.on_sqs_message" + app.split("@app.on_sqs_message", 1)[1]
         proj = tmp_path / "proj"
         (proj / ".chalice").mkdir(parents=True)
         (proj / "app.py").write_text(app)
         shutil.copy2(ROOT / "requirements.txt", proj / "requirements.txt")
         for f in (ROOT / ".chalice").glob("*.json"):
             shutil.copy2(f, proj / ".chalice" / f.name)
-        pool = boto3.client("cognito-idp").create_user_pool(PoolName="dev-kyc-users")[
-            "UserPool"]["Id"]
+        pool = boto3.client("cognito-idp").create_user_pool(PoolName="dev-kyc-users")["UserPool"]["Id"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = deploy.deploy("dev", project_dir=str(proj), out_dir=tmp_path / "out",
-                              existing_user_pool_id=pool)
+            result = deploy.deploy("dev", project_dir=str(proj), out_dir=tmp_path / "out", existing_user_pool_id=pool)
 
         outputs = result["outputs"]
         assert outputs["UserPoolId"] == pool
@@ -411,8 +453,7 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
             assert m["EventSourceArn"] == outputs["KycTableStreamArn"]
             assert m["BisectBatchOnFunctionError"] is True
             assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-            assert m["DestinationConfig"]["OnFailure"]["Destination"] == \
-                outputs["StreamFailureQueueArn"]
+            assert m["DestinationConfig"]["OnFailure"]["Destination"] == outputs["StreamFailureQueueArn"]
         fn = lam.get_function_configuration(FunctionName="kyc-service-dev-verify_records")
         assert (fn["MemorySize"], fn["Timeout"]) == EXPECTED_SIZES["verify_records"]
         assert fn["Runtime"] == packaging.LAMBDA_RUNTIME
@@ -429,5 +470,6 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
         assert (proj / ".chalice" / "deployed" / "dev.json").exists()
     finally:
         import requests
+
         requests.post(f"http://127.0.0.1:{port}/moto-api/reset", timeout=10)  # shared backends
         server.stop()

@@ -1,6 +1,7 @@
 """Erasure on request (CONTRACT.md §1 DELETE .../email/{email}, chalicelib/storage/erasure.py): over
 HTTP on a whole stage (moto server, the app's stream handlers fed by the local pollers), with every
 table and the bucket listed afterwards."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,19 @@ from tests.test_bundles import ROW, bundle, drop, new_uuid, png
 ERASED = "erase.me@example.com"
 KEPT = "keep.me@example.com"
 # everything personal of the erased customer, as it appears anywhere
-SECRETS = (ERASED, "erase.me", "Erasmus", "Gonewright", "E1111-2222", "P7777-0001", "B5555-0003", "1985-03-04",
-           "Vanishing", "5555550177", owner_ref(ERASED))
+SECRETS = (
+    ERASED,
+    "erase.me",
+    "Erasmus",
+    "Gonewright",
+    "E1111-2222",
+    "P7777-0001",
+    "B5555-0003",
+    "1985-03-04",
+    "Vanishing",
+    "5555550177",
+    owner_ref(ERASED),
+)
 
 
 @pytest.fixture
@@ -27,8 +39,14 @@ def http(stage, env, issuer):
         yield client
 
 
-OTHER = {"first_name": "Keeper", "last_name": "Staywell", "date_of_birth": "1970-01-02", "id_value": "K3333-4444",
-         "address": "1 Remaining Road", "phone_number": "+15555550199"}
+OTHER = {
+    "first_name": "Keeper",
+    "last_name": "Staywell",
+    "date_of_birth": "1970-01-02",
+    "id_value": "K3333-4444",
+    "address": "1 Remaining Road",
+    "phone_number": "+15555550199",
+}
 
 
 def apply(http, issuer, stage, email: str, passport: str = "P7777-0001", **over) -> dict:
@@ -41,8 +59,7 @@ def apply(http, issuer, stage, email: str, passport: str = "P7777-0001", **over)
     links = [{"kind": "id_front", "key": front}, {"kind": "selfie", "key": selfie}]
     r = save(http, user, details(email, **over, document_links=links))
     assert r.status_code == 201, r.body
-    r = save(http, user, details(email, **{**over, "id_type": "Passport", "id_value": passport},
-                                 document_links=links))
+    r = save(http, user, details(email, **{**over, "id_type": "Passport", "id_value": passport}, document_links=links))
     assert r.status_code == 201, r.body
     stage.manager.drain()
     return r.json_body
@@ -58,8 +75,20 @@ def test_erasure_leaves_nothing_personal_in_any_table_or_the_bucket(stage, provi
     apply(http, issuer, stage, ERASED)
     apply(http, issuer, stage, KEPT, passport="K8888-0002", **OTHER)
     app_uuid = new_uuid()  # a bank's bundle for the same customer (EMAIL column)
-    drop(stage, app_uuid, bundle(app_uuid, row={**ROW, "EMAIL": ERASED, "FIRST_NAME": "Erasmus",
-                                                "LAST_NAME": "Gonewright", "DOCUMENT_NUMBER": "B5555-0003"}))
+    drop(
+        stage,
+        app_uuid,
+        bundle(
+            app_uuid,
+            row={
+                **ROW,
+                "EMAIL": ERASED,
+                "FIRST_NAME": "Erasmus",
+                "LAST_NAME": "Gonewright",
+                "DOCUMENT_NUMBER": "B5555-0003",
+            },
+        ),
+    )
     stage.manager.drain()
     records = http.http.get(path(ERASED), headers=hdr(admin)).json_body["records"]
     assert len(records) == 3 and "pending" not in {r["validation_status"] for r in records}  # decided
@@ -140,8 +169,7 @@ def test_a_stream_record_delivered_late_brings_nothing_back(stage, provider, htt
     assert r.status_code == 200 and r.json_body["erased"]["records"] == 2
 
 
-def test_a_failure_halfway_is_completed_by_the_retry_with_one_notification(stage, provider, http, issuer,
-                                                                          monkeypatch):
+def test_a_failure_halfway_is_completed_by_the_retry_with_one_notification(stage, provider, http, issuer, monkeypatch):
     from chalicelib.storage import erasure, tombstones
 
     email = "halfway@example.com"
@@ -206,8 +234,7 @@ def test_the_erase_command_does_the_same_for_operators(stage, provider, http, is
     apply(http, issuer, stage, email)
     port = stage.endpoint.rsplit(":", 1)[1]
     with mock.patch.dict(os.environ):  # the command points the settings at the stage; undone after
-        code = cli.main(["erase", "--tenant", TENANT, "--email", email, "--aws-port", port,
-                         "--operator", "dpo"])
+        code = cli.main(["erase", "--tenant", TENANT, "--email", email, "--aws-port", port, "--operator", "dpo"])
         again = cli.main(["erase", "--tenant", TENANT, "--email", email, "--aws-port", port])
     config.reset()
     out = capsys.readouterr()

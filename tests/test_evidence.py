@@ -1,6 +1,7 @@
 """Pinned evidence (chalicelib/storage/evidence.py): what the verifier checked is what stays, whatever
 happens to the upload afterwards. Over HTTP on a whole stage: real presigned POSTs to the embedded
 S3, the app's stream handlers fed by the local pollers, the retention sweeper on a moved clock."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,6 +33,7 @@ def read(stage, key: str) -> bytes:
 
 def audit(email: str) -> list:
     from chalicelib.storage.events import list_audit
+
     return list_audit(TENANT, email)
 
 
@@ -40,8 +42,13 @@ def verified(http, issuer, stage, email: str):
     front_png, selfie_png = png(seed=21) + email.encode(), png(seed=22) + email.encode()
     front, _ = upload(http, user, "id_front", front_png)
     selfie, form = upload(http, user, "selfie", selfie_png)
-    body = details(email, document_links=[{"kind": "id_front", "key": front, "filename": "front.png"},
-                                          {"kind": "selfie", "key": selfie, "filename": "me.png"}])
+    body = details(
+        email,
+        document_links=[
+            {"kind": "id_front", "key": front, "filename": "front.png"},
+            {"kind": "selfie", "key": selfie, "filename": "me.png"},
+        ],
+    )
     r = save(http, user, body)
     assert r.status_code == 201, r.body
     stage.manager.drain()
@@ -110,8 +117,9 @@ def test_a_re_save_after_the_uploads_expired_still_works(stage, provider, http, 
     assert same.status_code == 200 and same.json_body["submission_id"] == record["submission_id"]
     changed = save(http, user, dict(body, address="8 Moved Street"))
     assert changed.status_code == 200 and changed.json_body["submission_id"] != record["submission_id"]
-    assert [link["evidence_key"] for link in changed.json_body["document_links"]] == \
-        [link["evidence_key"] for link in record["document_links"]]
+    assert [link["evidence_key"] for link in changed.json_body["document_links"]] == [
+        link["evidence_key"] for link in record["document_links"]
+    ]
     stage.manager.drain()
     assert http.http.get(path(email), headers=hdr(user)).json_body["records"][0]["validation_status"] != "pending"
 
@@ -121,12 +129,14 @@ def test_a_re_save_after_the_uploads_expired_still_works(stage, provider, http, 
 
 def big_png(width: int, height: int, depth: int = 16, colour: int = 2) -> bytes:
     """A PNG whose header declares width x height (the data is a few bytes: it is never decoded)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
 
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([depth, colour, 0, 0, 0])
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_an_image_whose_header_declares_too_much_is_refused_at_save(stage, provider, http, issuer):
@@ -135,15 +145,21 @@ def test_an_image_whose_header_declares_too_much_is_refused_at_save(stage, provi
     user = issuer.token(email=email)
     front, _ = upload(http, user, "id_front", big_png(7700, 7700))
     selfie, _ = upload(http, user, "selfie", png(seed=3))
-    r = save(http, user, details(email, document_links=[{"kind": "id_front", "key": front},
-                                                        {"kind": "selfie", "key": selfie}]))
+    r = save(
+        http,
+        user,
+        details(email, document_links=[{"kind": "id_front", "key": front}, {"kind": "selfie", "key": selfie}]),
+    )
     assert r.status_code == 400, r.body
     assert r.json_body["error"]["details"] == [{"field": "document_links[0]", "problem": "image_too_large"}]
     assert http.http.get(path(email), headers=hdr(user)).status_code == 404  # nothing saved
     # within the pixel cap but 16-bit RGBA: refused by its decoded size
     front, _ = upload(http, user, "id_front", big_png(5000, 5000, depth=16, colour=6))
-    r = save(http, user, details(email, document_links=[{"kind": "id_front", "key": front},
-                                                        {"kind": "selfie", "key": selfie}]))
+    r = save(
+        http,
+        user,
+        details(email, document_links=[{"kind": "id_front", "key": front}, {"kind": "selfie", "key": selfie}]),
+    )
     assert r.status_code == 400 and "bytes decoded" in r.json_body["error"]["message"]
 
 

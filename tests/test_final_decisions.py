@@ -2,6 +2,7 @@
 are refused, automatic verification never overwrites an admin's decision of the same
 submission, and the audit trail route tells the story. The app's real stream handlers run on
 moto server (the `stage` fixture), driven through the REST routes."""
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,11 @@ def api(stage, provider, env, issuer):
 
 
 def call(client, method: str, path: str, token: str, body: dict | None = None):
-    r = getattr(client.http, method)(path, headers={"Authorization": f"Bearer {token}",
-                                                    "Content-Type": "application/json"},
-                                     body=json.dumps(body) if body is not None else None)
+    r = getattr(client.http, method)(
+        path,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        body=json.dumps(body) if body is not None else None,
+    )
     return r.status_code, json.loads(r.body)
 
 
@@ -50,16 +53,29 @@ def upload(stage, email: str, kind: str) -> str:
     from chalicelib.keys import uploads_prefix
 
     key = f"{uploads_prefix(TENANT, email)}{kind}/{uuid.uuid4().hex}.png"
-    stage.s3.put_object(Bucket=stage.outputs["DocumentBucketName"], Key=key, ContentType="image/png",
-                        Body=b"\x89PNG\r\n\x1a\n" + b"0" * 32)
+    stage.s3.put_object(
+        Bucket=stage.outputs["DocumentBucketName"],
+        Key=key,
+        ContentType="image/png",
+        Body=b"\x89PNG\r\n\x1a\n" + b"0" * 32,
+    )
     return key
 
 
 def application(stage, email: str) -> dict:
-    return {"email": email, "first_name": "Ashish", "last_name": "Palankar", "date_of_birth": "1990-04-20",
-            "id_type": "Driving license", "id_value": "D1234-5678", "phone_number": "+15555550100",
-            "document_links": [{"kind": "id_front", "key": upload(stage, email, "id_front")},
-                               {"kind": "selfie", "key": upload(stage, email, "selfie")}]}
+    return {
+        "email": email,
+        "first_name": "Ashish",
+        "last_name": "Palankar",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+        "phone_number": "+15555550100",
+        "document_links": [
+            {"kind": "id_front", "key": upload(stage, email, "id_front")},
+            {"kind": "selfie", "key": upload(stage, email, "selfie")},
+        ],
+    }
 
 
 def test_a_final_rejection_stands_against_the_customers_resubmission(stage, api, issuer):
@@ -73,9 +89,18 @@ def test_a_final_rejection_stands_against_the_customers_resubmission(stage, api,
     stage.manager.drain()
     assert call(api, "get", path, user)[1]["records"][0]["validation_status"] == "verified"
 
-    status, decided = call(api, "post", f"{path}/validate", admin, {
-        "id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "rejected",
-        "reason": "suspected fraud: the ID was reported stolen"})
+    status, decided = call(
+        api,
+        "post",
+        f"{path}/validate",
+        admin,
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "rejected",
+            "reason": "suspected fraud: the ID was reported stolen",
+        },
+    )
     assert status == 200 and decided["decision_final"] is True
     stage.manager.drain()
     before = call(api, "get", path, user)[1]["records"]
@@ -93,15 +118,28 @@ def test_a_final_rejection_stands_against_the_customers_resubmission(stage, api,
     status, trail = call(api, "get", f"{path}/events", admin)
     assert status == 200
     assert [(e["from"], e["to"]) for e in trail["events"]] == [
-        (None, "pending"), ("pending", "verified"), ("verified", "rejected")]
+        (None, "pending"),
+        ("pending", "verified"),
+        ("verified", "rejected"),
+    ]
     assert trail["events"][1]["decided_by"] == "system" and trail["events"][2]["decided_by"].startswith("admin:")
     assert trail["events"][2]["reasons"] == ["suspected fraud: the ID was reported stolen"]
     assert all(e["id_type"] == "Driving license" and e["occurred_at"].endswith("Z") for e in trail["events"])
 
     # the admin lifts it by asking the customer to try again: the next changed submission is verified
-    status, lifted = call(api, "post", f"{path}/validate", admin, {
-        "id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "rejected",
-        "reason": "please send a clearer photo", "final": False})
+    status, lifted = call(
+        api,
+        "post",
+        f"{path}/validate",
+        admin,
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "rejected",
+            "reason": "please send a clearer photo",
+            "final": False,
+        },
+    )
     assert status == 200 and lifted["decision_final"] is False
     status, saved = call(api, "post", f"{BASE}/create_or_update", user, dict(body, phone_number="+15555550199"))
     assert status == 200 and saved["validation_status"] == "pending"
@@ -109,17 +147,27 @@ def test_a_final_rejection_stands_against_the_customers_resubmission(stage, api,
     assert call(api, "get", path, user)[1]["records"][0]["validation_status"] == "verified"
 
 
-def test_automatic_verification_never_overwrites_an_admins_decision_of_the_same_submission(stage, api, issuer,
-                                                                                            provider):
+def test_automatic_verification_never_overwrites_an_admins_decision_of_the_same_submission(
+    stage, api, issuer, provider
+):
     email = "race@example.com"
     path = f"{BASE}/email/{quote(email, safe='')}"
     admin, user = issuer.token(email="boss@acme.example", admin=True), issuer.token(email=email)
     assert call(api, "post", f"{BASE}/create_or_update", user, application(stage, email))[0] == 201
 
     def admin_decides_meanwhile():  # while the verifier waits for the provider's answer
-        status, _ = call(api, "post", f"{path}/validate", admin, {
-            "id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "rejected",
-            "reason": "known fraud ring"})
+        status, _ = call(
+            api,
+            "post",
+            f"{path}/validate",
+            admin,
+            {
+                "id_type": "Driving license",
+                "id_value": "D1234-5678",
+                "verification_status": "rejected",
+                "reason": "known fraud ring",
+            },
+        )
         assert status == 200
 
     provider.before_answer = admin_decides_meanwhile
@@ -142,8 +190,13 @@ def test_every_write_keeps_the_status_index_key(stage, api, issuer):
     stage.manager.drain()
     record.refresh(consistent_read=True)
     assert record.tenant_status == "acme#verified" == f"acme#{record.validation_status}"
-    call(api, "post", f"{BASE}/email/{quote(email, safe='')}/validate", admin, {
-        "id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "rejected", "reason": "no"})
+    call(
+        api,
+        "post",
+        f"{BASE}/email/{quote(email, safe='')}/validate",
+        admin,
+        {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "rejected", "reason": "no"},
+    )
     record.refresh(consistent_read=True)
     assert record.tenant_status == "acme#rejected"
     status, page = call(api, "get", f"{BASE}/records?status=rejected", admin)

@@ -1,6 +1,7 @@
 """One global secondary index per table per stack update (kyc_service/infra/indexes.py), the
 deployment's backfill of the status index key, and the review console's sign-in wiring in the
 templates (SAM merge, local stack) and at run time (chalicelib/http/console.py)."""
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,12 @@ QUEUE_INDEXES = ["tenant-updated", "tenant-status-updated"]
 def aws(env):
     from moto import mock_aws
 
-    env.set(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-            AWS_REGION="us-east-1")
+    env.set(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
     env.unset("AWS_ENDPOINT_URL")
     with mock_aws():
         yield
@@ -33,8 +38,12 @@ def _gsi(t: dict, lid: str = "KycTable") -> list[str]:
 def _live(names: list[str], tpl: dict) -> dict:
     props = tpl["Resources"]["KycTable"]["Properties"]
     defs = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
-    return {"KycTable": {"indexes": {n: defs[n] for n in names},
-                         "attributes": {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}}}
+    return {
+        "KycTable": {
+            "indexes": {n: defs[n] for n in names},
+            "attributes": {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]},
+        }
+    }
 
 
 def test_two_new_indexes_go_one_update_at_a_time():
@@ -45,7 +54,11 @@ def test_two_new_indexes_go_one_update_at_a_time():
     first = steps[0]["Resources"]["KycTable"]["Properties"]
     # exactly the attributes the keys use (DynamoDB refuses others)
     assert [a["AttributeName"] for a in first["AttributeDefinitions"]] == [
-        "tenant#email", "id_type#id", "tenant", "last_updated_time"]
+        "tenant#email",
+        "id_type#id",
+        "tenant",
+        "last_updated_time",
+    ]
     assert first["StreamSpecification"] == tpl["Resources"]["KycTable"]["Properties"]["StreamSpecification"]
     # other tables and resources untouched
     assert steps[0]["Resources"]["EventsTable"] == tpl["Resources"]["EventsTable"]
@@ -63,8 +76,13 @@ def test_a_later_issues_third_index_and_removals_step_too():
     later = copy.deepcopy(tpl)
     props = later["Resources"]["KycTable"]["Properties"]
     props["AttributeDefinitions"].append({"AttributeName": "tenant#id", "AttributeType": "S"})
-    props["GlobalSecondaryIndexes"].append({"IndexName": "tenant-id", "KeySchema": [
-        {"AttributeName": "tenant#id", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}})
+    props["GlobalSecondaryIndexes"].append(
+        {
+            "IndexName": "tenant-id",
+            "KeySchema": [{"AttributeName": "tenant#id", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    )
     steps = indexes.index_steps(later, _live([], tpl))
     assert [_gsi(s) for s in steps] == [["tenant-updated"], QUEUE_INDEXES, [*QUEUE_INDEXES, "tenant-id"]]
     # back to none: one removal per update
@@ -92,8 +110,11 @@ def test_the_deployment_updates_the_stack_one_index_at_a_time(aws):
     del old["Parameters"]["ConsoleUrl"], old["Conditions"]["HasConsoleUrl"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cfn.create_stack(StackName="kyc-service-beta-resources", TemplateBody=json.dumps(old),
-                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "beta"}])
+        cfn.create_stack(
+            StackName="kyc-service-beta-resources",
+            TemplateBody=json.dumps(old),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": "beta"}],
+        )
         assert not ddb.describe_table(TableName="beta_kyc_service")["Table"].get("GlobalSecondaryIndexes")
 
         sent: list[list[str]] = []
@@ -101,20 +122,26 @@ def test_the_deployment_updates_the_stack_one_index_at_a_time(aws):
         class CloudFormation:
             """moto's stack for reading; updates applied to the table as CloudFormation does, with its
             limit (moto's CloudFormation cannot update a table's indexes): one index per update."""
+
             exceptions = cfn.exceptions
 
             def update_stack(self, **kw):
                 body = yaml.safe_load(kw["TemplateBody"])  # JSON is YAML too
                 props = body["Resources"]["KycTable"]["Properties"]
-                live = [i["IndexName"] for i in
-                        ddb.describe_table(TableName="beta_kyc_service")["Table"].get("GlobalSecondaryIndexes", [])]
+                live = [
+                    i["IndexName"]
+                    for i in ddb.describe_table(TableName="beta_kyc_service")["Table"].get("GlobalSecondaryIndexes", [])
+                ]
                 new = [i for i in props.get("GlobalSecondaryIndexes", []) if i["IndexName"] not in live]
                 if len(new) > 1:
                     raise AssertionError("CloudFormation: cannot add more than one index in one update")
                 sent.append(_gsi(body))
                 if new:
-                    ddb.update_table(TableName="beta_kyc_service", AttributeDefinitions=props["AttributeDefinitions"],
-                                     GlobalSecondaryIndexUpdates=[{"Create": new[0]}])
+                    ddb.update_table(
+                        TableName="beta_kyc_service",
+                        AttributeDefinitions=props["AttributeDefinitions"],
+                        GlobalSecondaryIndexUpdates=[{"Create": new[0]}],
+                    )
                 return {"StackId": "x"}
 
             def get_waiter(self, name):
@@ -136,19 +163,38 @@ def test_backfill_gives_old_records_their_status_key(aws):
     template.create_tables(ddb, "local")
     table = "local_kyc_service"
     base = {"tenant": {"S": "acme"}, "last_updated_time": {"N": "1"}}
-    ddb.put_item(TableName=table, Item={"tenant#email": {"S": "acme#a@x.com"}, "id_type#id": {"S": "Passport#1"},
-                                        "validation_status": {"S": "needs_review"}, **base})
-    ddb.put_item(TableName=table, Item={"tenant#email": {"S": "acme#b@x.com"}, "id_type#id": {"S": "Passport#2"},
-                                        "validation_status": {"S": "verified"}, "tenant#status": {"S": "acme#verified"},
-                                        **base})
+    ddb.put_item(
+        TableName=table,
+        Item={
+            "tenant#email": {"S": "acme#a@x.com"},
+            "id_type#id": {"S": "Passport#1"},
+            "validation_status": {"S": "needs_review"},
+            **base,
+        },
+    )
+    ddb.put_item(
+        TableName=table,
+        Item={
+            "tenant#email": {"S": "acme#b@x.com"},
+            "id_type#id": {"S": "Passport#2"},
+            "validation_status": {"S": "verified"},
+            "tenant#status": {"S": "acme#verified"},
+            **base,
+        },
+    )
     assert backfill_status_keys(ddb, table) == 1
     assert backfill_status_keys(ddb, table) == 0  # idempotent
-    item = ddb.get_item(TableName=table, Key={"tenant#email": {"S": "acme#a@x.com"},
-                                              "id_type#id": {"S": "Passport#1"}})["Item"]
+    item = ddb.get_item(
+        TableName=table, Key={"tenant#email": {"S": "acme#a@x.com"}, "id_type#id": {"S": "Passport#1"}}
+    )["Item"]
     assert item["tenant#status"] == {"S": "acme#needs_review"}
-    found = ddb.query(TableName=table, IndexName="tenant-status-updated", KeyConditionExpression="#p = :p",
-                      ExpressionAttributeNames={"#p": "tenant#status"},
-                      ExpressionAttributeValues={":p": {"S": "acme#needs_review"}})["Items"]
+    found = ddb.query(
+        TableName=table,
+        IndexName="tenant-status-updated",
+        KeyConditionExpression="#p = :p",
+        ExpressionAttributeNames={"#p": "tenant#status"},
+        ExpressionAttributeValues={":p": {"S": "acme#needs_review"}},
+    )["Items"]
     assert [i["tenant#email"]["S"] for i in found] == ["acme#a@x.com"]
 
 
@@ -159,8 +205,15 @@ def test_the_sam_template_calls_the_console_back_on_its_own_api():
     chalice = {"Resources": {"RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {}}}, "Outputs": {}}
     merged = sam.merge(chalice, resources, stage="dev", environment={})
     callback = merged["Resources"]["ConsoleClient"]["Properties"]["CallbackURLs"]
-    assert callback == [{"Fn::If": ["HasConsoleUrl", {"Ref": "ConsoleUrl"}, {
-        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/console"}]}]
+    assert callback == [
+        {
+            "Fn::If": [
+                "HasConsoleUrl",
+                {"Ref": "ConsoleUrl"},
+                {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/console"},
+            ]
+        }
+    ]
     assert merged["Resources"]["ConsoleClient"]["Properties"]["AllowedOAuthFlows"] == ["code"]
     assert merged["Resources"]["ConsoleClient"]["Properties"]["WriteAttributes"] == ["email"]
 
@@ -175,15 +228,24 @@ def test_console_sign_in_is_found_in_the_stages_user_pool(aws_env, env):
     assert console.sign_in_config() is None  # no domain, no console client yet
     console._discover.cache_clear()
     idp.create_user_pool_domain(Domain="dev-kyc-123456789012", UserPoolId=pool)
-    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="dev-kyc-console",
-                                         AllowedOAuthFlows=["code"], CallbackURLs=["https://x.test/api/console"],
-                                         AllowedOAuthFlowsUserPoolClient=True,
-                                         AllowedOAuthScopes=["openid"])["UserPoolClient"]["ClientId"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="dev-kyc-console",
+        AllowedOAuthFlows=["code"],
+        CallbackURLs=["https://x.test/api/console"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["openid"],
+    )["UserPoolClient"]["ClientId"]
     found = console.sign_in_config()
     base = "https://dev-kyc-123456789012.auth.us-east-1.amazoncognito.com"
-    assert found == {"client_id": client, "authorize_url": f"{base}/oauth2/authorize",
-                     "token_url": f"{base}/oauth2/token", "logout_url": f"{base}/logout",
-                     "scope": "openid email profile", "origin": base}
+    assert found == {
+        "client_id": client,
+        "authorize_url": f"{base}/oauth2/authorize",
+        "token_url": f"{base}/oauth2/token",
+        "logout_url": f"{base}/logout",
+        "scope": "openid email profile",
+        "origin": base,
+    }
     headers = console.page().headers
     assert f"connect-src 'self' {base}" in headers["Content-Security-Policy"]
     console._discover.cache_clear()
@@ -191,8 +253,10 @@ def test_console_sign_in_is_found_in_the_stages_user_pool(aws_env, env):
 
 def test_local_stack_pool_has_the_console_client_and_domain(moto_url_stack):
     idp, outputs = moto_url_stack
-    clients = {c["ClientName"] for c in idp.list_user_pool_clients(UserPoolId=outputs["UserPoolId"],
-                                                                     MaxResults=60)["UserPoolClients"]}
+    clients = {
+        c["ClientName"]
+        for c in idp.list_user_pool_clients(UserPoolId=outputs["UserPoolId"], MaxResults=60)["UserPoolClients"]
+    }
     assert clients == {"local-kyc-app", "local-kyc-console"}
     assert idp.describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]["Domain"].startswith("local-kyc-")
 

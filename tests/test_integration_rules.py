@@ -1,5 +1,6 @@
 """Tenant integrations, the pure parts: a tenant's rules within the stage's bounds, the webhook
 retry schedule, the URL rules (SSRF, DNS rebinding) and Standard Webhooks signatures."""
+
 from __future__ import annotations
 
 import base64
@@ -14,28 +15,53 @@ from chalicelib.domain.retries import RetrySchedule, sqs_delay
 from chalicelib.domain.tenant_rules import SETTING_NAMES, StagePolicy, TenantRules, attempts_check, parse_overrides
 from chalicelib.outbound.urls import UrlRefused, check_url, is_public
 
-POLICY = StagePolicy(verify_threshold=95.0, review_threshold=80.0, clear_confidence=85.0, require_liveness=False,
-                     require_license_check=False, duplicate_check=False, max_attempts=None,
-                     accepted_id_types=ID_TYPES, id_types=ID_TYPES, verify_bounds=(90.0, 99.9),
-                     review_bounds=(50.0, 99.9))
+POLICY = StagePolicy(
+    verify_threshold=95.0,
+    review_threshold=80.0,
+    clear_confidence=85.0,
+    require_liveness=False,
+    require_license_check=False,
+    duplicate_check=False,
+    max_attempts=None,
+    accepted_id_types=ID_TYPES,
+    id_types=ID_TYPES,
+    verify_bounds=(90.0, 99.9),
+    review_bounds=(50.0, 99.9),
+)
 
 
 # -- a tenant's rules --------------------------------------------------------------------------
 
+
 def test_unset_settings_follow_the_stage():
     rules = TenantRules.of(POLICY, {})
-    assert rules.values == {"verify_threshold": 95.0, "review_threshold": 80.0, "require_liveness": False,
-                            "require_license_check": False, "duplicate_check": False, "max_attempts": None,
-                            "accepted_id_types": list(ID_TYPES)}
+    assert rules.values == {
+        "verify_threshold": 95.0,
+        "review_threshold": 80.0,
+        "require_liveness": False,
+        "require_license_check": False,
+        "duplicate_check": False,
+        "max_attempts": None,
+        "accepted_id_types": list(ID_TYPES),
+    }
     assert rules.defaults == list(SETTING_NAMES)
-    assert (rules.rules.verify_threshold, rules.rules.review_threshold, rules.rules.clear_confidence) == \
-        (95.0, 80.0, 85.0)
+    assert (rules.rules.verify_threshold, rules.rules.review_threshold, rules.rules.clear_confidence) == (
+        95.0,
+        80.0,
+        85.0,
+    )
 
 
 def test_tenant_values_win_and_are_recorded():
-    overrides, problems = parse_overrides({"verify_threshold": 90, "max_attempts": 3,
-                                           "accepted_id_types": ["Passport", "Driving license"],
-                                           "require_license_check": True}, POLICY)
+    overrides, problems = parse_overrides(
+        {
+            "verify_threshold": 90,
+            "max_attempts": 3,
+            "accepted_id_types": ["Passport", "Driving license"],
+            "require_license_check": True,
+        },
+        POLICY,
+    )
     assert problems == []
     rules = TenantRules.of(POLICY, overrides)
     assert rules.rules.verify_threshold == 90.0 and rules.max_attempts == 3 and rules.require_license_check
@@ -47,25 +73,28 @@ def test_tenant_values_win_and_are_recorded():
     assert "verify_threshold" not in rules.defaults and "review_threshold" in rules.defaults
 
 
-@pytest.mark.parametrize("body,field,problem", [
-    ({"verify_threshold": 89.9}, "verify_threshold", "out_of_bounds"),
-    ({"verify_threshold": 100}, "verify_threshold", "out_of_bounds"),
-    ({"review_threshold": 10}, "review_threshold", "out_of_bounds"),
-    ({"verify_threshold": "95"}, "verify_threshold", "type"),
-    ({"verify_threshold": True}, "verify_threshold", "type"),
-    ({"verify_threshold": float("nan")}, "verify_threshold", "type"),
-    ({"review_threshold": 96}, "review_threshold", "above_verify_threshold"),  # the stage's verify is 95
-    ({"verify_threshold": 91, "review_threshold": 92}, "review_threshold", "above_verify_threshold"),
-    ({"require_liveness": "yes"}, "require_liveness", "type"),
-    ({"max_attempts": 0}, "max_attempts", "invalid"),
-    ({"max_attempts": 101}, "max_attempts", "invalid"),
-    ({"max_attempts": 2.5}, "max_attempts", "invalid"),
-    ({"accepted_id_types": []}, "accepted_id_types", "invalid"),
-    ({"accepted_id_types": ["Library card"]}, "accepted_id_types", "invalid"),
-    ({"accepted_id_types": ["Passport", "Passport"]}, "accepted_id_types", "invalid"),
-    ({"accepted_id_types": "Passport"}, "accepted_id_types", "invalid"),
-    ({"colour": "red"}, "colour", "unknown"),
-])
+@pytest.mark.parametrize(
+    "body,field,problem",
+    [
+        ({"verify_threshold": 89.9}, "verify_threshold", "out_of_bounds"),
+        ({"verify_threshold": 100}, "verify_threshold", "out_of_bounds"),
+        ({"review_threshold": 10}, "review_threshold", "out_of_bounds"),
+        ({"verify_threshold": "95"}, "verify_threshold", "type"),
+        ({"verify_threshold": True}, "verify_threshold", "type"),
+        ({"verify_threshold": float("nan")}, "verify_threshold", "type"),
+        ({"review_threshold": 96}, "review_threshold", "above_verify_threshold"),  # the stage's verify is 95
+        ({"verify_threshold": 91, "review_threshold": 92}, "review_threshold", "above_verify_threshold"),
+        ({"require_liveness": "yes"}, "require_liveness", "type"),
+        ({"max_attempts": 0}, "max_attempts", "invalid"),
+        ({"max_attempts": 101}, "max_attempts", "invalid"),
+        ({"max_attempts": 2.5}, "max_attempts", "invalid"),
+        ({"accepted_id_types": []}, "accepted_id_types", "invalid"),
+        ({"accepted_id_types": ["Library card"]}, "accepted_id_types", "invalid"),
+        ({"accepted_id_types": ["Passport", "Passport"]}, "accepted_id_types", "invalid"),
+        ({"accepted_id_types": "Passport"}, "accepted_id_types", "invalid"),
+        ({"colour": "red"}, "colour", "unknown"),
+    ],
+)
 def test_bad_settings_are_refused(body, field, problem):
     overrides, problems = parse_overrides(body, POLICY)
     assert [(p.field, p.problem) for p in problems] == [(field, problem)]
@@ -116,8 +145,12 @@ def test_local_schedule_is_the_same_shape_compressed():
     from chalicelib.stage import stage_environment
 
     env = stage_environment("local")
-    local = RetrySchedule(float(env["KYC_WEBHOOK_RETRY_FIRST_S"]), float(env["KYC_WEBHOOK_RETRY_FACTOR"]),
-                          float(env["KYC_WEBHOOK_RETRY_MAX_S"]), float(env["KYC_WEBHOOK_RETRY_WINDOW_S"]))
+    local = RetrySchedule(
+        float(env["KYC_WEBHOOK_RETRY_FIRST_S"]),
+        float(env["KYC_WEBHOOK_RETRY_FACTOR"]),
+        float(env["KYC_WEBHOOK_RETRY_MAX_S"]),
+        float(env["KYC_WEBHOOK_RETRY_WINDOW_S"]),
+    )
     for rand in (0.0, 0.999):
         times = _attempt_times(local, rand)
         assert times[1] <= 2 and times[2] <= 6  # the first retries within seconds
@@ -133,6 +166,7 @@ def test_sqs_delays_are_whole_seconds_up_to_15_minutes():
 
 # -- the URL rules -------------------------------------------------------------------------------
 
+
 def resolver(*addresses):
     return lambda host, port: list(addresses)
 
@@ -144,29 +178,32 @@ def test_https_urls_of_public_hosts_are_accepted():
     assert check_url("https://93.184.216.34:8443/h").port == 8443
 
 
-@pytest.mark.parametrize("url,addresses,problem", [
-    ("http://hooks.example.com/", ("93.184.216.34",), "scheme"),
-    ("ftp://hooks.example.com/", ("93.184.216.34",), "scheme"),
-    ("https://internal.example.com/", ("10.0.0.5",), "not_public"),
-    ("https://internal.example.com/", ("93.184.216.34", "192.168.1.2"), "not_public"),  # any private one
-    ("https://localhost/", ("127.0.0.1",), "not_public"),
-    ("https://127.0.0.1/", (), "not_public"),
-    ("https://169.254.169.254/latest/meta-data", (), "not_public"),  # link-local: instance metadata
-    ("https://[::1]/", (), "not_public"),
-    ("https://[fe80::1]/", (), "not_public"),
-    ("https://[::ffff:10.0.0.1]/", (), "not_public"),  # IPv4-mapped
-    ("https://100.64.0.1/", (), "not_public"),  # shared address space (CGNAT)
-    ("https://0.0.0.0/", (), "not_public"),
-    ("https://224.0.0.1/", (), "not_public"),
-    ("https://user:pw@hooks.example.com/", ("93.184.216.34",), "invalid"),
-    ("https://hooks.example.com/#frag", ("93.184.216.34",), "invalid"),
-    ("https://hooks.example.com:99999/", ("93.184.216.34",), "invalid"),
-    ("https:///nohost", (), "invalid"),
-    ("https://hooks.example.com/ space", ("93.184.216.34",), "invalid"),
-    ("https://unknown.example.com/", (), "unresolvable"),
-    ("", (), "missing"),
-    (None, (), "missing"),
-])
+@pytest.mark.parametrize(
+    "url,addresses,problem",
+    [
+        ("http://hooks.example.com/", ("93.184.216.34",), "scheme"),
+        ("ftp://hooks.example.com/", ("93.184.216.34",), "scheme"),
+        ("https://internal.example.com/", ("10.0.0.5",), "not_public"),
+        ("https://internal.example.com/", ("93.184.216.34", "192.168.1.2"), "not_public"),  # any private one
+        ("https://localhost/", ("127.0.0.1",), "not_public"),
+        ("https://127.0.0.1/", (), "not_public"),
+        ("https://169.254.169.254/latest/meta-data", (), "not_public"),  # link-local: instance metadata
+        ("https://[::1]/", (), "not_public"),
+        ("https://[fe80::1]/", (), "not_public"),
+        ("https://[::ffff:10.0.0.1]/", (), "not_public"),  # IPv4-mapped
+        ("https://100.64.0.1/", (), "not_public"),  # shared address space (CGNAT)
+        ("https://0.0.0.0/", (), "not_public"),
+        ("https://224.0.0.1/", (), "not_public"),
+        ("https://user:pw@hooks.example.com/", ("93.184.216.34",), "invalid"),
+        ("https://hooks.example.com/#frag", ("93.184.216.34",), "invalid"),
+        ("https://hooks.example.com:99999/", ("93.184.216.34",), "invalid"),
+        ("https:///nohost", (), "invalid"),
+        ("https://hooks.example.com/ space", ("93.184.216.34",), "invalid"),
+        ("https://unknown.example.com/", (), "unresolvable"),
+        ("", (), "missing"),
+        (None, (), "missing"),
+    ],
+)
 def test_refused_urls(url, addresses, problem):
     with pytest.raises(UrlRefused) as refused:
         check_url(url, resolver=resolver(*addresses))
@@ -194,11 +231,14 @@ def test_unresolvable_host_is_refused():
 
 def test_public_addresses():
     assert is_public("8.8.8.8") and is_public("2001:4860:4860::8888")
-    assert not any(is_public(a) for a in ("10.1.2.3", "172.16.0.1", "192.168.0.1", "127.0.0.1", "::1",
-                                          "169.254.1.1", "fc00::1", "not an ip"))
+    assert not any(
+        is_public(a)
+        for a in ("10.1.2.3", "172.16.0.1", "192.168.0.1", "127.0.0.1", "::1", "169.254.1.1", "fc00::1", "not an ip")
+    )
 
 
 # -- signatures ------------------------------------------------------------------------------------
+
 
 def test_signatures_follow_the_standard_webhooks_specification():
     from standardwebhooks.webhooks import Webhook
@@ -213,8 +253,11 @@ def test_signatures_follow_the_standard_webhooks_specification():
     headers = signature_headers("msg_1", body, [secret, previous], when)
     assert headers["webhook-id"] == "msg_1" and headers["webhook-timestamp"] == str(int(when.timestamp()))
     # the specification itself: v1,<base64 HMAC-SHA256 of "id.timestamp.body"> with the secret's bytes
-    expected = base64.b64encode(hmac.new(base64.b64decode(secret[6:]), f"msg_1.{int(when.timestamp())}.{body}".encode(),
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(
+            base64.b64decode(secret[6:]), f"msg_1.{int(when.timestamp())}.{body}".encode(), hashlib.sha256
+        ).digest()
+    ).decode()
     assert headers["webhook-signature"].split(" ")[0] == f"v1,{expected}"
     # and the package verifies it with either secret (a rotation's grace period), not with a third
     assert Webhook(secret).verify(body, headers) == {"event": "kyc.status_changed", "tenant": "acme"}

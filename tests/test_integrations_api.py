@@ -1,5 +1,6 @@
 """The tenant integration routes (settings, webhooks) and Idempotency-Key on create_or_update,
 through chalice.test.Client on in-process moto (KMS included)."""
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ def events_items(prefix: str) -> list[dict]:
 
 # -- settings ------------------------------------------------------------------------------
 
+
 def test_settings_show_stage_defaults_then_the_tenants_own(api, issuer):
     token = admin(issuer)
     r = call(api, "get", "/settings", token)
@@ -52,30 +54,46 @@ def test_settings_show_stage_defaults_then_the_tenants_own(api, issuer):
     assert set(view["defaults"]) == set(view["settings"])
     assert view["bounds"]["verify_threshold"] == {"min": 90, "max": 99.9}
 
-    r = call(api, "put", "/settings", token, {"verify_threshold": 92.5, "max_attempts": 3,
-                                               "accepted_id_types": ["Passport"], "tenant": "acme"})
+    r = call(
+        api,
+        "put",
+        "/settings",
+        token,
+        {"verify_threshold": 92.5, "max_attempts": 3, "accepted_id_types": ["Passport"], "tenant": "acme"},
+    )
     assert r.status_code == 200, r.body
     assert r.json_body["settings"]["verify_threshold"] == 92.5 and r.json_body["settings"]["max_attempts"] == 3
-    assert set(r.json_body["defaults"]) == {"review_threshold", "require_liveness", "require_license_check",
-                                            "duplicate_check"}
+    assert set(r.json_body["defaults"]) == {
+        "review_threshold",
+        "require_liveness",
+        "require_license_check",
+        "duplicate_check",
+    }
     again = call(api, "get", "/settings", token).json_body
     assert again == r.json_body
     # another tenant keeps the stage's defaults
-    assert call(api, "get", "/settings", admin(issuer, "globex"), tenant="globex").json_body["settings"][
-        "verify_threshold"] == 95
+    assert (
+        call(api, "get", "/settings", admin(issuer, "globex"), tenant="globex").json_body["settings"][
+            "verify_threshold"
+        ]
+        == 95
+    )
     # PUT replaces: what it leaves out follows the stage again
     r = call(api, "put", "/settings", token, {"review_threshold": 70})
     assert r.json_body["settings"]["verify_threshold"] == 95 and r.json_body["settings"]["review_threshold"] == 70
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"verify_threshold": 50}, "verify_threshold"),
-    ({"review_threshold": 99}, "review_threshold"),
-    ({"max_attempts": -1}, "max_attempts"),
-    ({"accepted_id_types": ["Visa"]}, "accepted_id_types"),
-    ({"tenant": "globex"}, "tenant"),
-    ({"unknown": 1}, "unknown"),
-])
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"verify_threshold": 50}, "verify_threshold"),
+        ({"review_threshold": 99}, "review_threshold"),
+        ({"max_attempts": -1}, "max_attempts"),
+        ({"accepted_id_types": ["Visa"]}, "accepted_id_types"),
+        ({"tenant": "globex"}, "tenant"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
 def test_bad_settings_are_400_and_change_nothing(api, issuer, payload, field):
     token = admin(issuer)
     call(api, "put", "/settings", token, {"verify_threshold": 93})
@@ -105,6 +123,7 @@ def test_accepted_id_types_refuse_other_documents(api, issuer):
 
 # -- webhooks ---------------------------------------------------------------------------------
 
+
 def test_webhook_register_show_rotate_delete(api, issuer, env):
     from standardwebhooks.webhooks import Webhook
 
@@ -126,6 +145,7 @@ def test_webhook_register_show_rotate_delete(api, issuer, env):
     raw = json.dumps(item)
     assert secret not in raw and secret[6:] not in raw
     from chalicelib.storage import webhooks
+
     hook = webhooks.get("acme")
     assert webhooks.decrypt("acme", hook.secret) == secret
     with pytest.raises(Exception, match=r"Invalid"):
@@ -148,17 +168,20 @@ def test_webhook_register_show_rotate_delete(api, issuer, env):
     assert_error(call(api, "get", "/webhooks", token), 404)
 
 
-@pytest.mark.parametrize("payload,problem", [
-    ({"url": "http://93.184.216.34/kyc"}, "scheme"),
-    ({"url": "https://10.1.2.3/kyc"}, "not_public"),
-    ({"url": "https://169.254.169.254/latest"}, "not_public"),
-    ({"url": "https://[::1]/kyc"}, "not_public"),
-    ({"url": "https://localhost/kyc"}, "not_public"),
-    ({"url": "https://93.184.216.34/kyc", "events": ["kyc.everything"]}, "invalid"),
-    ({"url": "https://93.184.216.34/kyc", "events": []}, "invalid"),
-    ({"url": "https://93.184.216.34/kyc", "secret": "whsec_mine"}, "unknown"),
-    ({}, "missing"),
-])
+@pytest.mark.parametrize(
+    "payload,problem",
+    [
+        ({"url": "http://93.184.216.34/kyc"}, "scheme"),
+        ({"url": "https://10.1.2.3/kyc"}, "not_public"),
+        ({"url": "https://169.254.169.254/latest"}, "not_public"),
+        ({"url": "https://[::1]/kyc"}, "not_public"),
+        ({"url": "https://localhost/kyc"}, "not_public"),
+        ({"url": "https://93.184.216.34/kyc", "events": ["kyc.everything"]}, "invalid"),
+        ({"url": "https://93.184.216.34/kyc", "events": []}, "invalid"),
+        ({"url": "https://93.184.216.34/kyc", "secret": "whsec_mine"}, "unknown"),
+        ({}, "missing"),
+    ],
+)
 def test_bad_webhooks_are_400_and_stored_nowhere(api, issuer, payload, problem):
     r = call(api, "put", "/webhooks", admin(issuer), payload)
     assert_error(r, 400, "invalid_input")
@@ -188,6 +211,7 @@ def test_webhooks_need_an_admin_of_the_tenant(api, issuer):
 
 # -- Idempotency-Key -------------------------------------------------------------------------
 
+
 def keyed(api, token, payload, key, tenant="acme"):
     return post_with(api, token, payload, tenant, {"Idempotency-Key": key})
 
@@ -206,8 +230,13 @@ def test_same_key_and_body_replays_the_first_response_and_changes_nothing(api, i
     before = stored_items()
     # the record changes meanwhile (here: an admin's decision); the replay still answers the first response
     admin_token = admin(issuer)
-    api.http.post(f"{BASE}/acme/email/{USER}/validate", headers=hdr(admin_token), body=json.dumps(
-        {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "ok"}))
+    api.http.post(
+        f"{BASE}/acme/email/{USER}/validate",
+        headers=hdr(admin_token),
+        body=json.dumps(
+            {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "verified", "reason": "ok"}
+        ),
+    )
     decided = stored_items()
     replay = keyed(api, token, dict(reversed(list(payload.items()))), "order-1")  # same JSON, other key order
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
@@ -271,8 +300,9 @@ def test_the_erasure_route_deletes_the_stored_responses_too(api, issuer):
     keyed(api, issuer.token(email=USER), body(), "a")
     keyed(api, boss, body(email="someone@example.com"), "c")
     assert len(events_items(f"idempotency#customer#acme#{USER}")) == 1
-    r = api.http.delete(f"/kyc/stage/local/tenant/acme/email/{quote(USER, safe='')}",
-                        headers={"Authorization": f"Bearer {boss}"})
+    r = api.http.delete(
+        f"/kyc/stage/local/tenant/acme/email/{quote(USER, safe='')}", headers={"Authorization": f"Bearer {boss}"}
+    )
     assert r.status_code == 200, r.body
     assert events_items(f"idempotency#customer#acme#{USER}") == []
     stored = events_items("idempotency#create_or_update#acme")
@@ -280,6 +310,7 @@ def test_the_erasure_route_deletes_the_stored_responses_too(api, issuer):
 
 
 # -- the spec (docs/openapi.yaml) ---------------------------------------------------------------
+
 
 def test_integration_responses_conform_to_the_spec(api, issuer):
     from tests.test_openapi import CREATE, conforms

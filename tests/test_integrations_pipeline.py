@@ -1,6 +1,7 @@
 """Tenant integrations through the local stack's parts: the API over HTTP (Chalice's local
 server), the stage's resources on moto server, the app's handlers run by the local pollers, a
 webhook receiver on 127.0.0.1, and a fake of the provider port (for exact similarities)."""
+
 from __future__ import annotations
 
 import itertools
@@ -16,16 +17,23 @@ from tests.conftest import ISSUER, environment
 from tests.integrations_support import HttpApi, Receiver, pump, verified
 
 # retries every second, given up 3 s after the first attempt; a 2 s delivery timeout
-SHORT_SCHEDULE = {"KYC_WEBHOOK_RETRY_FIRST_S": "1", "KYC_WEBHOOK_RETRY_FACTOR": "1", "KYC_WEBHOOK_RETRY_MAX_S": "1",
-                  "KYC_WEBHOOK_RETRY_WINDOW_S": "3", "KYC_WEBHOOK_RETRY_JITTER": "0", "KYC_WEBHOOK_TIMEOUT": "2"}
+SHORT_SCHEDULE = {
+    "KYC_WEBHOOK_RETRY_FIRST_S": "1",
+    "KYC_WEBHOOK_RETRY_FACTOR": "1",
+    "KYC_WEBHOOK_RETRY_MAX_S": "1",
+    "KYC_WEBHOOK_RETRY_WINDOW_S": "3",
+    "KYC_WEBHOOK_RETRY_JITTER": "0",
+    "KYC_WEBHOOK_TIMEOUT": "2",
+}
 
 
 @pytest.fixture(scope="module")
 def http(stage, issuer):
     from kyc_service.local.process import free_port
 
-    with environment(KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks(), KYC_WEBHOOK_ALLOW_LOOPBACK="true",
-                     **SHORT_SCHEDULE):
+    with environment(
+        KYC_TOKEN_ISSUER=ISSUER, KYC_JWKS=issuer.jwks(), KYC_WEBHOOK_ALLOW_LOOPBACK="true", **SHORT_SCHEDULE
+    ):
         api = HttpApi(free_port())
         yield api
         api.close()
@@ -49,10 +57,18 @@ def register(http, issuer, tenant, url, **extra) -> str:
 
 
 def application(stage, tenant, email, **over):
-    body = {"email": email, "first_name": "Ashish", "last_name": "Palankar", "date_of_birth": "1990-04-20",
-            "id_type": "Driving license", "id_value": "D1234-5678",
-            "document_links": [{"kind": "id_front", "key": stage.upload(tenant, "id_front")},
-                               {"kind": "selfie", "key": stage.upload(tenant, "selfie")}]}
+    body = {
+        "email": email,
+        "first_name": "Ashish",
+        "last_name": "Palankar",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+        "document_links": [
+            {"kind": "id_front", "key": stage.upload(tenant, "id_front")},
+            {"kind": "selfie", "key": stage.upload(tenant, "selfie")},
+        ],
+    }
     body.update(over)
     return body
 
@@ -77,6 +93,7 @@ def decided(http, issuer, tenant, email):
 
 # -- deliveries -----------------------------------------------------------------------------------
 
+
 def test_one_signed_delivery_per_decision(stage, provider, http, issuer, receiver):
     tenant, email = "hooks", "hooks.user@example.com"
     secret = register(http, issuer, tenant, receiver.url)
@@ -97,9 +114,18 @@ def test_one_signed_delivery_per_decision(stage, provider, http, issuer, receive
     assert [json.loads(first.body)] == sns  # the SNS message's JSON, as published
 
     # a manual decision is another event: another delivery, another webhook-id
-    r = http.call("POST", tenant, f"/email/{email}/validate", admin(issuer, tenant),
-                  {"id_type": "Driving license", "id_value": "D1234-5678", "verification_status": "rejected",
-                   "reason": "document looks altered"})
+    r = http.call(
+        "POST",
+        tenant,
+        f"/email/{email}/validate",
+        admin(issuer, tenant),
+        {
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "verification_status": "rejected",
+            "reason": "document looks altered",
+        },
+    )
     assert r.status_code == 200, r.text
     assert pump(stage.manager, lambda: len(receiver.received) == 2)
     second = verified(receiver.received[1], secret)
@@ -174,15 +200,24 @@ def test_events_the_tenant_did_not_subscribe_to_are_not_sent(stage, provider, ht
     from chalicelib.handlers.webhooks import deliver
 
     register(http, issuer, "picky", receiver.url, events=["kyc.erased"])
-    sns = {"Type": "Notification", "MessageId": "m-1", "Message": json.dumps(
-        {"event": "kyc.status_changed", "tenant": "picky", "validation_status": "verified"})}
+    sns = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "Message": json.dumps({"event": "kyc.status_changed", "tenant": "picky", "validation_status": "verified"}),
+    }
     assert deliver(json.dumps(sns)) == "not_subscribed"
-    erased = dict(sns, MessageId="m-2", Message=json.dumps({"event": "kyc.erased", "tenant": "picky",
-                                                             "reference": "r1", "occurred_at": "2026-01-01T00:00:00Z"}))
+    erased = dict(
+        sns,
+        MessageId="m-2",
+        Message=json.dumps(
+            {"event": "kyc.erased", "tenant": "picky", "reference": "r1", "occurred_at": "2026-01-01T00:00:00Z"}
+        ),
+    )
     assert deliver(json.dumps(erased)) == "delivered"
     assert [r.headers["webhook-id"] for r in receiver.received] == ["msg_m-2"]
-    assert deliver(json.dumps(dict(sns, Message=json.dumps({"event": "kyc.erased", "tenant": "nobody"})))) == \
-        "no_webhook"
+    assert (
+        deliver(json.dumps(dict(sns, Message=json.dumps({"event": "kyc.erased", "tenant": "nobody"})))) == "no_webhook"
+    )
     assert deliver("not json") == "unreadable"
 
 
@@ -202,8 +237,11 @@ def test_delivery_resolves_again_and_connects_to_the_checked_address(stage, prov
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     register(http, issuer, "rebind", "https://hooks.example.test/kyc")
-    sns = {"Type": "Notification", "MessageId": "m-3", "Message": json.dumps(
-        {"event": "kyc.status_changed", "tenant": "rebind"})}
+    sns = {
+        "Type": "Notification",
+        "MessageId": "m-3",
+        "Message": json.dumps({"event": "kyc.status_changed", "tenant": "rebind"}),
+    }
     assert deliver(json.dumps(sns)) == "retry_scheduled"
     assert connected == [("93.184.216.34", 443)]  # the checked address, not a second lookup
 
@@ -220,8 +258,16 @@ def test_sqs_delays_hold_a_message_back_in_the_local_poller(stage):
     poller = stage.manager.poller("deliver_webhooks")
     url = aws.queue_url(settings().integrations.webhook_queue_name)
     stage.sqs.purge_queue(QueueUrl=url)  # earlier tests' retries, still delayed
-    message = {"kind": RETRY_KIND, "webhook_id": "msg_x", "tenant": "nobody", "event_type": "kyc.erased",
-               "event": "{}", "attempts": 1, "first_at": time.time(), "due_at": time.time() + 2}
+    message = {
+        "kind": RETRY_KIND,
+        "webhook_id": "msg_x",
+        "tenant": "nobody",
+        "event_type": "kyc.erased",
+        "event": "{}",
+        "attempts": 1,
+        "first_at": time.time(),
+        "due_at": time.time() + 2,
+    }
     stage.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message), DelaySeconds=2)
     assert poller.poll_once() == 0
     time.sleep(2.2)
@@ -234,8 +280,10 @@ def test_sqs_delays_hold_a_message_back_in_the_local_poller(stage):
 
 # -- per-tenant rules ---------------------------------------------------------------------------
 
+
 def test_two_tenants_with_different_thresholds_decide_the_same_borderline_case_differently(
-        stage, provider, http, issuer):
+    stage, provider, http, issuer
+):
     r = http.call("PUT", "lenient", "/settings", admin(issuer, "lenient"), {"verify_threshold": 90})
     assert r.status_code == 200, r.text
     email = "borderline@example.com"
@@ -243,8 +291,9 @@ def test_two_tenants_with_different_thresholds_decide_the_same_borderline_case_d
         body = application(stage, tenant, email)
         provider.faces[body["document_links"][1]["key"]] = FaceComparison(92.0, 1, 1)  # the same case
         submit(http, issuer, tenant, body)
-    assert pump(stage.manager, lambda: decided(http, issuer, "strict", email)()
-                and decided(http, issuer, "lenient", email)())
+    assert pump(
+        stage.manager, lambda: decided(http, issuer, "strict", email)() and decided(http, issuer, "lenient", email)()
+    )
     strict, lenient = record(http, issuer, "strict", email), record(http, issuer, "lenient", email)
     assert strict["validation_status"] == "needs_review" and lenient["validation_status"] == "verified"
     assert strict["checks"]["face_match"]["similarity"] == lenient["checks"]["face_match"]["similarity"] == 92.0
@@ -273,8 +322,13 @@ def test_require_license_check_sends_api_records_to_the_licence_validator(stage,
     r = http.call("PUT", tenant, "/settings", admin(issuer, tenant), {"require_license_check": True})
     assert r.status_code == 200 and r.json()["settings"]["require_license_check"] is True
     submit(http, issuer, tenant, application(stage, tenant, email))
-    assert pump(stage.manager, lambda: record(http, issuer, tenant, email)["checks"].get(
-        "license_validation", {}).get("status") in ("passed", "failed"))
+    assert pump(
+        stage.manager,
+        lambda: (
+            record(http, issuer, tenant, email)["checks"].get("license_validation", {}).get("status")
+            in ("passed", "failed")
+        ),
+    )
     rec = record(http, issuer, tenant, email)
     assert [q["body"]["driver_license_id"] for q in validator.requests] == ["D1234-5678"]
     assert rec["validation_status"] == "verified" and rec["checks"]["license_validation"]["passed"] is True
@@ -282,6 +336,7 @@ def test_require_license_check_sends_api_records_to_the_licence_validator(stage,
 
 
 # -- Idempotency-Key through the stack -----------------------------------------------------------
+
 
 def test_a_replayed_create_or_update_changes_nothing(stage, provider, http, issuer, receiver):
     tenant, email = "replayco", "replay.user@example.com"
@@ -302,6 +357,12 @@ def test_a_replayed_create_or_update_changes_nothing(stage, provider, http, issu
     assert record(http, issuer, tenant, email) == before  # no new submission, no new decision
     assert len(receiver.received) == 1  # and no new event
 
-    reused = submit_raw = http.call("POST", tenant, "/create_or_update", admin(issuer, tenant),
-                                    dict(body, city="Elsewhere"), headers={"Idempotency-Key": "signup-42"})
+    reused = submit_raw = http.call(
+        "POST",
+        tenant,
+        "/create_or_update",
+        admin(issuer, tenant),
+        dict(body, city="Elsewhere"),
+        headers={"Idempotency-Key": "signup-42"},
+    )
     assert reused.status_code == 409 and submit_raw.json()["error"]["code"] == "idempotency_key_reused"

@@ -1,6 +1,7 @@
 """Tenant integrations as a tenant uses them: `python -m kyc_service run` in a subprocess (the
 self-hosted engines decide), its HTTP routes, and a webhook receiver on 127.0.0.1 that checks
 every delivery with the `standardwebhooks` package and the tenant's secret."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture(scope="module")
 def running():
-    pytest.importorskip("kyc_service.engines.adapter", reason="self-hosted engines not installed "
-                        "(requirements-engines.txt); the local stack decides nothing without them")
+    pytest.importorskip(
+        "kyc_service.engines.adapter",
+        reason="self-hosted engines not installed "
+        "(requirements-engines.txt); the local stack decides nothing without them",
+    )
     stack = StackProcess()
     yield stack
     assert stack.stop() == 0, "".join(stack.output)
@@ -37,8 +41,13 @@ def token(running, tenant, email=None, admin=False):
 
 
 def call(running, method, tenant, path, bearer, payload=None, headers=None):
-    return requests.request(method, f"{running.api}/kyc/stage/local/tenant/{tenant}{path}", json=payload,
-                            headers={"Authorization": f"Bearer {bearer}", **(headers or {})}, timeout=60)
+    return requests.request(
+        method,
+        f"{running.api}/kyc/stage/local/tenant/{tenant}{path}",
+        json=payload,
+        headers={"Authorization": f"Bearer {bearer}", **(headers or {})},
+        timeout=60,
+    )
 
 
 def apply(running, tenant, email, seed=3):
@@ -114,8 +123,7 @@ def test_a_replayed_create_or_update_changes_nothing(running):
     assert replay.json() == first.json()
     time.sleep(2)
     assert api.records(email) == before
-    other = api.http.post(api.url("/create_or_update"), json=dict(body, city="Elsewhere"), headers=headers,
-                          timeout=30)
+    other = api.http.post(api.url("/create_or_update"), json=dict(body, city="Elsewhere"), headers=headers, timeout=30)
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
 
 

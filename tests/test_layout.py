@@ -3,6 +3,7 @@ no import cycles, no file too long to read, every folder says what lives in it.
 
 import-linter (pyproject.toml, run by `make test`) checks the layers; these checks cover what
 its contracts cannot say."""
+
 from __future__ import annotations
 
 import ast
@@ -14,8 +15,11 @@ MAX_LINES = 400
 
 
 def _sources() -> list[Path]:
-    return [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py")),
-            *sorted((ROOT / "kyc_service").rglob("*.py"))]
+    return [
+        ROOT / "app.py",
+        *sorted((ROOT / "chalicelib").rglob("*.py")),
+        *sorted((ROOT / "kyc_service").rglob("*.py")),
+    ]
 
 
 def _cycles() -> list[set[str]]:
@@ -64,16 +68,20 @@ def test_lambda_code_imports_nothing_of_the_local_tools():
     importers = set()
     for path in (ROOT / "chalicelib").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(n == "kyc_service" or n.startswith("kyc_service.") for n in names):
                 importers.add(path.relative_to(ROOT).as_posix())
     assert importers == set()
 
 
 def test_no_source_file_over_400_lines():
-    long = {p.relative_to(ROOT).as_posix(): n for p in _sources()
-            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {p.relative_to(ROOT).as_posix(): n for p in _sources() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}
 
 

@@ -1,5 +1,6 @@
 """The third-party licence check of bundle records: queue, validator, decision, dead letters.
 A real HTTP validator on 127.0.0.1 (tests.test_bundles.Validator); the app's handlers on moto server."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def visibility(stage, seconds: int):
 def test_decision_waits_for_a_valid_licence_when_required(stage, provider, validator, required):
     validator.reset(answer={"valid": True, "reference": "x"})
     app_uuid = new_uuid()
-    stage.s3.put_object(Bucket=stage.outputs["DocumentBucketName"], Key=f"zipped/{TENANT}/{app_uuid}.zip",
-                        Body=bundle(app_uuid))
+    stage.s3.put_object(
+        Bucket=stage.outputs["DocumentBucketName"], Key=f"zipped/{TENANT}/{app_uuid}.zip", Body=bundle(app_uuid)
+    )
     for _ in range(5):  # intake and the verifier only: the licence message stays queued
         stage.manager.poller("intake_bundle").poll_once()
         stage.manager.poller("verify_records").poll_once()
@@ -52,8 +54,11 @@ def test_decision_waits_for_a_valid_licence_when_required(stage, provider, valid
     assert rec.validation_status == "verified" and rec.decision_id and rec.decided_by == "system"
     assert lv["passed"] is True and lv["answer"] == {"valid": True} and lv["checked_at"]
     assert notes_for(stage, app_uuid) == ["verified"]
-    assert validator.requests[0]["body"] == {"driver_license_id": "D1234-5678", "uuid": app_uuid,
-                                             "validation_override": None}
+    assert validator.requests[0]["body"] == {
+        "driver_license_id": "D1234-5678",
+        "uuid": app_uuid,
+        "validation_override": None,
+    }
 
 
 def test_invalid_licence_rejects_with_a_reason_when_required(stage, provider, validator, required):
@@ -133,8 +138,9 @@ def test_redelivery_and_stale_messages_change_nothing(stage, provider, validator
 def test_validator_failure_is_a_partial_batch_failure(stage, provider, validator, required):
     validator.reset(status=500)
     app_uuid = new_uuid()
-    stage.s3.put_object(Bucket=stage.outputs["DocumentBucketName"], Key=f"zipped/{TENANT}/{app_uuid}.zip",
-                        Body=bundle(app_uuid))
+    stage.s3.put_object(
+        Bucket=stage.outputs["DocumentBucketName"], Key=f"zipped/{TENANT}/{app_uuid}.zip", Body=bundle(app_uuid)
+    )
     for _ in range(5):
         stage.manager.poller("intake_bundle").poll_once()
         stage.manager.poller("verify_records").poll_once()
@@ -160,8 +166,11 @@ def test_validator_client_answers_and_errors(validator, env):
     validator.reset(answer={"valid": True, "message": "ok", "holder": {"name": "dropped"}})
     assert licence.call_validator(MESSAGE, configured) == {"valid": True, "message": "ok"}
     assert validator.requests[0]["authorization"] == "Bearer s3cret"
-    for status, error in ((503, licence.ValidatorUnavailable), (429, licence.ValidatorUnavailable),
-                          (400, licence.CheckImpossible)):
+    for status, error in (
+        (503, licence.ValidatorUnavailable),
+        (429, licence.ValidatorUnavailable),
+        (400, licence.CheckImpossible),
+    ):
         validator.reset(status=status)
         with pytest.raises(error):
             licence.call_validator(MESSAGE, configured)
@@ -179,6 +188,7 @@ def test_validator_client_answers_and_errors(validator, env):
 
 # -- the seeds' mock validator route -------------------------------------------------------
 
+
 @pytest.fixture
 def app_client(monkeypatch):
     from chalice.test import Client
@@ -194,9 +204,11 @@ def app_client(monkeypatch):
 def test_mock_validator_echoes_the_override_outside_production(app_client, env):
     env.set(KYC_PRODUCTION="false")
     for override, valid in ((False, False), (True, True), (None, True)):
-        r = app_client.http.post("/mock/license-validator", headers={"Content-Type": "application/json"},
-                                 body=json.dumps({"driver_license_id": "D1", "uuid": "u",
-                                                  "validation_override": override}))
+        r = app_client.http.post(
+            "/mock/license-validator",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"driver_license_id": "D1", "uuid": "u", "validation_override": override}),
+        )
         assert r.status_code == 200 and json.loads(r.body) == {"valid": valid}
     r = app_client.http.post("/mock/license-validator", body=b"[not json")
     assert r.status_code == 400 and json.loads(r.body)["error"]["code"] == "invalid_input"
@@ -218,20 +230,41 @@ def test_licence_answer_never_overwrites_an_admin_decision(aws_env, issuer):
     from chalicelib.services import store
     from chalicelib.storage.models import tables
 
-    body = {"email": "late@example.com", "first_name": "Ada", "last_name": "Lovelace",
-            "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678"}
+    body = {
+        "email": "late@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+    }
     s = settings()
     record, _, _ = store().save("acme", parse_submission(body, s.stage, "acme", s), source="bundle")
     kyc = tables().kyc
-    record.update(actions=[kyc.verify.set(False), kyc.checks.set({"license_validation": {
-        "status": "pending", "decision_waits": True, "automatic_status": "verified"}})])
-    decided = store().decide_manually("acme", "late@example.com",
-                                      ManualDecision("Driving license", "D1234-5678", "rejected", "forged"), "adm")
-    message = {"tenant": "acme", "email": "late@example.com", "id_type": "Driving license",
-               "driver_license_id": "D1234-5678", "submission_id": record.submission_id}
+    record.update(
+        actions=[
+            kyc.verify.set(False),
+            kyc.checks.set(
+                {"license_validation": {"status": "pending", "decision_waits": True, "automatic_status": "verified"}}
+            ),
+        ]
+    )
+    decided = store().decide_manually(
+        "acme", "late@example.com", ManualDecision("Driving license", "D1234-5678", "rejected", "forged"), "adm"
+    )
+    message = {
+        "tenant": "acme",
+        "email": "late@example.com",
+        "id_type": "Driving license",
+        "driver_license_id": "D1234-5678",
+        "submission_id": record.submission_id,
+    }
     assert licence.apply_result(message, "verified", {"passed": True, "status": "passed"}, None) == "written"
     after = store().get("acme", "late@example.com", "Driving license", "D1234-5678")
-    assert (after.validation_status, after.decided_by, after.decision_id) == \
-        ("rejected", "admin:adm", decided.decision_id)
+    assert (after.validation_status, after.decided_by, after.decision_id) == (
+        "rejected",
+        "admin:adm",
+        decided.decision_id,
+    )
     assert after.checks.as_dict()["license_validation"]["status"] == "passed"
     assert list(after.reasons) == ["forged"]

@@ -1,5 +1,6 @@
 """The local stack as a user runs it: `python -m kyc_service run` in a subprocess on
 free ports, driven over HTTP, checked through boto3 at the embedded endpoint."""
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,24 @@ REGION = "us-east-1"
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "AWS_"))}
-    return subprocess.run([sys.executable, "-m", "kyc_service", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "kyc_service", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
 def running():
-    pytest.importorskip("kyc_service.engines.adapter", reason="self-hosted engines not installed "
-                        "(requirements-engines.txt); the local stack decides nothing without them")
+    pytest.importorskip(
+        "kyc_service.engines.adapter",
+        reason="self-hosted engines not installed "
+        "(requirements-engines.txt); the local stack decides nothing without them",
+    )
     stack = StackProcess()
     yield stack
     assert stack.stop() == 0, "".join(stack.output)
@@ -41,8 +52,12 @@ def test_concurrent_first_requests_all_succeed(running):
     headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
 
     def upload_request(_):
-        return requests.post(f"{running.api}/kyc/stage/local/tenant/acme/documents", headers=headers,
-                             json={"content_type": "image/jpeg"}, timeout=30).status_code
+        return requests.post(
+            f"{running.api}/kyc/stage/local/tenant/acme/documents",
+            headers=headers,
+            json={"content_type": "image/jpeg"},
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert set(pool.map(upload_request, range(24))) == {201}
@@ -50,8 +65,16 @@ def test_concurrent_first_requests_all_succeed(running):
 
 def test_banner_names_urls_resources_and_provider(running):
     text = "".join(running.output)
-    for part in (running.api, running.aws, "local_kyc_service", "local-kyc-documents", "local-kyc-notifications",
-                 "local-license-queue", "self-hosted engines", "kyc_service token"):
+    for part in (
+        running.api,
+        running.aws,
+        "local_kyc_service",
+        "local-kyc-documents",
+        "local-kyc-notifications",
+        "local-license-queue",
+        "self-hosted engines",
+        "kyc_service token",
+    ):
         assert part in text
     assert requests.get(f"{running.api}/health", timeout=5).json()["status"] == "ok"
 
@@ -63,10 +86,12 @@ def test_end_to_end_over_http(running):
     sqs, sns = running.client("sqs"), running.client("sns")
     inbox = sqs.create_queue(QueueName="e2e-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
-                 if t["TopicArn"].endswith("local-kyc-notifications"))
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,
-                  Attributes={"FilterPolicy": json.dumps({"tenant": ["e2e"]})})
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("local-kyc-notifications")
+    )
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"FilterPolicy": json.dumps({"tenant": ["e2e"]})}
+    )
 
     email = "e2e.user@example.com"
     token = cli("token", "--tenant", "e2e", "--email", email, "--aws-port", str(running.aws_port))
@@ -90,15 +115,15 @@ def test_end_to_end_over_http(running):
     identity = {}
     # the identity handler follows the decision (moto applies an update's actions one by one: read until whole)
     while time.monotonic() < deadline and "validation_status" not in identity.get("Item", {}):
-        identity = running.client("dynamodb").get_item(TableName="local_identity", ConsistentRead=True,
-                                                       Key={"tenant#email": {"S": f"e2e#{email}"}})
+        identity = running.client("dynamodb").get_item(
+            TableName="local_identity", ConsistentRead=True, Key={"tenant#email": {"S": f"e2e#{email}"}}
+        )
         time.sleep(0.2)
     assert identity["Item"]["validation_status"]["S"] == "verified"
 
     messages = []
     while time.monotonic() < deadline and not messages:
-        messages = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=1,
-                                       MaxNumberOfMessages=10).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
     assert len(messages) == 1
     envelope = json.loads(messages[0]["Body"])
     message = json.loads(envelope["Message"])
@@ -131,8 +156,11 @@ def test_token_command_prints_a_token_the_api_accepts_and_refuses_other_tenants(
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = requests.get(f"{running.api}/kyc/stage/local/tenant/globex/email/nobody%40example.com", headers=h, timeout=5)
     assert r.status_code == 403 and "error" in r.json()
-    r = requests.get(f"{running.api}/kyc/stage/local/tenant/acme/email/x%40example.com",
-                     headers={"Authorization": "Bearer " + token[:-4] + "AAAA"}, timeout=5)
+    r = requests.get(
+        f"{running.api}/kyc/stage/local/tenant/acme/email/x%40example.com",
+        headers={"Authorization": "Bearer " + token[:-4] + "AAAA"},
+        timeout=5,
+    )
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
 
 
@@ -203,15 +231,21 @@ def test_the_swap_of_issue_13_changes_no_verified_evidence_and_erasure_removes_i
     body, images = application("genuine", seed=5)
     forms, links = {}, []
     for kind in ("id_front", "selfie"):
-        up = requests.post(f"{base}/documents", json={"content_type": "image/png", "kind": kind},
-                           headers=headers, timeout=30).json()
-        s3 = requests.post(up["upload"]["url"], data=up["upload"]["fields"],
-                           files={"file": (f"{kind}.png", images[kind], "image/png")}, timeout=30)
+        up = requests.post(
+            f"{base}/documents", json={"content_type": "image/png", "kind": kind}, headers=headers, timeout=30
+        ).json()
+        s3 = requests.post(
+            up["upload"]["url"],
+            data=up["upload"]["fields"],
+            files={"file": (f"{kind}.png", images[kind], "image/png")},
+            timeout=30,
+        )
         assert s3.status_code == 204, s3.text
         forms[kind] = up
         links.append({"kind": kind, "key": up["key"]})
-    saved = requests.post(f"{base}/create_or_update", json=dict(body, email=email, document_links=links),
-                          headers=headers, timeout=30)
+    saved = requests.post(
+        f"{base}/create_or_update", json=dict(body, email=email, document_links=links), headers=headers, timeout=30
+    )
     assert saved.status_code == 201, saved.text
     record_url = f"{base}/email/{quote(email, safe='')}"
     deadline = time.monotonic() + 120
@@ -230,8 +264,9 @@ def test_the_swap_of_issue_13_changes_no_verified_evidence_and_erasure_removes_i
 
     impostor = samples.impostor_selfie()
     form = forms["selfie"]["upload"]
-    again = requests.post(form["url"], data=form["fields"], files={"file": ("x.png", impostor, "image/png")},
-                          timeout=30)
+    again = requests.post(
+        form["url"], data=form["fields"], files={"file": ("x.png", impostor, "image/png")}, timeout=30
+    )
     assert again.status_code == 204  # the form is still valid: the upload is replaced
     assert s3.get_object(Bucket="local-kyc-documents", Key=selfie["key"])["Body"].read() == impostor
     time.sleep(3)  # the pollers run every 0.25 s: anything the swap set off would have happened
@@ -248,6 +283,9 @@ def test_the_swap_of_issue_13_changes_no_verified_evidence_and_erasure_removes_i
     assert requests.delete(record_url, headers=admin, timeout=30).status_code == 404
     from chalicelib.keys import owner_ref
 
-    left = [o["Key"] for o in s3.list_objects_v2(Bucket="local-kyc-documents").get("Contents", [])
-            if owner_ref(email) in o["Key"]]
+    left = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="local-kyc-documents").get("Contents", [])
+        if owner_ref(email) in o["Key"]
+    ]
     assert left == []

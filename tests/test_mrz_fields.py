@@ -1,5 +1,6 @@
 """chalicelib.domain.mrz's additions for the decision: a provider's zone text read (with correction by
 position), and a zone's fields named as Textract names them, judged against an explicit day."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -17,8 +18,13 @@ def test_a_zone_built_with_its_check_digits_is_valid():
 
 def test_textract_named_fields_with_dates_resolved_against_today():
     fields = mrz.textract_fields(mrz.read(ZONE), date(2026, 6, 15))
-    assert fields == {"LAST_NAME": "JUAN", "FIRST_NAME": "LI", "DOCUMENT_NUMBER": "000202837",
-                      "DATE_OF_BIRTH": "1982-05-01", "EXPIRATION_DATE": "2029-05-09"}
+    assert fields == {
+        "LAST_NAME": "JUAN",
+        "FIRST_NAME": "LI",
+        "DOCUMENT_NUMBER": "000202837",
+        "DATE_OF_BIRTH": "1982-05-01",
+        "EXPIRATION_DATE": "2029-05-09",
+    }
 
 
 def test_two_digit_years_follow_the_given_day():

@@ -1,5 +1,6 @@
 """docs/openapi.yaml kept in step with the code: routes, body and record schemas, spec
 validity, and real responses (chalice.test.Client on moto) checked against the spec."""
+
 from __future__ import annotations
 
 import copy
@@ -57,8 +58,18 @@ def to_json_schema(schema):
     schema = _deref(schema)
     out = {}
     for key, value in schema.items():
-        if key in ("nullable", "example", "examples", "description", "xml", "externalDocs",
-                   "deprecated", "readOnly", "writeOnly", "discriminator"):
+        if key in (
+            "nullable",
+            "example",
+            "examples",
+            "description",
+            "xml",
+            "externalDocs",
+            "deprecated",
+            "readOnly",
+            "writeOnly",
+            "discriminator",
+        ):
             continue
         if key in ("properties", "patternProperties"):
             out[key] = {name: to_json_schema(s) for name, s in value.items()}
@@ -76,8 +87,9 @@ def component(name: str) -> dict:
 
 
 def check_against(schema: dict, instance) -> None:
-    jsonschema.Draft7Validator(to_json_schema(schema),
-                               format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(instance)
+    jsonschema.Draft7Validator(
+        to_json_schema(schema), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+    ).validate(instance)
 
 
 def spec_operations(spec: dict):
@@ -89,12 +101,16 @@ def spec_operations(spec: dict):
 
 # -- (a) routes -----------------------------------------------------------------------------
 
+
 def app_routes() -> dict[tuple[str, str], list[str]]:
     import app as app_module
 
-    return {(path, method.lower()): list(entry.view_args)
-            for path, methods in app_module.app.routes.items()
-            for method, entry in methods.items() if method.upper() != "OPTIONS"}
+    return {
+        (path, method.lower()): list(entry.view_args)
+        for path, methods in app_module.app.routes.items()
+        for method, entry in methods.items()
+        if method.upper() != "OPTIONS"
+    }
 
 
 def test_spec_routes_equal_app_routes(spec):
@@ -137,6 +153,7 @@ def test_authorized_routes_match_spec_security(spec):
 
 # -- (b) the create_or_update body ------------------------------------------------------------
 
+
 def test_create_body_matches_validation():
     from chalicelib.config import ID_TYPES
     from chalicelib.domain.submission import LINK_KINDS
@@ -167,8 +184,9 @@ def test_patterns_equal_validation_regexes():
     assert validation.ZIP_RE.pattern.strip("^$") in props["zip_code"]["pattern"]
     assert validation.PHONE_RE.pattern.strip("^$") in props["phone_number"]["pattern"]
     # Python's end-of-string anchor \Z (no trailing newline) is ECMA's $ in OpenAPI patterns
-    assert _spec()["components"]["parameters"]["tenant"]["schema"]["pattern"] == \
-        validation.TENANT_RE.pattern.replace("\\Z", "$")
+    assert _spec()["components"]["parameters"]["tenant"]["schema"]["pattern"] == validation.TENANT_RE.pattern.replace(
+        "\\Z", "$"
+    )
 
 
 def test_other_schemas_match_code():
@@ -189,6 +207,7 @@ def test_other_schemas_match_code():
 
 # -- (c) the record -------------------------------------------------------------------------
 
+
 def test_record_schema_matches_to_public():
     from chalicelib.storage.records import PUBLIC_FIELDS
 
@@ -197,6 +216,7 @@ def test_record_schema_matches_to_public():
 
 
 # -- (d) a valid OpenAPI 3 document, examples included ---------------------------------------
+
 
 def test_spec_is_valid_openapi_3(spec):
     from openapi_spec_validator import validate
@@ -231,6 +251,7 @@ def test_examples_match_their_schemas(spec):
 
 # -- (e) real responses against the spec -----------------------------------------------------
 
+
 def hdr(token: str | None, content_type: str = "application/json") -> dict:
     h = {"Content-Type": content_type}
     if token is not None:
@@ -262,28 +283,39 @@ def upload_document(client, token, kind: str, content_type: str = "image/png") -
     field of upload.fields and the file (moto answers the presigned POST in-process)."""
     import requests
 
-    r = client.http.post(f"{BASE}/acme/documents", headers=hdr(token),
-                         body=json.dumps({"content_type": content_type, "kind": kind}))
+    r = client.http.post(
+        f"{BASE}/acme/documents", headers=hdr(token), body=json.dumps({"content_type": content_type, "kind": kind})
+    )
     up = conforms(r, DOCUMENTS, "post", 201)
     assert up["upload"]["fields"]["key"] == up["key"] and up["content_type"] == content_type
-    sent = requests.post(up["upload"]["url"], data=up["upload"]["fields"],
-                         files={"file": (f"{kind}.img", PNG, content_type)}, timeout=10)
+    sent = requests.post(
+        up["upload"]["url"], data=up["upload"]["fields"], files={"file": (f"{kind}.img", PNG, content_type)}, timeout=10
+    )
     assert sent.status_code in (200, 201, 204), sent.text
-    head = boto3.client("s3", region_name="us-east-1").head_object(Bucket=f"{STAGE}-kyc-documents",
-                                                                   Key=up["key"])
+    head = boto3.client("s3", region_name="us-east-1").head_object(Bucket=f"{STAGE}-kyc-documents", Key=up["key"])
     assert head["ContentType"] == content_type
     return up["key"]
 
 
 def submission(client, token) -> dict:
-    return {"email": USER, "first_name": "Ashish", "last_name": "Palankar", "middle_name": "",
-            "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678",
-            "address": "123 Main Street", "city": "Tallahassee", "state": "FL", "zip_code": "32301",
-            "phone_number": "+15555550100",
-            "document_links": [
-                {"kind": "id_front", "key": upload_document(client, token, "id_front"), "filename": "front.png"},
-                {"kind": "selfie", "key": upload_document(client, token, "selfie", "image/jpeg"),
-                 "filename": "me.jpg"}]}
+    return {
+        "email": USER,
+        "first_name": "Ashish",
+        "last_name": "Palankar",
+        "middle_name": "",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+        "address": "123 Main Street",
+        "city": "Tallahassee",
+        "state": "FL",
+        "zip_code": "32301",
+        "phone_number": "+15555550100",
+        "document_links": [
+            {"kind": "id_front", "key": upload_document(client, token, "id_front"), "filename": "front.png"},
+            {"kind": "selfie", "key": upload_document(client, token, "selfie", "image/jpeg"), "filename": "me.jpg"},
+        ],
+    }
 
 
 def test_responses_conform_to_spec(client, issuer):
@@ -295,67 +327,128 @@ def test_responses_conform_to_spec(client, issuer):
 
     payload = submission(client, user)
     check_against(component("CreateOrUpdateBody"), payload)
-    created = conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user),
-                                        body=json.dumps(payload)), CREATE, "post", 201)
-    same = conforms(client.http.put(f"{BASE}/acme/create_or_update", headers=hdr(user),
-                                    body=json.dumps(payload)), CREATE, "put", 200)
+    created = conforms(
+        client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(payload)),
+        CREATE,
+        "post",
+        201,
+    )
+    same = conforms(
+        client.http.put(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(payload)),
+        CREATE,
+        "put",
+        200,
+    )
     assert same["submission_id"] == created["submission_id"]
 
     listed = conforms(client.http.get(email_path, headers=hdr(user)), GET, "get", 200)
     assert [r["submission_id"] for r in listed["records"]] == [created["submission_id"]]
 
-    decision = {"id_type": "Driving license", "id_value": "D1234-5678",
-                "verification_status": "verified", "reason": "checked by hand"}
+    decision = {
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+        "verification_status": "verified",
+        "reason": "checked by hand",
+    }
     check_against(component("ValidateBody"), decision)
-    decided = conforms(client.http.post(f"{email_path}/validate", headers=hdr(admin),
-                                        body=json.dumps(decision)), VALIDATE, "post", 200)
+    decided = conforms(
+        client.http.post(f"{email_path}/validate", headers=hdr(admin), body=json.dumps(decision)), VALIDATE, "post", 200
+    )
     assert decided["decided_by"].startswith("admin:") and decided["validation_status"] == "verified"
 
     # 400: bad input on each route with a body, and a malformed e-mail in a path
     bad = dict(payload, date_of_birth="2990-01-01")
-    err = conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user),
-                                    body=json.dumps(bad)), CREATE, "post", 400)
+    err = conforms(
+        client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(bad)), CREATE, "post", 400
+    )
     assert err["error"]["code"] == "invalid_input" and err["error"]["details"]
-    conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user),
-                              body=json.dumps(dict(payload, checks={}))), CREATE, "post", 400)
-    conforms(client.http.post(f"{BASE}/acme/documents", headers=hdr(user),
-                              body=json.dumps({"content_type": "application/pdf"})), DOCUMENTS, "post", 400)
-    conforms(client.http.post(f"{email_path}/validate", headers=hdr(admin),
-                              body=json.dumps(dict(decision, verification_status="maybe"))),
-             VALIDATE, "post", 400)
+    conforms(
+        client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(dict(payload, checks={}))),
+        CREATE,
+        "post",
+        400,
+    )
+    conforms(
+        client.http.post(
+            f"{BASE}/acme/documents", headers=hdr(user), body=json.dumps({"content_type": "application/pdf"})
+        ),
+        DOCUMENTS,
+        "post",
+        400,
+    )
+    conforms(
+        client.http.post(
+            f"{email_path}/validate", headers=hdr(admin), body=json.dumps(dict(decision, verification_status="maybe"))
+        ),
+        VALIDATE,
+        "post",
+        400,
+    )
     conforms(client.http.get(f"{BASE}/acme/email/{quote('not@an@email')}", headers=hdr(admin)), GET, "get", 400)
 
     # 401: no token, a malformed one
     conforms(client.http.get(email_path, headers=hdr(None)), GET, "get", 401)
-    conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr("not.a.jwt"),
-                              body=json.dumps(payload)), CREATE, "post", 401)
+    conforms(
+        client.http.post(f"{BASE}/acme/create_or_update", headers=hdr("not.a.jwt"), body=json.dumps(payload)),
+        CREATE,
+        "post",
+        401,
+    )
 
     # 403: another tenant's token, a user on another e-mail, a user calling validate
     globex = issuer.token(tenant="globex", email=USER, admin=True)
     conforms(client.http.get(email_path, headers=hdr(globex)), GET, "get", 403)
-    conforms(client.http.post(f"{BASE}/acme/documents", headers=hdr(globex),
-                              body=json.dumps({"content_type": "image/png"})), DOCUMENTS, "post", 403)
+    conforms(
+        client.http.post(f"{BASE}/acme/documents", headers=hdr(globex), body=json.dumps({"content_type": "image/png"})),
+        DOCUMENTS,
+        "post",
+        403,
+    )
     other = issuer.token(email="someone@example.com")
     conforms(client.http.get(email_path, headers=hdr(other)), GET, "get", 403)
-    conforms(client.http.post(f"{email_path}/validate", headers=hdr(user), body=json.dumps(decision)),
-             VALIDATE, "post", 403)
+    conforms(
+        client.http.post(f"{email_path}/validate", headers=hdr(user), body=json.dumps(decision)), VALIDATE, "post", 403
+    )
 
     # 404: unknown e-mail, unknown record to validate, wrong stage
-    conforms(client.http.get(f"{BASE}/acme/email/{quote('nobody@example.com')}", headers=hdr(admin)),
-             GET, "get", 404)
-    conforms(client.http.post(f"{email_path}/validate", headers=hdr(admin),
-                              body=json.dumps(dict(decision, id_value="NOPE1"))), VALIDATE, "post", 404)
-    conforms(client.http.post("/kyc/stage/prod/tenant/acme/documents", headers=hdr(user),
-                              body=json.dumps({"content_type": "image/png"})), DOCUMENTS, "post", 404)
+    conforms(client.http.get(f"{BASE}/acme/email/{quote('nobody@example.com')}", headers=hdr(admin)), GET, "get", 404)
+    conforms(
+        client.http.post(
+            f"{email_path}/validate", headers=hdr(admin), body=json.dumps(dict(decision, id_value="NOPE1"))
+        ),
+        VALIDATE,
+        "post",
+        404,
+    )
+    conforms(
+        client.http.post(
+            "/kyc/stage/prod/tenant/acme/documents", headers=hdr(user), body=json.dumps({"content_type": "image/png"})
+        ),
+        DOCUMENTS,
+        "post",
+        404,
+    )
 
     # 413: a body over 64 KiB
-    big = conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user),
-                                    body=json.dumps(dict(payload, address="x" * 70_000))), CREATE, "post", 413)
+    big = conforms(
+        client.http.post(
+            f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(dict(payload, address="x" * 70_000))
+        ),
+        CREATE,
+        "post",
+        413,
+    )
     assert big["error"]["code"] == "payload_too_large"
 
     # 415: Chalice refuses a Content-Type other than JSON before the route runs
-    conforms(client.http.post(f"{BASE}/acme/documents", headers=hdr(user, "text/plain"),
-                              body=json.dumps({"content_type": "image/png"})), DOCUMENTS, "post", 415)
+    conforms(
+        client.http.post(
+            f"{BASE}/acme/documents", headers=hdr(user, "text/plain"), body=json.dumps({"content_type": "image/png"})
+        ),
+        DOCUMENTS,
+        "post",
+        415,
+    )
 
     # the record was never touched by the refused requests
     after = conforms(client.http.get(email_path, headers=hdr(admin)), GET, "get", 200)
@@ -376,20 +469,28 @@ def test_conflict_and_internal_error_conform(client, issuer, monkeypatch, reques
     user = issuer.token(email=USER)
     admin = issuer.token(email="boss@acme.test", admin=True)
     payload = submission(client, user)
-    conforms(client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user),
-                              body=json.dumps(payload)), CREATE, "post", 201)
+    conforms(
+        client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(payload)),
+        CREATE,
+        "post",
+        201,
+    )
     request.getfixturevalue("stale_reads")
-    decision = {"id_type": "Driving license", "id_value": "D1234-5678",
-                "validation_status": "rejected", "reason": "no"}
-    conforms(client.http.post(f"{BASE}/acme/email/{quote(USER, safe='')}/validate", headers=hdr(admin),
-                              body=json.dumps(decision)), VALIDATE, "post", 409)
+    decision = {"id_type": "Driving license", "id_value": "D1234-5678", "validation_status": "rejected", "reason": "no"}
+    conforms(
+        client.http.post(
+            f"{BASE}/acme/email/{quote(USER, safe='')}/validate", headers=hdr(admin), body=json.dumps(decision)
+        ),
+        VALIDATE,
+        "post",
+        409,
+    )
 
     def broken(self, *args):
         raise RuntimeError("storage down")
 
     monkeypatch.setattr(records.RecordStore, "list_for_email", broken)
-    err = conforms(client.http.get(f"{BASE}/acme/email/{quote(USER, safe='')}", headers=hdr(admin)),
-                   GET, "get", 500)
+    err = conforms(client.http.get(f"{BASE}/acme/email/{quote(USER, safe='')}", headers=hdr(admin)), GET, "get", 500)
     assert err["error"] == {"code": "internal_error", "message": "an internal error occurred", "details": []}
 
 
@@ -398,8 +499,9 @@ MOCK = "/mock/license-validator"
 
 @pytest.mark.skipif(MOCK not in _spec()["paths"], reason="no mock validator route in the spec")
 def test_mock_license_validator_conforms(client, env):
-    answer = conforms(client.http.post(MOCK, headers=hdr(None),
-                                       body=json.dumps({"validation_override": False})), MOCK, "post", 200)
+    answer = conforms(
+        client.http.post(MOCK, headers=hdr(None), body=json.dumps({"validation_override": False})), MOCK, "post", 200
+    )
     assert answer == {"valid": False}
     conforms(client.http.post(MOCK, headers=hdr(None), body=b"{not json"), MOCK, "post", 400)
     env.set(KYC_PRODUCTION="true")

@@ -1,5 +1,6 @@
 """Verification on the stream, identity records, audit and notifications (CONTRACT.md §2),
 with the app's real handlers fed by the local pollers from moto's DynamoDB stream."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,18 @@ def submit(stage: Stage, email: str, **over):
     from chalicelib.http.validation import parse_submission
     from chalicelib.services import store
 
-    body = {"email": email, "first_name": "Ashish", "last_name": "Palankar", "date_of_birth": "1990-04-20",
-            "id_type": "Driving license", "id_value": "D1234-5678",
-            "document_links": [{"kind": "id_front", "key": stage.upload(TENANT, "id_front")},
-                               {"kind": "selfie", "key": stage.upload(TENANT, "selfie")}]}
+    body = {
+        "email": email,
+        "first_name": "Ashish",
+        "last_name": "Palankar",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "D1234-5678",
+        "document_links": [
+            {"kind": "id_front", "key": stage.upload(TENANT, "id_front")},
+            {"kind": "selfie", "key": stage.upload(TENANT, "selfie")},
+        ],
+    }
     body.update(over)
     record, _, _ = store().save(TENANT, parse_submission(body, "local", TENANT, settings()))
     return record, body
@@ -29,16 +38,19 @@ def submit(stage: Stage, email: str, **over):
 
 def current(email: str, id_type="Driving license", id_value="D1234-5678"):
     from chalicelib.services import store
+
     return store().get(TENANT, email, id_type, id_value)
 
 
 def identity(email: str):
     from chalicelib.storage.models import tables
+
     return tables().identity.get(f"{TENANT}#{email}", consistent_read=True)
 
 
 def audit(email: str):
     from chalicelib.storage.events import list_audit
+
     return list_audit(TENANT, email)
 
 
@@ -71,13 +83,16 @@ def test_genuine_application_is_verified_with_identity_audit_and_one_notificatio
     assert trail[-1]["who"] == "system"
 
 
-@pytest.mark.parametrize("case,face,doc,status,reason_part,failed_check", [
-    ("face", FaceComparison(40.0, 1, 1), None, "rejected", "does not match the ID photo", "face_match"),
-    ("dob", None, textract_fields(dob="01/12/1957"), "rejected", "date of birth", "details_match"),
-    ("band", FaceComparison(88.0, 1, 1), None, "needs_review", "", "face_match"),
-    ("two_faces", FaceComparison(None, 2, 0), None, "rejected", "2 faces", "face_match"),
-    ("expired", None, textract_fields(expiry="01/31/2020"), "rejected", "expired", "details_match"),
-])
+@pytest.mark.parametrize(
+    "case,face,doc,status,reason_part,failed_check",
+    [
+        ("face", FaceComparison(40.0, 1, 1), None, "rejected", "does not match the ID photo", "face_match"),
+        ("dob", None, textract_fields(dob="01/12/1957"), "rejected", "date of birth", "details_match"),
+        ("band", FaceComparison(88.0, 1, 1), None, "needs_review", "", "face_match"),
+        ("two_faces", FaceComparison(None, 2, 0), None, "rejected", "2 faces", "face_match"),
+        ("expired", None, textract_fields(expiry="01/31/2020"), "rejected", "expired", "details_match"),
+    ],
+)
 def test_decisions_with_reasons(stage, provider, case, face, doc, status, reason_part, failed_check):
     email = f"{case}@example.com"
     record, body = submit(stage, email)
@@ -93,8 +108,9 @@ def test_decisions_with_reasons(stage, provider, case, face, doc, status, reason
     assert rec.reasons and any(reason_part in r for r in rec.reasons)
     assert rec.checks.as_dict()[failed_check]["passed"] is False
     assert identity(email).validation_status == status
-    assert [n["message"]["validation_status"] for n in stage.notifications()
-            if n["message"]["email"] == email] == [status]
+    assert [n["message"]["validation_status"] for n in stage.notifications() if n["message"]["email"] == email] == [
+        status
+    ]
 
 
 def test_unusable_image_becomes_a_decision_not_a_retry(stage, provider):
@@ -127,8 +143,9 @@ def test_throttling_is_reported_as_partial_failure_and_retried(stage, provider, 
     raws = stream_records(ddbs, stage, [f"{TENANT}#{email}", f"{TENANT}#fine@example.com"])
     response = verifier.handle_batch(raws)
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
-    assert failed == [r["dynamodb"]["SequenceNumber"] for r in raws
-                      if f"{TENANT}#{email}" in str(r["dynamodb"]["Keys"])]
+    assert failed == [
+        r["dynamodb"]["SequenceNumber"] for r in raws if f"{TENANT}#{email}" in str(r["dynamodb"]["Keys"])
+    ]
     assert current(email).validation_status == "pending"
     assert current("fine@example.com").validation_status == "verified"
     del provider.faces[body["document_links"][1]["key"]]
@@ -141,15 +158,18 @@ def stream_records(ddbs, stage: Stage, pks: list[str]) -> list[dict]:
     arn = stage.outputs["KycTableStreamArn"]
     out = []
     for shard in ddbs.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = ddbs.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it = ddbs.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
         while it:
             page = ddbs.get_records(ShardIterator=it, Limit=1000)
             for r in page["Records"]:
                 if r["dynamodb"]["Keys"]["tenant#email"]["S"] in pks:
                     r = dict(r, eventSourceARN=arn)
-                    r["dynamodb"] = dict(r["dynamodb"], ApproximateCreationDateTime=int(
-                        r["dynamodb"]["ApproximateCreationDateTime"].timestamp()))
+                    r["dynamodb"] = dict(
+                        r["dynamodb"],
+                        ApproximateCreationDateTime=int(r["dynamodb"]["ApproximateCreationDateTime"].timestamp()),
+                    )
                     out.append(r)
             if not page["Records"]:
                 break
@@ -167,6 +187,7 @@ def test_resubmission_during_verification_wins(stage, provider):
         from chalicelib.config import settings
         from chalicelib.http.validation import parse_submission
         from chalicelib.services import store
+
         store().save(TENANT, parse_submission(new_body, "local", TENANT, settings()))
 
     provider.before_answer = resubmit
@@ -213,8 +234,12 @@ def test_manual_decision_notifies_and_updates_identity(stage, provider):
     submit(stage, email)
     stage.manager.drain()
     stage.notifications()
-    store().decide_manually(TENANT, email, ManualDecision("Driving license", "D1234-5678", "rejected",
-                                                          "document looks altered"), "admin-sub")
+    store().decide_manually(
+        TENANT,
+        email,
+        ManualDecision("Driving license", "D1234-5678", "rejected", "document looks altered"),
+        "admin-sub",
+    )
     stage.manager.drain()
     ident = identity(email)
     assert ident.validation_status == "rejected" and ident.decided_by == "admin:admin-sub"
@@ -231,17 +256,43 @@ def test_remove_and_non_verify_events_are_ignored(stage, provider):
 
     keys = {"tenant#email": {"S": f"{TENANT}#gone@example.com"}, "id_type#id": {"S": "Passport#X1"}}
     image = {**keys, "verify": {"BOOL": False}, "validation_status": {"S": "verified"}}
-    event = {"Records": [
-        {"eventID": "1", "eventName": "REMOVE", "eventSource": "aws:dynamodb", "awsRegion": REGION,
-         "eventVersion": "1.1", "eventSourceARN": stage.outputs["KycTableStreamArn"],
-         "dynamodb": {"Keys": keys, "OldImage": image, "SequenceNumber": "1", "SizeBytes": 10,
-                      "ApproximateCreationDateTime": 1713597971, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
-        {"eventID": "2", "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": REGION,
-         "eventVersion": "1.1", "eventSourceARN": stage.outputs["KycTableStreamArn"],
-         "dynamodb": {"Keys": keys, "OldImage": image, "NewImage": image, "SequenceNumber": "2",
-                      "SizeBytes": 10, "ApproximateCreationDateTime": 1713597971,
-                      "StreamViewType": "NEW_AND_OLD_IMAGES"}},
-    ]}
+    event = {
+        "Records": [
+            {
+                "eventID": "1",
+                "eventName": "REMOVE",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": REGION,
+                "eventVersion": "1.1",
+                "eventSourceARN": stage.outputs["KycTableStreamArn"],
+                "dynamodb": {
+                    "Keys": keys,
+                    "OldImage": image,
+                    "SequenceNumber": "1",
+                    "SizeBytes": 10,
+                    "ApproximateCreationDateTime": 1713597971,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            },
+            {
+                "eventID": "2",
+                "eventName": "MODIFY",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": REGION,
+                "eventVersion": "1.1",
+                "eventSourceARN": stage.outputs["KycTableStreamArn"],
+                "dynamodb": {
+                    "Keys": keys,
+                    "OldImage": image,
+                    "NewImage": image,
+                    "SequenceNumber": "2",
+                    "SizeBytes": 10,
+                    "ApproximateCreationDateTime": 1713597971,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            },
+        ]
+    }
     ctx = LambdaContext("h", 256)
     assert app_module.verify_records(event, ctx) == {"batchItemFailures": []}
     assert app_module.notify_decisions(event, ctx) == {"batchItemFailures": []}
@@ -255,10 +306,12 @@ def test_no_pii_in_logs(stage, provider, capfd, caplog):
 
     caplog.set_level(logging.INFO)  # the stages run at LOG_LEVEL INFO; botocore DEBUG wire logs are never on
     email = "private.person@example.com"
-    _, body = submit(stage, email, first_name="Zebulon", last_name="Quixotic", id_value="Q9876-5432",
-                     date_of_birth="1977-07-17")
-    provider.documents[body["document_links"][0]["key"]] = textract_fields(first="ZEBULON", last="QUIXOTE",
-                                                                           dob="07/17/1977", number="Q9876-5432")
+    _, body = submit(
+        stage, email, first_name="Zebulon", last_name="Quixotic", id_value="Q9876-5432", date_of_birth="1977-07-17"
+    )
+    provider.documents[body["document_links"][0]["key"]] = textract_fields(
+        first="ZEBULON", last="QUIXOTE", dob="07/17/1977", number="Q9876-5432"
+    )
     stage.manager.drain()
     assert current(email, id_value="Q9876-5432").validation_status != "pending"
     out, err = capfd.readouterr()

@@ -4,6 +4,7 @@ A small Chalice app lives in this module; its handlers record what they get and
 fail on command. Everything is driven with prime()/poll_once()/drain(): no sleeps
 and no timing assertions.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,27 +74,30 @@ def aws():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    kw = {"endpoint_url": endpoint, "region_name": REGION,
-          "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    kw = {"endpoint_url": endpoint, "region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
     ddb, sqs, s3 = (boto3.client(s, **kw) for s in ("dynamodb", "sqs", "s3"))
     ddb.create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
     dlq = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    queue = sqs.create_queue(QueueName=QUEUE, Attributes={
-        "VisibilityTimeout": "30",  # tests end the timeout early with expire_visibility()
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
-    })["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(
+        QueueName=QUEUE,
+        Attributes={
+            "VisibilityTimeout": "30",  # tests end the timeout early with expire_visibility()
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
+        },
+    )["QueueUrl"]
     failq = sqs.create_queue(QueueName=FAILQ)["QueueUrl"]
     s3.create_bucket(Bucket=BUCKET)
-    yield {"endpoint": endpoint, "ddb": ddb, "sqs": sqs, "s3": s3, "queue": queue,
-           "dlq": dlq, "failq": failq}
+    yield {"endpoint": endpoint, "ddb": ddb, "sqs": sqs, "s3": s3, "queue": queue, "dlq": dlq, "failq": failq}
     server.stop()
 
 
@@ -127,15 +131,13 @@ def records(name):
 
 
 def pks(name):
-    return [(r["dynamodb"].get("NewImage") or r["dynamodb"]["OldImage"])["pk"]["S"]
-            for r in records(name)]
+    return [(r["dynamodb"].get("NewImage") or r["dynamodb"]["OldImage"])["pk"]["S"] for r in records(name)]
 
 
 def read_all(aws, url):
     out = []
     while True:
-        got = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                         WaitTimeSeconds=0).get("Messages", [])
+        got = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not got:
             return out
         for m in got:
@@ -145,11 +147,15 @@ def read_all(aws, url):
 
 # ----------------------------------------------------------------------------- streams
 
+
 def test_discovers_handlers_and_stream(aws):
     mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ))
     assert sorted((p.kind, p.name) for p in mgr.pollers) == [
-        ("dynamodb", "stream_a"), ("dynamodb", "stream_b"), ("s3", "s3_handler"),
-        ("sqs", "queue_handler")]
+        ("dynamodb", "stream_a"),
+        ("dynamodb", "stream_b"),
+        ("s3", "s3_handler"),
+        ("sqs", "queue_handler"),
+    ]
     a = mgr.poller("stream_a")
     assert a.table_name == TABLE and a.batch_size == 3
     other = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, stream_table={"stream_b": "other"}))
@@ -168,8 +174,15 @@ def test_stream_event_shape_insert_modify_remove(aws):
     assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY", "REMOVE"]
     arn = aws["ddb"].describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
     for r in recs:
-        assert set(r) >= {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion",
-                          "dynamodb", "eventSourceARN"}
+        assert set(r) >= {
+            "eventID",
+            "eventName",
+            "eventVersion",
+            "eventSource",
+            "awsRegion",
+            "dynamodb",
+            "eventSourceARN",
+        }
         assert r["eventVersion"] == "1.1" and r["eventSource"] == "aws:dynamodb"
         assert r["awsRegion"] == REGION and r["eventSourceARN"] == arn
         d = r["dynamodb"]
@@ -224,8 +237,7 @@ def test_stream_partial_failure_redelivers_from_first_failed(aws):
     for i in range(5):
         put(aws, f"p{i}")
     mgr.drain()
-    batches = [[r["dynamodb"]["NewImage"]["pk"]["S"] for r in ev["Records"]]
-               for ev in SEEN["stream_a"]]
+    batches = [[r["dynamodb"]["NewImage"]["pk"]["S"] for r in ev["Records"]] for ev in SEEN["stream_a"]]
     # p0 succeeded and is not redelivered; p1 (first failed) and everything after it is
     assert batches[0] == ["p0", "p1", "p2"]
     assert batches[1][:2] == ["p1", "p2"]
@@ -252,8 +264,7 @@ def test_stream_handler_raising_loses_nothing(aws):
     for i in range(4):
         put(aws, f"r{i}")
     mgr.drain()
-    batches = [[r["dynamodb"]["NewImage"]["pk"]["S"] for r in ev["Records"]]
-               for ev in SEEN["stream_a"]]
+    batches = [[r["dynamodb"]["NewImage"]["pk"]["S"] for r in ev["Records"]] for ev in SEEN["stream_a"]]
     assert batches == [["r0", "r1", "r2"]] * 3 + [["r3"]]
     assert read_all(aws, aws["failq"]) == []
 
@@ -261,8 +272,9 @@ def test_stream_handler_raising_loses_nothing(aws):
 def test_stream_retry_limit_sends_failure_record_and_moves_on(aws):
     def poison(event):
         seqs = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
-        bad = [s for r, s in zip(event["Records"], seqs, strict=True)
-               if r["dynamodb"]["NewImage"]["pk"]["S"] == "poison"]
+        bad = [
+            s for r, s in zip(event["Records"], seqs, strict=True) if r["dynamodb"]["NewImage"]["pk"]["S"] == "poison"
+        ]
         return {"batchItemFailures": [{"itemIdentifier": s} for s in bad]}
 
     BEHAVIOUR["stream_a"] = poison
@@ -278,17 +290,17 @@ def test_stream_retry_limit_sends_failure_record_and_moves_on(aws):
     # first batch + 2 retries of the batch that starts at the poison record
     assert names.count("poison") == 3
     assert names.count("ok0") == 1
-    assert names[-1] == "ok4"          # processing moved on
+    assert names[-1] == "ok4"  # processing moved on
     stream_arn = mgr.poller("stream_a").stream_arn
     [failure] = read_all(aws, aws["failq"])
     info = failure["DDBStreamBatchInfo"]
-    poison_seq = next(r["dynamodb"]["SequenceNumber"] for r in records("stream_a")
-                      if r["dynamodb"]["NewImage"]["pk"]["S"] == "poison")
+    poison_seq = next(
+        r["dynamodb"]["SequenceNumber"] for r in records("stream_a") if r["dynamodb"]["NewImage"]["pk"]["S"] == "poison"
+    )
     assert info["startSequenceNumber"] == poison_seq
     assert info["batchSize"] == 3 and info["streamArn"] == stream_arn
     assert info["shardId"].startswith("shardId-")
-    assert {"approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord",
-            "endSequenceNumber"} <= set(info)
+    assert {"approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord", "endSequenceNumber"} <= set(info)
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == 3
     assert failure["requestContext"]["functionArn"].endswith("pollers-test-test-stream_a")
@@ -302,7 +314,7 @@ def test_stream_raise_always_goes_to_failure_queue(aws):
         raise ValueError("nope")
 
     BEHAVIOUR["stream_a"] = always
-    mgr = manager(aws, "stream_a")   # default: 3 retries
+    mgr = manager(aws, "stream_a")  # default: 3 retries
     put(aws, "x0")
     mgr.drain()
     assert len(SEEN["stream_a"]) == 4
@@ -329,8 +341,9 @@ def test_stream_unknown_item_identifier_fails_whole_batch(aws):
 
 
 def test_two_stream_handlers_each_see_every_record(aws):
-    BEHAVIOUR["stream_a"] = lambda ev: (_ for _ in ()).throw(RuntimeError("a fails once")) \
-        if len(SEEN["stream_a"]) == 1 else None
+    BEHAVIOUR["stream_a"] = lambda ev: (
+        (_ for _ in ()).throw(RuntimeError("a fails once")) if len(SEEN["stream_a"]) == 1 else None
+    )
     mgr = manager(aws, "stream_a", "stream_b")
     for i in range(4):
         put(aws, f"two{i}")
@@ -346,14 +359,13 @@ def test_parse_batch_item_failures_rules():
     assert parse_batch_item_failures({}, ids) == set()
     assert parse_batch_item_failures({"batchItemFailures": None}, ids) == set()
     assert parse_batch_item_failures({"batchItemFailures": []}, ids) == set()
-    assert parse_batch_item_failures({"batchItemFailures": [{"itemIdentifier": "2"}]},
-                                     ids) == {"2"}
-    for bad in ({"itemIdentifier": ""}, {"itemIdentifier": None}, {"id": "1"},
-                {"itemIdentifier": "3"}):
+    assert parse_batch_item_failures({"batchItemFailures": [{"itemIdentifier": "2"}]}, ids) == {"2"}
+    for bad in ({"itemIdentifier": ""}, {"itemIdentifier": None}, {"id": "1"}, {"itemIdentifier": "3"}):
         assert parse_batch_item_failures({"batchItemFailures": [bad]}, ids) is WHOLE_BATCH
 
 
 # ----------------------------------------------------------------------------- SQS
+
 
 @pytest.fixture
 def queues(aws):
@@ -366,19 +378,23 @@ def expire_visibility(aws):
     """What the visibility timeout does with time: in-flight messages become visible."""
     for r in records("queue_handler"):
         try:
-            aws["sqs"].change_message_visibility(QueueUrl=aws["queue"],
-                                                 ReceiptHandle=r["receiptHandle"],
-                                                 VisibilityTimeout=0)
+            aws["sqs"].change_message_visibility(
+                QueueUrl=aws["queue"], ReceiptHandle=r["receiptHandle"], VisibilityTimeout=0
+            )
         except aws["sqs"].exceptions.ClientError:
             pass  # deleted, or moved to the DLQ
+
 
 def test_sqs_success_deletes(queues):
     aws = queues
     mgr = manager(aws, "queue_handler")
     sqs = aws["sqs"]
     for i in range(3):
-        sqs.send_message(QueueUrl=aws["queue"], MessageBody=f"m{i}", MessageAttributes={
-            "tenant": {"DataType": "String", "StringValue": "acme"}})
+        sqs.send_message(
+            QueueUrl=aws["queue"],
+            MessageBody=f"m{i}",
+            MessageAttributes={"tenant": {"DataType": "String", "StringValue": "acme"}},
+        )
     assert mgr.drain() == 3
     recs = records("queue_handler")
     assert sorted(r["body"] for r in recs) == ["m0", "m1", "m2"]
@@ -394,9 +410,11 @@ def test_sqs_success_deletes(queues):
 
 def test_sqs_failure_redelivers_then_dlq(queues):
     aws = queues
+
     def fail_bad(event):
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
-                                      for r in event["Records"] if r["body"] == "bad"]}
+        return {
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"]
+        }
 
     BEHAVIOUR["queue_handler"] = fail_bad
     mgr = manager(aws, "queue_handler")
@@ -404,15 +422,14 @@ def test_sqs_failure_redelivers_then_dlq(queues):
     aws["sqs"].send_message(QueueUrl=aws["queue"], MessageBody="bad")
     mgr.drain()
     assert [r["body"] for r in records("queue_handler")].count("bad") == 1
-    assert mgr.drain() == 0          # still invisible: no redelivery before the timeout
+    assert mgr.drain() == 0  # still invisible: no redelivery before the timeout
     for _ in range(5):
         expire_visibility(aws)
         mgr.drain()
     bodies = [r["body"] for r in records("queue_handler")]
     assert bodies.count("good") == 1
-    assert bodies.count("bad") == 3     # maxReceiveCount 3, then moto moves it to the DLQ
-    counts = [r["attributes"]["ApproximateReceiveCount"] for r in records("queue_handler")
-              if r["body"] == "bad"]
+    assert bodies.count("bad") == 3  # maxReceiveCount 3, then moto moves it to the DLQ
+    counts = [r["attributes"]["ApproximateReceiveCount"] for r in records("queue_handler") if r["body"] == "bad"]
     assert counts == ["1", "2", "3"]
     assert read_all(aws, aws["dlq"]) == ["bad"]
     assert read_all(aws, aws["queue"]) == []
@@ -441,6 +458,7 @@ def test_sqs_handler_raising_redelivers_whole_batch(queues):
 
 # ----------------------------------------------------------------------------- S3
 
+
 def test_s3_one_event_per_object_with_prefix_filter(aws):
     mgr = manager(aws, "s3_handler")
     s3 = aws["s3"]
@@ -454,14 +472,16 @@ def test_s3_one_event_per_object_with_prefix_filter(aws):
     keys = sorted(r["s3"]["object"]["key"] for r in recs)
     assert keys == ["zipped/acme/one.zip", "zipped/acme/two+words%2Bplus.zip"]
     assert sorted(urllib.parse.unquote_plus(k) for k in keys) == [
-        "zipped/acme/one.zip", "zipped/acme/two words+plus.zip"]
+        "zipped/acme/one.zip",
+        "zipped/acme/two words+plus.zip",
+    ]
     r = recs[0]
     assert r["eventSource"] == "aws:s3" and r["eventName"] == "ObjectCreated:Put"
     assert r["s3"]["bucket"]["name"] == BUCKET
     assert r["s3"]["bucket"]["arn"] == f"arn:aws:s3:::{BUCKET}"
     assert {"size", "eTag", "sequencer"} <= set(r["s3"]["object"])
     assert sorted(x["s3"]["object"]["size"] for x in recs) == [1, 2]
-    assert mgr.drain() == 0   # exactly one delivery per object
+    assert mgr.drain() == 0  # exactly one delivery per object
 
 
 def test_s3_retries_twice_then_gives_up(aws):
@@ -484,9 +504,11 @@ def test_s3_retries_twice_then_gives_up(aws):
 
 # ----------------------------------------------------------------------------- threads
 
+
 def test_start_and_stop_threads(aws):
-    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, handlers=("stream_b",),
-                                           starting_position="TRIM_HORIZON"))
+    mgr = EventSourceManager(
+        THIS, options(aws, failure_queue=FAILQ, handlers=("stream_b",), starting_position="TRIM_HORIZON")
+    )
     mgr.start()
     assert mgr.running
     with pytest.raises(RuntimeError):
@@ -498,8 +520,9 @@ def test_start_and_stop_threads(aws):
 def test_threads_deliver_and_stop_promptly(aws):
     import threading
 
-    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, handlers=("stream_b", "s3_handler"),
-                                           poll_interval=0.05))
+    mgr = EventSourceManager(
+        THIS, options(aws, failure_queue=FAILQ, handlers=("stream_b", "s3_handler"), poll_interval=0.05)
+    )
     mgr.prime()
     got = threading.Event()
     BEHAVIOUR["s3_handler"] = lambda ev: got.set()
@@ -516,7 +539,8 @@ def test_threads_deliver_and_stop_promptly(aws):
 
 
 def test_missing_resources_are_waited_for(aws):
-    mgr = EventSourceManager(THIS, options(aws, failure_queue=FAILQ, stream_table="no_such_table",
-                                           handlers=("stream_a",)))
+    mgr = EventSourceManager(
+        THIS, options(aws, failure_queue=FAILQ, stream_table="no_such_table", handlers=("stream_a",))
+    )
     assert mgr.drain() == 0
     assert mgr.poller("stream_a").stream_arn is None

@@ -7,6 +7,7 @@ must be verified (face and details); the same application with one field changed
 document number) must not be. The specimen cards' expiry dates are in the past or near: the
 verifier's `today` is pinned inside the card's validity (issue date + one year) so that the
 test does not depend on the day it runs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,10 +21,22 @@ pytest.importorskip("dlib")
 TENANT = "realcards"
 # (fixture card, submitted details as the holder would type them)
 CARDS = {
-    "kentucky.png": {"first_name": "Kim", "middle_name": "", "last_name": "Sample",
-                     "date_of_birth": "1980-07-15", "id_value": "S00-000-001", "issued": "2019-02-15"},
-    "illinois.png": {"first_name": "Jane", "middle_name": "Q", "last_name": "Public",
-                     "date_of_birth": "1987-11-14", "id_value": "P142-4558-7924", "issued": "2019-01-01"},
+    "kentucky.png": {
+        "first_name": "Kim",
+        "middle_name": "",
+        "last_name": "Sample",
+        "date_of_birth": "1980-07-15",
+        "id_value": "S00-000-001",
+        "issued": "2019-02-15",
+    },
+    "illinois.png": {
+        "first_name": "Jane",
+        "middle_name": "Q",
+        "last_name": "Public",
+        "date_of_birth": "1987-11-14",
+        "id_value": "P142-4558-7924",
+        "issued": "2019-01-01",
+    },
 }
 
 
@@ -47,8 +60,9 @@ def _selfie_from_portrait(card: bytes) -> bytes:
     assert rects, "no portrait found on the card"
     r = max(rects, key=lambda r: r.area())
     m = int(0.6 * r.width())
-    crop = img.crop((max(0, r.left() - m), max(0, r.top() - m), min(img.width, r.right() + m),
-                     min(img.height, r.bottom() + m)))
+    crop = img.crop(
+        (max(0, r.left() - m), max(0, r.top() - m), min(img.width, r.right() + m), min(img.height, r.bottom() + m))
+    )
     crop = crop.resize((crop.width * 3, crop.height * 3), Image.LANCZOS)
     buf = io.BytesIO()
     crop.save(buf, "PNG")
@@ -73,11 +87,18 @@ def _submit(stage, email: str, details: dict, card: bytes, selfie: bytes):
     from chalicelib.http.validation import parse_submission
     from chalicelib.services import store
 
-    body = {"email": email, "first_name": details["first_name"], "last_name": details["last_name"],
-            "date_of_birth": details["date_of_birth"], "id_type": "Driving license",
-            "id_value": details["id_value"],
-            "document_links": [{"kind": "id_front", "key": stage.upload(TENANT, "id_front", card)},
-                               {"kind": "selfie", "key": stage.upload(TENANT, "selfie", selfie)}]}
+    body = {
+        "email": email,
+        "first_name": details["first_name"],
+        "last_name": details["last_name"],
+        "date_of_birth": details["date_of_birth"],
+        "id_type": "Driving license",
+        "id_value": details["id_value"],
+        "document_links": [
+            {"kind": "id_front", "key": stage.upload(TENANT, "id_front", card)},
+            {"kind": "selfie", "key": stage.upload(TENANT, "selfie", selfie)},
+        ],
+    }
     if details.get("middle_name"):
         body["middle_name"] = details["middle_name"]
     record, _, _ = store().save(TENANT, parse_submission(body, "local", TENANT, settings()))

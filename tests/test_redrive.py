@@ -2,6 +2,7 @@
 redrive`): the local pollers put Lambda's on-failure records on `{stage}-kyc-stream-failures` when a
 handler's retries run out; redrive reads the batch back from the stream and re-queues it, or marks
 it needs_review once its verification failed for good. No record stays pending."""
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,7 @@ def test_a_transient_failure_is_verified_once_re_driven(stage, provider, failure
     assert redrive.run() == {"messages": 0, "failed_messages": 0}  # nothing left: nothing done
 
 
-def test_identity_failures_run_again_and_a_trimmed_batch_is_found_in_the_table(stage, provider, failures,
-                                                                             monkeypatch):
+def test_identity_failures_run_again_and_a_trimmed_batch_is_found_in_the_table(stage, provider, failures, monkeypatch):
     from chalicelib.aws import client
     from chalicelib.handlers import identity as identity_handler
     from chalicelib.handlers import redrive
@@ -98,12 +98,14 @@ def test_identity_failures_run_again_and_a_trimmed_batch_is_found_in_the_table(s
 
         def get_shard_iterator(self, **kwargs):
             raise self.exceptions.TrimmedDataAccessException(
-                {"Error": {"Code": "TrimmedDataAccessException", "Message": "trimmed"}}, "GetShardIterator")
+                {"Error": {"Code": "TrimmedDataAccessException", "Message": "trimmed"}}, "GetShardIterator"
+            )
 
     trimmed = Trimmed(client("dynamodbstreams"))
     real_client = client
-    monkeypatch.setattr(redrive.aws, "client",
-                        lambda service: trimmed if service == "dynamodbstreams" else real_client(service))
+    monkeypatch.setattr(
+        redrive.aws, "client", lambda service: trimmed if service == "dynamodbstreams" else real_client(service)
+    )
     totals = redrive.run()
     assert totals.get("reapplied", 0) >= 1 and totals["failed_messages"] == 0
     assert identity(email).validation_status == "verified"

@@ -1,5 +1,6 @@
 """The one resource definition (infra/resources.yaml) and the local stack built from it
 in moto server (CloudFormation create_stack + boto3 for what moto lacks)."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,17 @@ from kyc_service.infra import iam, template
 from kyc_service.local import resources as local_resources
 
 REGION = "us-east-1"
-COMPARED = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "StreamViewType",
-            "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TimeToLiveAttribute",
-            "PointInTimeRecoveryEnabled")
+COMPARED = (
+    "TableName",
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "StreamViewType",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "TimeToLiveAttribute",
+    "PointInTimeRecoveryEnabled",
+)
 
 
 def _free_port() -> int:
@@ -37,8 +46,9 @@ def moto_url():
 
 
 def _client(service: str, url: str):
-    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                 region_name=REGION).client(service, endpoint_url=url)
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    ).client(service, endpoint_url=url)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +64,7 @@ def _subset(table: dict) -> dict:
 
 # ------------------------------------------------------------------ template
 
+
 def test_template_passes_cfn_lint():
     from cfnlint.api import ManualArgs, lint
 
@@ -65,8 +76,10 @@ def test_table_definitions_follow_the_brief():
     tables = {t["LogicalId"]: t for t in template.table_definitions("dev")}
     kyc, ident, events = tables["KycTable"], tables["IdentityTable"], tables["EventsTable"]
     assert kyc["TableName"] == "dev_kyc_service"
-    assert kyc["KeySchema"] == [{"AttributeName": "tenant#email", "KeyType": "HASH"},
-                                {"AttributeName": "id_type#id", "KeyType": "RANGE"}]
+    assert kyc["KeySchema"] == [
+        {"AttributeName": "tenant#email", "KeyType": "HASH"},
+        {"AttributeName": "id_type#id", "KeyType": "RANGE"},
+    ]
     assert kyc["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert ident["TableName"] == "dev_identity"
     assert ident["KeySchema"] == [{"AttributeName": "tenant#email", "KeyType": "HASH"}]
@@ -78,11 +91,14 @@ def test_table_definitions_follow_the_brief():
         assert t["BillingMode"] == "PAY_PER_REQUEST"
         assert t["SSEEnabled"] and t["PointInTimeRecoveryEnabled"]
         # strings, bar the review queue indexes' sort key (the update time, a number)
-        assert all(a["AttributeType"] == ("N" if a["AttributeName"] == "last_updated_time" else "S")
-                   for a in t["AttributeDefinitions"])
+        assert all(
+            a["AttributeType"] == ("N" if a["AttributeName"] == "last_updated_time" else "S")
+            for a in t["AttributeDefinitions"]
+        )
     assert [(i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in kyc["GlobalSecondaryIndexes"]] == [
         ("tenant-updated", ["tenant", "last_updated_time"]),
-        ("tenant-status-updated", ["tenant#status", "last_updated_time"])]
+        ("tenant-status-updated", ["tenant#status", "last_updated_time"]),
+    ]
 
 
 def test_bucket_definition_is_private_encrypted_tls_only():
@@ -90,14 +106,17 @@ def test_bucket_definition_is_private_encrypted_tls_only():
     props = r.properties("DocumentBucket")
     assert props["BucketName"] == "beta-kyc-documents"
     assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True}
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+        "SSEAlgorithm"
+    ] in ("AES256", "aws:kms")
     from chalicelib.keys import EVIDENCE, EVIDENCE_CLASSES, UNZIPPED, UPLOADS, ZIPPED
 
-    prefixes = {rule.get("Prefix") for rule in props["LifecycleConfiguration"]["Rules"]
-                if "ExpirationInDays" in rule}
+    prefixes = {rule.get("Prefix") for rule in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule}
     assert prefixes == {ZIPPED, UNZIPPED, UPLOADS} | {f"{EVIDENCE}{c}/" for c in set(EVIDENCE_CLASSES.values())}
     assert "PUT" in props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
     r.attrs[("DocumentBucket", "Arn")] = "arn:aws:s3:::beta-kyc-documents"
@@ -107,8 +126,10 @@ def test_bucket_definition_is_private_encrypted_tls_only():
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert r.active("DocumentBucketPolicy")  # deployed stages enforce TLS
     # a deployed stage may name its bucket (bucket names are global)
-    assert template.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties(
-        "DocumentBucket")["BucketName"] == "acme-kyc-prod-docs"
+    assert (
+        template.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties("DocumentBucket")["BucketName"]
+        == "acme-kyc-prod-docs"
+    )
 
 
 @pytest.mark.parametrize("stage", ("dev", "beta", "prod"))
@@ -118,8 +139,11 @@ def test_retention_periods_come_from_the_stage_config(stage):
     env = stage_environment(stage)
     params = template.stage_parameters(env)
     assert set(params) == set(template.STAGE_PARAMETERS)
-    rules = {rule["Prefix"]: int(rule["ExpirationInDays"]) for rule in template.resolver(stage, **params).properties(
-        "DocumentBucket")["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule}
+    rules = {
+        rule["Prefix"]: int(rule["ExpirationInDays"])
+        for rule in template.resolver(stage, **params).properties("DocumentBucket")["LifecycleConfiguration"]["Rules"]
+        if "ExpirationInDays" in rule
+    }
     assert rules["uploads/"] == int(env["KYC_UPLOAD_EXPIRATION_DAYS"]) == 1
     assert rules["evidence/documents/"] == int(env["KYC_DOCUMENT_RETENTION_DAYS"])
     assert rules["evidence/biometric/"] == int(env["KYC_BIOMETRIC_RETENTION_DAYS"]) <= 1095
@@ -131,12 +155,15 @@ def test_existing_user_pool_skips_the_pool_resources():
     r = template.resolver("prod", ExistingUserPoolId="us-east-1_abc")
     assert not r.active("UserPool") and not r.active("UserPoolClient")
     assert r.resolve(r.template["Outputs"]["UserPoolId"]["Value"]) == "us-east-1_abc"
-    assert r.resolve(r.template["Outputs"]["TokenIssuer"]["Value"]) == \
-        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
+    assert (
+        r.resolve(r.template["Outputs"]["TokenIssuer"]["Value"])
+        == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
+    )
     assert template.resolver("prod").active("UserPool")
 
 
 # ---------------------------------------------------------------- local stack
+
 
 def test_local_stack_creates_the_template_tables(local, moto_url):
     assert local["StackStatus"] == "CREATE_COMPLETE"
@@ -144,17 +171,22 @@ def test_local_stack_creates_the_template_tables(local, moto_url):
     defined = template.table_definitions("local")
     live = template.describe_tables(ddb, [t["TableName"] for t in defined])
     assert [_subset(t) for t in live] == [_subset(t) for t in defined]
-    assert local["KycTableStreamArn"] == ddb.describe_table(
-        TableName="local_kyc_service")["Table"]["LatestStreamArn"]
+    assert local["KycTableStreamArn"] == ddb.describe_table(TableName="local_kyc_service")["Table"]["LatestStreamArn"]
 
 
 def test_local_stack_outputs_match_cloudformation_outputs(local, moto_url):
     cfn = _client("cloudformation", moto_url)
     stack = cfn.describe_stacks(StackName=local["StackName"])["Stacks"][0]
     cfn_outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    for key in ("KycTableName", "KycTableStreamArn", "DocumentBucketName",
-                "NotificationsTopicArn", "LicenseQueueArn", "LicenseDlqArn",
-                "StreamFailureQueueArn"):
+    for key in (
+        "KycTableName",
+        "KycTableStreamArn",
+        "DocumentBucketName",
+        "NotificationsTopicArn",
+        "LicenseQueueArn",
+        "LicenseDlqArn",
+        "StreamFailureQueueArn",
+    ):
         assert cfn_outputs[key] == local[key], key
 
 
@@ -163,31 +195,30 @@ def test_local_bucket_settings(local, moto_url):
     bucket = local["DocumentBucketName"]
     assert bucket == "local-kyc-documents"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
-                                  "RestrictPublicBuckets"))
+    assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
     enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     env = stage_environment("local")  # the local stage's retention periods (.chalice/config.json)
     assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules if "Expiration" in r} == {
-        ("zipped/", 7), ("unzipped/", 7), ("uploads/", int(env["KYC_UPLOAD_EXPIRATION_DAYS"])),
+        ("zipped/", 7),
+        ("unzipped/", 7),
+        ("uploads/", int(env["KYC_UPLOAD_EXPIRATION_DAYS"])),
         ("evidence/documents/", int(env["KYC_DOCUMENT_RETENTION_DAYS"])),
-        ("evidence/biometric/", int(env["KYC_BIOMETRIC_RETENTION_DAYS"]))}
+        ("evidence/biometric/", int(env["KYC_BIOMETRIC_RETENTION_DAYS"])),
+    }
     cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
     assert cors[0]["AllowedMethods"] == ["PUT"]
 
 
 def test_local_queues_topic_and_pool(local, moto_url):
     sqs = _client("sqs", moto_url)
-    attrs = sqs.get_queue_attributes(QueueUrl=local["LicenseQueueUrl"],
-                                     AttributeNames=["All"])["Attributes"]
+    attrs = sqs.get_queue_attributes(QueueUrl=local["LicenseQueueUrl"], AttributeNames=["All"])["Attributes"]
     assert attrs["VisibilityTimeout"] == "300"
-    assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": local["LicenseDlqArn"],
-                                                  "maxReceiveCount": 5}
+    assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": local["LicenseDlqArn"], "maxReceiveCount": 5}
     assert local["LicenseDlqArn"].endswith(":local-license-dlq")
     assert local["StreamFailureQueueArn"].endswith(":local-kyc-stream-failures")
-    topic = _client("sns", moto_url).get_topic_attributes(
-        TopicArn=local["NotificationsTopicArn"])["Attributes"]
+    topic = _client("sns", moto_url).get_topic_attributes(TopicArn=local["NotificationsTopicArn"])["Attributes"]
     assert topic["KmsMasterKeyId"] == "alias/aws/sns"
 
     idp = _client("cognito-idp", moto_url)
@@ -195,8 +226,9 @@ def test_local_queues_topic_and_pool(local, moto_url):
     assert "custom:tenant" in [a["Name"] for a in pool["SchemaAttributes"]]
     assert pool["UsernameAttributes"] == ["email"]
     assert idp.get_group(GroupName="kyc-admin", UserPoolId=local["UserPoolId"])["Group"]
-    client = idp.describe_user_pool_client(UserPoolId=local["UserPoolId"],
-                                           ClientId=local["UserPoolClientId"])["UserPoolClient"]
+    client = idp.describe_user_pool_client(UserPoolId=local["UserPoolId"], ClientId=local["UserPoolClientId"])[
+        "UserPoolClient"
+    ]
     assert not client.get("ClientSecret")
     assert "custom:tenant" not in client.get("WriteAttributes", [])
     assert local["TokenIssuer"].endswith("/" + local["UserPoolId"])
@@ -206,8 +238,7 @@ def test_local_resources_are_idempotent(local, moto_url):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = local_resources.create_local_resources(moto_url, "local")
-    for key in ("UserPoolId", "UserPoolClientId", "KycTableStreamArn", "LicenseQueueUrl",
-                "NotificationsTopicArn"):
+    for key in ("UserPoolId", "UserPoolClientId", "KycTableStreamArn", "LicenseQueueUrl", "NotificationsTopicArn"):
         assert again[key] == local[key]
     assert not [a for a in again["Applied"] if "create_" in a]
     pools = _client("cognito-idp", moto_url).list_user_pools(MaxResults=60)["UserPools"]
@@ -233,6 +264,7 @@ def test_boto3_path_builds_the_same_tables(moto_url):
 
 # ------------------------------------------------------------------ IAM
 
+
 @pytest.mark.parametrize("stage", iam.DEPLOYED_STAGES)
 def test_policy_files_are_rendered_from_the_definition(stage):
     env = stage_environment(stage)
@@ -247,10 +279,19 @@ NO_RESOURCE_LEVEL = ("rekognition:", "textract:", "xray:", "sts:GetCallerIdentit
 def test_policy_is_least_privilege(stage):
     env = stage_environment(stage)
     doc = json.loads(iam.policy_path(stage).read_text())
-    own_names = (f"{stage}_kyc_service", f"{stage}_identity", f"{stage}_kyc_events",
-                 env["KYC_BUCKET"], f"{stage}-kyc-notifications", f"{stage}-license-queue",
-                 f"{stage}-license-dlq", f"{stage}-kyc-stream-failures", iam.POOL_TOKEN,
-                 f"/aws/lambda/kyc-service-{stage}-", f"{stage}-kyc-webhooks")
+    own_names = (
+        f"{stage}_kyc_service",
+        f"{stage}_identity",
+        f"{stage}_kyc_events",
+        env["KYC_BUCKET"],
+        f"{stage}-kyc-notifications",
+        f"{stage}-license-queue",
+        f"{stage}-license-dlq",
+        f"{stage}-kyc-stream-failures",
+        iam.POOL_TOKEN,
+        f"/aws/lambda/kyc-service-{stage}-",
+        f"{stage}-kyc-webhooks",
+    )
     actions = set()
     for st in doc["Statement"]:
         assert st["Effect"] == "Allow"
@@ -262,21 +303,35 @@ def test_policy_is_least_privilege(stage):
             assert all(a.startswith(NO_RESOURCE_LEVEL) for a in acts), st
             continue
         if all(a.startswith("kms:") for a in acts):  # keys are named by alias (their ids come later)
-            assert st["Condition"] == {"ForAnyValue:StringEquals": {
-                "kms:ResourceAliases": [f"alias/{stage}-kyc-webhooks"]}}, st
+            assert st["Condition"] == {
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": [f"alias/{stage}-kyc-webhooks"]}
+            }, st
             assert set(acts) == {"kms:Encrypt", "kms:Decrypt"}
             continue
         for arn in resources:
             assert any(name in arn for name in own_names), arn
             assert ":*:" not in arn, arn  # region/account are real placeholders, not *
-    for needed in ("dynamodb:ConditionCheckItem", "dynamodb:GetRecords", "s3:PutObject",
-                   "sns:Publish", "sqs:SendMessage", "cognito-idp:AdminGetUser",
-                   "rekognition:CompareFaces", "textract:AnalyzeID", "xray:PutTraceSegments",
-                   "logs:PutLogEvents", "sts:GetCallerIdentity"):
+    for needed in (
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:GetRecords",
+        "s3:PutObject",
+        "sns:Publish",
+        "sqs:SendMessage",
+        "cognito-idp:AdminGetUser",
+        "rekognition:CompareFaces",
+        "textract:AnalyzeID",
+        "xray:PutTraceSegments",
+        "logs:PutLogEvents",
+        "sts:GetCallerIdentity",
+    ):
         assert needed in actions
-    assert not [a for a in actions if a.split(":")[1].startswith(("Delete", "Create"))
-                and a.split(":")[0] in ("dynamodb", "sns", "sqs")
-                and a not in ("dynamodb:DeleteItem", "sqs:DeleteMessage")]
+    assert not [
+        a
+        for a in actions
+        if a.split(":")[1].startswith(("Delete", "Create"))
+        and a.split(":")[0] in ("dynamodb", "sns", "sqs")
+        and a not in ("dynamodb:DeleteItem", "sqs:DeleteMessage")
+    ]
 
 
 def test_rendered_policy_has_real_arns():
@@ -296,12 +351,18 @@ def test_template_names_follow_the_one_naming_rule(stage):
     names = resource_names(stage)
     r = template.resolver(stage)
     r.lenient = True
-    assert [r.properties(t)["TableName"] for t in ("KycTable", "IdentityTable", "EventsTable")] == \
-        [names.table, names.identity_table, names.events_table]
+    assert [r.properties(t)["TableName"] for t in ("KycTable", "IdentityTable", "EventsTable")] == [
+        names.table,
+        names.identity_table,
+        names.events_table,
+    ]
     assert r.properties("DocumentBucket")["BucketName"] == names.bucket
     assert r.properties("NotificationsTopic")["TopicName"] == names.topic
-    assert [r.properties(q)["QueueName"] for q in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")] == \
-        [names.license_queue, names.license_dlq, names.failure_queue]
+    assert [r.properties(q)["QueueName"] for q in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")] == [
+        names.license_queue,
+        names.license_dlq,
+        names.failure_queue,
+    ]
     assert r.properties("UserPool")["UserPoolName"] == names.user_pool
     assert r.resolve(r.template["Resources"]["AdminGroup"]["Properties"]["GroupName"]) == ADMIN_GROUP
     assert template.stack_name(stage) == names.stack

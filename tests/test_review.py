@@ -1,6 +1,7 @@
 """The review routes (CONTRACT.md §1): the queue through the KYC table's indexes, keyed by the
 tenant (the recorded Query calls prove it), page tokens bound to their tenant and status, the
 audit trail route, view_url for admins only, and validate's `final`."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,10 @@ def queries(aws_env):
     events = aws.client("dynamodb").meta.events
     handlers = {}
     for op in ("Query", "Scan"):
+
         def record(params, _op=op, **_):
             seen.append((_op, json.loads(json.dumps(params))))
+
         handlers[op] = record
         events.register(f"provide-client-params.dynamodb.{op}", record)
     yield seen
@@ -63,18 +66,32 @@ def save(client, token: str, tenant: str, email: str, id_value: str = "D1234-567
         key = f"{uploads_prefix(tenant, email)}{kind}/{id_value}.png"
         s3.put_object(Bucket=f"{STAGE}-kyc-documents", Key=key, Body=PNG, ContentType="image/png")
         links.append({"kind": kind, "key": key})
-    body = {"email": email, "first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-04-20",
-            "id_type": "Driving license", "id_value": id_value, "document_links": links, **over}
+    body = {
+        "email": email,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": id_value,
+        "document_links": links,
+        **over,
+    }
     r = client.http.post(f"{BASE}/{tenant}/create_or_update", headers=hdr(token), body=json.dumps(body))
     assert r.status_code in (200, 201), r.body
     return json.loads(r.body)
 
 
 def decide(client, token: str, tenant: str, email: str, status: str, id_value: str = "D1234-5678", **extra):
-    body = {"id_type": "Driving license", "id_value": id_value, "verification_status": status,
-            "reason": "checked by hand", **extra}
-    return client.http.post(f"{BASE}/{tenant}/email/{quote(email, safe='')}/validate", headers=hdr(token),
-                            body=json.dumps(body))
+    body = {
+        "id_type": "Driving license",
+        "id_value": id_value,
+        "verification_status": status,
+        "reason": "checked by hand",
+        **extra,
+    }
+    return client.http.post(
+        f"{BASE}/{tenant}/email/{quote(email, safe='')}/validate", headers=hdr(token), body=json.dumps(body)
+    )
 
 
 def queue(client, token: str, tenant: str = "acme", **params):
@@ -146,10 +163,21 @@ def test_queue_is_for_admins_of_the_tenant_only(client, issuer, people):
     assert r.status_code == 404
 
 
-@pytest.mark.parametrize("params", [
-    {"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"limit": "-1"}, {"limit": "1e1"}, {"status": "approved"},
-    {"next": "garbage!"}, {"next": "eyJ2IjoxfQ"}, {"next": ""}, {"sort": "name"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"limit": "-1"},
+        {"limit": "1e1"},
+        {"status": "approved"},
+        {"next": "garbage!"},
+        {"next": "eyJ2IjoxfQ"},
+        {"next": ""},
+        {"sort": "name"},
+    ],
+)
 def test_queue_refuses_bad_parameters(client, issuer, people, params):
     status, body = queue(client, people[0], **params)
     assert status == 400 and body["error"]["code"] == "invalid_input"
@@ -202,7 +230,8 @@ def test_view_url_takes_the_pinned_evidence_and_never_another_tenants_object():
     from chalicelib.storage.documents import view_url
 
     s3 = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1").client(
-        "s3", config=Config(signature_version="s3v4"))
+        "s3", config=Config(signature_version="s3v4")
+    )
     evidence = "evidence/biometric/acme/888a175c3523d9e6/" + "a" * 64 + ".png"
     pinned = {"kind": "selfie", "key": "uploads/acme/888a175c3523d9e6/selfie/s.png", "evidence_key": evidence}
     url = urlsplit(view_url(s3, "b", "acme", pinned))
@@ -223,17 +252,27 @@ def test_validate_final_blocks_the_customer_until_an_admin_decides_again(client,
     rejected = json.loads(decide(client, admin, "acme", "eve@example.com", "rejected").body)
     assert rejected["decision_final"] is True and rejected["validation_status"] == "rejected"
     for attempt in ({}, {"phone_number": "+15555550199"}, {"id_value": "OTHER-1"}):  # same, changed, another ID
-        body = {"email": "eve@example.com", "first_name": "Ada", "last_name": "Lovelace",
-                "date_of_birth": "1990-04-20", "id_type": "Driving license", "id_value": "D1234-5678",
-                "document_links": [{"kind": link["kind"], "key": link["key"]} for link in first["document_links"]],
-                **attempt}
+        body = {
+            "email": "eve@example.com",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "date_of_birth": "1990-04-20",
+            "id_type": "Driving license",
+            "id_value": "D1234-5678",
+            "document_links": [{"kind": link["kind"], "key": link["key"]} for link in first["document_links"]],
+            **attempt,
+        }
         for token in (user, admin):
             r = client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(token), body=json.dumps(body))
             assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "decision_final"
     records = json.loads(client.http.get(f"{BASE}/acme/email/eve%40example.com", headers=hdr(admin)).body)["records"]
+
     def strip(record):  # presigned URLs differ per request
-        return {**record, "document_links": [{k: v for k, v in link.items() if k != "view_url"}
-                                             for link in record["document_links"]]}
+        return {
+            **record,
+            "document_links": [{k: v for k, v in link.items() if k != "view_url"} for link in record["document_links"]],
+        }
+
     assert len(records) == 1 and strip(records[0]) == strip(rejected)  # unchanged
     assert records[0]["validation_status"] == "rejected" and records[0]["decided_by"].startswith("admin:")
     # the admin asks the customer to try again: the next changed submission is taken
@@ -251,8 +290,15 @@ def test_validate_refuses_a_final_that_is_not_a_boolean(client, issuer):
     save(client, admin, "acme", "f@example.com")
     r = decide(client, admin, "acme", "f@example.com", "rejected", final="yes")
     assert r.status_code == 400 and json.loads(r.body)["error"]["details"] == [{"field": "final", "problem": "type"}]
-    body = {"email": "f@example.com", "first_name": "A", "last_name": "B", "date_of_birth": "1990-04-20",
-            "id_type": "Driving license", "id_value": "X1", "decision_final": False}
+    body = {
+        "email": "f@example.com",
+        "first_name": "A",
+        "last_name": "B",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Driving license",
+        "id_value": "X1",
+        "decision_final": False,
+    }
     r = client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(admin), body=json.dumps(body))
     assert r.status_code == 400 and json.loads(r.body)["error"]["details"][0]["problem"] == "service_owned"
 
@@ -270,8 +316,12 @@ def test_events_route_is_for_admins_and_404_for_strangers(client, issuer):
     [event] = json.loads(r.body)["events"]
     assert event["from"] is None and event["to"] == "pending" and event["id_type"] == "Driving license"
     assert event["decided_by"] == "submission:api" and event["occurred_at"].endswith("Z") and event["reasons"] == []
-    assert client.http.get(f"{BASE}/acme/email/t%40example.com/events",
-                           headers=hdr(issuer.token(email="t@example.com"))).status_code == 403
+    assert (
+        client.http.get(
+            f"{BASE}/acme/email/t%40example.com/events", headers=hdr(issuer.token(email="t@example.com"))
+        ).status_code
+        == 403
+    )
     globex = issuer.token(tenant="globex", email="boss@globex.test", admin=True)
     assert client.http.get(f"{BASE}/acme/email/t%40example.com/events", headers=hdr(globex)).status_code == 403
     assert client.http.get(f"{BASE}/globex/email/t%40example.com/events", headers=hdr(globex)).status_code == 404
@@ -292,8 +342,9 @@ def test_review_responses_conform_to_the_spec(client, issuer, people):
     conforms(client.http.get(f"{BASE}/acme/records", headers=hdr(issuer.token(email=emails[0]))), records, "get", 403)
     record = tables().kyc.get(f"acme#{emails[1]}", "Driving license#D1234-5678")
     record_audit(None, record, decided=True)
-    trail = conforms(client.http.get(f"{BASE}/acme/email/{quote(emails[1], safe='')}/events", headers=hdr(admin)),
-                     events, "get", 200)
+    trail = conforms(
+        client.http.get(f"{BASE}/acme/email/{quote(emails[1], safe='')}/events", headers=hdr(admin)), events, "get", 200
+    )
     assert trail["events"][0]["to"] == "rejected" and trail["events"][0]["decided_by"].startswith("admin:")
     conforms(client.http.get(f"{BASE}/acme/email/nobody%40example.com/events", headers=hdr(admin)), events, "get", 404)
     r = client.http.get("/console/config.json")
@@ -314,18 +365,27 @@ def test_a_final_rejection_arriving_during_a_save_of_another_id_wins(client, iss
 
     def admin_rejects_meanwhile(self, *args):
         monkeypatch.setattr(records.RecordStore, "pin_documents", real)
-        store().decide_manually("acme", "race@example.com",
-                                ManualDecision("Driving license", "D1234-5678", "rejected", "fraud"), "boss")
+        store().decide_manually(
+            "acme", "race@example.com", ManualDecision("Driving license", "D1234-5678", "rejected", "fraud"), "boss"
+        )
         return real(self, *args)
 
     monkeypatch.setattr(records.RecordStore, "pin_documents", admin_rejects_meanwhile)
     from chalicelib.keys import uploads_prefix
 
     key = f"{uploads_prefix('acme', 'race@example.com')}id_front/OTHER.png"
-    boto3.client("s3", region_name="us-east-1").put_object(Bucket=f"{STAGE}-kyc-documents", Key=key, Body=PNG,
-                                                           ContentType="image/png")
-    body = {"email": "race@example.com", "first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1990-04-20",
-            "id_type": "Passport", "id_value": "P999", "document_links": [{"kind": "id_front", "key": key}]}
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=f"{STAGE}-kyc-documents", Key=key, Body=PNG, ContentType="image/png"
+    )
+    body = {
+        "email": "race@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "date_of_birth": "1990-04-20",
+        "id_type": "Passport",
+        "id_value": "P999",
+        "document_links": [{"kind": "id_front", "key": key}],
+    }
     r = client.http.post(f"{BASE}/acme/create_or_update", headers=hdr(user), body=json.dumps(body))
     assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "decision_final"
     listed = json.loads(client.http.get(f"{BASE}/acme/email/race%40example.com", headers=hdr(admin)).body)["records"]

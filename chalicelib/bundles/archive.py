@@ -6,6 +6,7 @@ entry count and directory size, then a walk over the directory's headers that st
 MAX_ENTRIES. `zipfile` builds a ZipInfo for every entry the directory holds, whatever the end
 record declares (380,000 entries cost it about 150 MB); here the walk costs nothing but a few
 integers, so such a zip is refused at once."""
+
 from __future__ import annotations
 
 import io
@@ -19,17 +20,17 @@ from typing import Any
 
 from chalicelib.bundles.images import image_info
 
-MAX_ZIP_BYTES = 20 * 1024 * 1024        # the object itself
-MAX_IMAGE_BYTES = 10 * 1024 * 1024      # each image, uncompressed
-MAX_CSV_BYTES = 64 * 1024               # the details CSV, uncompressed
-MAX_TOTAL_BYTES = 24 * 1024 * 1024      # all members, uncompressed
-MAX_RATIO = 100                         # uncompressed / compressed, checked while reading
-RATIO_GRACE_BYTES = 64 * 1024           # small members may compress better than that
-MAX_ENTRIES = 16                        # central directory entries looked at, at most
-MAX_ENTRY_EXTRA = 1024                  # name + extra field + comment of one directory entry
+MAX_ZIP_BYTES = 20 * 1024 * 1024  # the object itself
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # each image, uncompressed
+MAX_CSV_BYTES = 64 * 1024  # the details CSV, uncompressed
+MAX_TOTAL_BYTES = 24 * 1024 * 1024  # all members, uncompressed
+MAX_RATIO = 100  # uncompressed / compressed, checked while reading
+RATIO_GRACE_BYTES = 64 * 1024  # small members may compress better than that
+MAX_ENTRIES = 16  # central directory entries looked at, at most
+MAX_ENTRY_EXTRA = 1024  # name + extra field + comment of one directory entry
 CHUNK = 64 * 1024
 
-EOCD = struct.Struct("<4s4H2LH")        # end of central directory record (22 bytes)
+EOCD = struct.Struct("<4s4H2LH")  # end of central directory record (22 bytes)
 CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header (46 bytes)
 EOCD_SIG, CENTRAL_SIG, ZIP64_LOCATOR_SIG = b"PK\x05\x06", b"PK\x01\x02", b"PK\x06\x07"
 MAX_DIRECTORY_BYTES = MAX_ENTRIES * (CENTRAL.size + MAX_ENTRY_EXTRA)
@@ -45,8 +46,8 @@ class BundleRefused(Exception):
 
 @dataclass(frozen=True)
 class Member:
-    name: str   # the member's name in the zip
-    kind: str   # "details", "selfie", "license"
+    name: str  # the member's name in the zip
+    kind: str  # "details", "selfie", "license"
     data: bytes
     content_type: str
 
@@ -60,9 +61,13 @@ class Bundle:
 
 # -- the zip ----------------------------------------------------------------------
 
+
 def expected_members(app_uuid: str) -> dict[str, str]:
-    return {f"{app_uuid}_details.csv": "details", f"{app_uuid}_selfie.png": "selfie",
-            f"{app_uuid}_license.png": "license"}
+    return {
+        f"{app_uuid}_details.csv": "details",
+        f"{app_uuid}_selfie.png": "selfie",
+        f"{app_uuid}_license.png": "license",
+    }
 
 
 def _check_name(info: zipfile.ZipInfo) -> None:
@@ -97,11 +102,11 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: i
             if len(out) > cap:
                 raise BundleRefused("member_too_large", f"{info.filename} is larger than {cap} bytes")
             if len(out) > budget:
-                raise BundleRefused("bundle_too_large",
-                                    f"the bundle's members together exceed {MAX_TOTAL_BYTES} bytes")
+                raise BundleRefused("bundle_too_large", f"the bundle's members together exceed {MAX_TOTAL_BYTES} bytes")
             if len(out) > RATIO_GRACE_BYTES and len(out) / compressed > MAX_RATIO:
-                raise BundleRefused("compression_ratio",
-                                    f"{info.filename} expands more than {MAX_RATIO} times (zip bomb)")
+                raise BundleRefused(
+                    "compression_ratio", f"{info.filename} expands more than {MAX_RATIO} times (zip bomb)"
+                )
     return bytes(out)
 
 
@@ -111,7 +116,7 @@ def _end_record(data: bytes) -> tuple[int, tuple[Any, ...]] | None:
     if len(data) < EOCD.size:
         return None
     at = len(data) - EOCD.size
-    if data[at:at + 4] != EOCD_SIG:
+    if data[at : at + 4] != EOCD_SIG:
         at = data.rfind(EOCD_SIG, max(0, len(data) - 65535 - EOCD.size))
         if at < 0 or at + EOCD.size > len(data):
             return None
@@ -126,7 +131,7 @@ def check_directory(data: bytes) -> int:
     if found is None:
         raise BundleRefused("not_a_zip", "the object is not a readable zip file")
     at, (_sig, disk, cd_disk, on_disk, declared, cd_size, cd_offset, _comment) = found
-    zip64 = at >= 20 and data[at - 20:at - 16] == ZIP64_LOCATOR_SIG
+    zip64 = at >= 20 and data[at - 20 : at - 16] == ZIP64_LOCATOR_SIG
     if zip64 or 0xFFFF in (declared, on_disk) or 0xFFFFFFFF in (cd_size, cd_offset):
         raise BundleRefused("extra_members", "the bundle is a zip64 archive; 3 entries are expected")
     if disk or cd_disk or on_disk != declared:
@@ -134,14 +139,17 @@ def check_directory(data: bytes) -> int:
     if declared > MAX_ENTRIES:
         raise BundleRefused("extra_members", f"the bundle has {declared} entries; 3 are expected")
     if cd_size > MAX_DIRECTORY_BYTES:
-        raise BundleRefused("extra_members", f"the bundle's central directory is {cd_size} bytes: more "
-                            f"entries than the {declared} declared, or oversized ones")
+        raise BundleRefused(
+            "extra_members",
+            f"the bundle's central directory is {cd_size} bytes: more "
+            f"entries than the {declared} declared, or oversized ones",
+        )
     start = at - cd_size  # where zipfile reads the directory from (data prepended is allowed)
     if start < 0:
         raise BundleRefused("not_a_zip", "the object is not a readable zip file")
     pos, entries = start, 0
     while pos < at:
-        if pos + CENTRAL.size > at or data[pos:pos + 4] != CENTRAL_SIG:
+        if pos + CENTRAL.size > at or data[pos : pos + 4] != CENTRAL_SIG:
             raise BundleRefused("not_a_zip", "the bundle's central directory is damaged")
         fields = CENTRAL.unpack_from(data, pos)
         name, extra, comment = fields[12], fields[13], fields[14]
@@ -152,8 +160,10 @@ def check_directory(data: bytes) -> int:
         if entries > MAX_ENTRIES:
             raise BundleRefused("extra_members", f"the bundle has more than {MAX_ENTRIES} entries; 3 are expected")
     if pos != at or entries != declared:
-        raise BundleRefused("extra_members" if entries > declared else "not_a_zip",
-                            f"the central directory holds {entries} entries, the end record declares {declared}")
+        raise BundleRefused(
+            "extra_members" if entries > declared else "not_a_zip",
+            f"the central directory holds {entries} entries, the end record declares {declared}",
+        )
     return entries
 
 
@@ -191,8 +201,9 @@ def read_zip(data: bytes, tenant: str, app_uuid: str) -> Bundle:
         if missing:
             raise BundleRefused("missing_member", "missing: " + ", ".join(missing))
         if extra:
-            raise BundleRefused("extra_members", f"{len(extra)} unexpected member(s)",
-                                [{"member": n[:100]} for n in extra])
+            raise BundleRefused(
+                "extra_members", f"{len(extra)} unexpected member(s)", [{"member": n[:100]} for n in extra]
+            )
         members: dict[str, Member] = {}
         budget = MAX_TOTAL_BYTES
         for info in sorted(infos, key=lambda i: i.filename):
@@ -202,8 +213,7 @@ def read_zip(data: bytes, tenant: str, app_uuid: str) -> Bundle:
                 raise BundleRefused("member_too_large", f"{info.filename} is larger than {cap} bytes")
             try:
                 body = _read_member(zf, info, cap, budget)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-                    RuntimeError, ValueError):
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError):
                 raise BundleRefused("corrupt_member", f"{info.filename} cannot be read (corrupt zip)") from None
             budget -= len(body)
             content_type = "text/csv" if kind == "details" else _image_type(info.filename, body)

@@ -1,4 +1,5 @@
 """A bundle's details CSV mapped onto a submission: one data row, US dates, the seeds' columns."""
+
 from __future__ import annotations
 
 import csv
@@ -14,9 +15,14 @@ from chalicelib.errors import InvalidInput
 from chalicelib.http.validation import parse_submission
 
 COLUMNS = {  # CSV column -> submission field
-    "FIRST_NAME": "first_name", "LAST_NAME": "last_name", "CITY_IN_ADDRESS": "city",
-    "ZIP_CODE_IN_ADDRESS": "zip_code", "STATE_IN_ADDRESS": "state",
-    "DOCUMENT_NUMBER": "id_value", "DATE_OF_BIRTH": "date_of_birth", "ADDRESS": "address",
+    "FIRST_NAME": "first_name",
+    "LAST_NAME": "last_name",
+    "CITY_IN_ADDRESS": "city",
+    "ZIP_CODE_IN_ADDRESS": "zip_code",
+    "STATE_IN_ADDRESS": "state",
+    "DOCUMENT_NUMBER": "id_value",
+    "DATE_OF_BIRTH": "date_of_birth",
+    "ADDRESS": "address",
 }
 OPTIONAL_COLUMNS = {"EMAIL": "email", "MIDDLE_NAME": "middle_name", "PHONE_NUMBER": "phone_number"}
 OVERRIDE_COLUMN = "VALIDATION_OVERRIDE"
@@ -72,8 +78,16 @@ def parse_details(data: bytes) -> dict[str, str]:
 
 def override_of(row: dict[str, str]) -> bool | None:
     value = row.get(OVERRIDE_COLUMN, "").strip().lower()
-    return {"true": True, "valid": True, "1": True, "yes": True,
-            "false": False, "invalid": False, "0": False, "no": False}.get(value)
+    return {
+        "true": True,
+        "valid": True,
+        "1": True,
+        "yes": True,
+        "false": False,
+        "invalid": False,
+        "0": False,
+        "no": False,
+    }.get(value)
 
 
 def submission_body(row: dict[str, str], links: list[dict[str, str]]) -> dict[str, Any]:
@@ -89,8 +103,9 @@ def submission_body(row: dict[str, str], links: list[dict[str, str]]) -> dict[st
     return {k: v for k, v in body.items() if v not in ("", None)}
 
 
-def to_submission(row: dict[str, str], links: list[dict[str, str]], tenant: str, app_uuid: str,
-                  settings: Settings) -> Submission:
+def to_submission(
+    row: dict[str, str], links: list[dict[str, str]], tenant: str, app_uuid: str, settings: Settings
+) -> Submission:
     """The validated Submission (same parse_submission as the API): a row without EMAIL is keyed
     by the app_uuid."""
     try:

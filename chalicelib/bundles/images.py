@@ -6,6 +6,7 @@ alone (chalicelib/domain/images.py: PNG's IHDR, JPEG's frame header), and the ca
 The well-formedness walk steps over the PNG chunks (checking each CRC on a view of the bytes, no
 copy) or the JPEG marker segments by their lengths, and looks for the end marker.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -18,13 +19,13 @@ __all__ = ["MAX_PIXELS", "image_info", "image_type"]
 def _png_ok(data: memoryview) -> bool:
     pos, first, seen_idat = 8, True, False
     while pos + 12 <= len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        ctype = bytes(data[pos + 4:pos + 8])
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        ctype = bytes(data[pos + 4 : pos + 8])
         end = pos + 12 + length
         if length > 0x7FFFFFFF or end > len(data) or not ctype.isalpha():
             return False
-        crc = zlib.crc32(data[pos + 8:pos + 8 + length], zlib.crc32(ctype))
-        if crc != int.from_bytes(data[end - 4:end], "big"):
+        crc = zlib.crc32(data[pos + 8 : pos + 8 + length], zlib.crc32(ctype))
+        if crc != int.from_bytes(data[end - 4 : end], "big"):
             return False
         if first and ctype != b"IHDR":
             return False
@@ -56,7 +57,7 @@ def _jpeg_ok(data: memoryview) -> bool:
         if marker == 0x01 or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
-        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if length < 2 or pos + 2 + length > len(data):
             return False
         if marker == 0xDA:  # start of scan: entropy-coded data follows up to EOI

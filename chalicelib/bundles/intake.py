@@ -1,5 +1,6 @@
 """The S3 intake: a bundle read from the bucket becomes a record through the record store, or is
 refused with its reason next to it (`zipped/{tenant}/{app_uuid}.rejected.json`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,7 @@ def parse_key(key: str) -> tuple[str, str]:
     parts = key.split("/") if key.startswith(ZIPPED) and key.endswith(".zip") else []
     if len(parts) != 3:
         raise BundleRefused("bad_key", "the object key is not zipped/{tenant}/{app_uuid}.zip")
-    tenant, app_uuid = parts[1], parts[2][:-len(".zip")]
+    tenant, app_uuid = parts[1], parts[2][: -len(".zip")]
     try:
         check_tenant(tenant)
     except InvalidInput as exc:
@@ -47,6 +48,7 @@ def document_key(bundle: Bundle, kind: str) -> str:
 
 
 # -- the intake ----------------------------------------------------------------------
+
 
 class Intake:
     """Reads a bundle from the bucket and turns it into a record, or refuses it."""
@@ -77,8 +79,10 @@ class Intake:
         """Write the members and the record's copies; return the keys this run created
         (objects that already existed, e.g. linked by an accepted earlier intake, are not ours)."""
         writes = [(bundle_members_prefix(bundle.tenant, bundle.app_uuid) + m.name, m) for m in bundle.members.values()]
-        writes += [(document_key(bundle, kind), bundle.members["license" if kind == "id_front" else "selfie"])
-                   for kind in ("id_front", "selfie")]
+        writes += [
+            (document_key(bundle, kind), bundle.members["license" if kind == "id_front" else "selfie"])
+            for kind in ("id_front", "selfie")
+        ]
         created = []
         for key, m in writes:
             if not self._exists(key):
@@ -88,13 +92,19 @@ class Intake:
 
     def _remove(self, keys: list[str]) -> None:
         if keys:
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys],
-                                                               "Quiet": True})
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
 
     def refuse(self, tenant: str, app_uuid: str, key: str, exc: BundleRefused) -> dict[str, Any]:
-        report = {"status": "refused", "tenant": tenant, "app_uuid": app_uuid, "bundle": key,
-                  "code": exc.code, "reason": exc.message, "details": exc.details,
-                  "refused_at": int(time.time())}
+        report = {
+            "status": "refused",
+            "tenant": tenant,
+            "app_uuid": app_uuid,
+            "bundle": key,
+            "code": exc.code,
+            "reason": exc.message,
+            "details": exc.details,
+            "refused_at": int(time.time()),
+        }
         target = rejection_key(key)
         if target:
             self._put(target, json.dumps(report).encode(), "application/json")
@@ -108,8 +118,10 @@ class Intake:
             tenant, app_uuid = parse_key(key)
             bundle = archive.read_zip(self._download(key), tenant, app_uuid)
             row = parse_details(bundle.members["details"].data)
-            links = [{"kind": kind, "key": document_key(bundle, kind), "filename": bundle.members[m].name}
-                     for kind, m in (("id_front", "license"), ("selfie", "selfie"))]
+            links = [
+                {"kind": kind, "key": document_key(bundle, kind), "filename": bundle.members[m].name}
+                for kind, m in (("id_front", "license"), ("selfie", "selfie"))
+            ]
             submission, override = to_submission(row, links, tenant, app_uuid, self.settings), override_of(row)
             written = self._store(bundle)
             remember_override(tenant, app_uuid, override)
@@ -125,8 +137,14 @@ class Intake:
             self._remove(written)  # nothing half-written: the retry stores them again
             raise
         self.s3.delete_object(Bucket=self.bucket, Key=rejection_key(key))
-        logger().info("bundle accepted", extra={"bundle": ref(key), "tenant": tenant,
-                                                "record": ref(record.pk, record.sk),
-                                                "new_record": new_record, "changed": changed})
-        return {"status": "accepted", "tenant": tenant, "app_uuid": app_uuid, "created": new_record,
-                "changed": changed}
+        logger().info(
+            "bundle accepted",
+            extra={
+                "bundle": ref(key),
+                "tenant": tenant,
+                "record": ref(record.pk, record.sk),
+                "new_record": new_record,
+                "changed": changed,
+            },
+        )
+        return {"status": "accepted", "tenant": tenant, "app_uuid": app_uuid, "created": new_record, "changed": changed}

@@ -6,6 +6,7 @@ convention: "US" (month first, the default) or "day-first". Only plausible dates
 an issue date after today is an unreadable field, never a value to compare. Every date rule
 takes `today` explicitly: nothing here reads the clock.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,14 +25,49 @@ US, DAY_FIRST = "US", "day-first"
 
 _MONTHS = {
     # English
-    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
-    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
-    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
-    "dec": 12, "december": 12,
+    "jan": 1,
+    "january": 1,
+    "feb": 2,
+    "february": 2,
+    "mar": 3,
+    "march": 3,
+    "apr": 4,
+    "april": 4,
+    "may": 5,
+    "jun": 6,
+    "june": 6,
+    "jul": 7,
+    "july": 7,
+    "aug": 8,
+    "august": 8,
+    "sep": 9,
+    "sept": 9,
+    "september": 9,
+    "oct": 10,
+    "october": 10,
+    "nov": 11,
+    "november": 11,
+    "dec": 12,
+    "december": 12,
     # French (accents removed), as on bilingual Canadian documents
-    "janv": 1, "janvier": 1, "fev": 2, "fevr": 2, "fevrier": 2, "mars": 3, "avr": 4, "avril": 4,
-    "mai": 5, "juin": 6, "juil": 7, "juillet": 7, "aou": 8, "aout": 8, "septembre": 9,
-    "octobre": 10, "novembre": 11, "decembre": 12,
+    "janv": 1,
+    "janvier": 1,
+    "fev": 2,
+    "fevr": 2,
+    "fevrier": 2,
+    "mars": 3,
+    "avr": 4,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juil": 7,
+    "juillet": 7,
+    "aou": 8,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "decembre": 12,
 }
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{2}|\d{4})$")
@@ -69,8 +105,7 @@ def _resolve(year_text: str, month: int, day: int, kind: str, today: date) -> da
     return found
 
 
-def _ordered(first: int, second: int, year_text: str, convention: str, kind: str,
-             today: date) -> list[date]:
+def _ordered(first: int, second: int, year_text: str, convention: str, kind: str, today: date) -> list[date]:
     """Both readings of first/second as month/day, the convention's first, valid ones only."""
     month_first = _resolve(year_text, first, second, kind, today)
     day_first = _resolve(year_text, second, first, kind, today)
@@ -144,25 +179,23 @@ def _raw_date_readings(cleaned: str, convention: str, kind: str, today: date) ->
     return _with_month_name(cleaned, kind, today)
 
 
-def date_readings(text: str | None, *, convention: str = US, kind: str = "birth",
-                  today: date) -> list[date]:
+def date_readings(text: str | None, *, convention: str = US, kind: str = "birth", today: date) -> list[date]:
     """Every plausible reading of a printed date, the most likely first; [] when unreadable."""
     cleaned = unidecode(unicodedata.normalize("NFKD", text or "")).casefold().strip()
     if not cleaned:
         return []
-    return [d for d in _raw_date_readings(cleaned, convention, kind, today)
-            if plausible_date(d, kind, today)]
+    return [d for d in _raw_date_readings(cleaned, convention, kind, today) if plausible_date(d, kind, today)]
 
 
-def parse_document_date(text: str | None, *, convention: str = US, kind: str = "birth",
-                        today: date) -> date | None:
+def parse_document_date(text: str | None, *, convention: str = US, kind: str = "birth", today: date) -> date | None:
     """The most likely plausible reading of a printed date, or None."""
     readings = date_readings(text, convention=convention, kind=kind, today=today)
     return readings[0] if readings else None
 
 
-def field_date_readings(value: str | None, normalized: str | None, *, convention: str = US,
-                        kind: str = "birth", today: date) -> list[date]:
+def field_date_readings(
+    value: str | None, normalized: str | None, *, convention: str = US, kind: str = "birth", today: date
+) -> list[date]:
     """Plausible readings of a document date field, the provider's NormalizedValue
     (YYYY-MM-DD) first. A NormalizedValue that is no plausible date ("0198-02-21" for a
     printed "02/21/198") is dropped, and so is every implausible reading of the text."""

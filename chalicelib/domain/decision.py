@@ -22,6 +22,7 @@ Reasons are plain sentences, one per problem, always in the same order: face, fi
 last name, date of birth, document number, expiry, consistency. A reason that only asks
 for a human ends with "(review)". Reasons never quote the values compared.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,6 +42,7 @@ class Rules:
 
     verify/review: face similarity (0-100) from which a selfie verifies / asks for review;
     clear_confidence: the reading confidence (0-100) from which a disagreement rejects."""
+
     verify_threshold: float = 95.0
     review_threshold: float = 80.0
     clear_confidence: float = CLEAR_CONFIDENCE
@@ -69,8 +71,10 @@ def _similarity_text(similarity: float) -> str:
 
 # --- face ----------------------------------------------------------------------------------
 
-def _face_check(face: FaceComparison, verify_threshold: float, review_threshold: float,
-                problems: Problems) -> dict[str, Any]:
+
+def _face_check(
+    face: FaceComparison, verify_threshold: float, review_threshold: float, problems: Problems
+) -> dict[str, Any]:
     """The face comparison's check; its problems come first among the reasons."""
     sim = face.similarity
     if face.source_face_count == 0:
@@ -84,20 +88,32 @@ def _face_check(face: FaceComparison, verify_threshold: float, review_threshold:
     elif sim < review_threshold:
         problems.reject(f"the selfie does not match the ID photo (similarity {_similarity_text(sim)})")
     elif sim < verify_threshold:
-        problems.review(f"the selfie resembles the ID photo but not closely enough to verify "
-                        f"(similarity {_similarity_text(sim)})")
-    passed = (face.source_face_count == 1 and face.target_face_count >= 1
-              and sim is not None and sim >= verify_threshold)
-    return {"passed": passed, "similarity": sim, "source_face_count": face.source_face_count,
-            "target_face_count": face.target_face_count}
+        problems.review(
+            f"the selfie resembles the ID photo but not closely enough to verify (similarity {_similarity_text(sim)})"
+        )
+    passed = face.source_face_count == 1 and face.target_face_count >= 1 and sim is not None and sim >= verify_threshold
+    return {
+        "passed": passed,
+        "similarity": sim,
+        "source_face_count": face.source_face_count,
+        "target_face_count": face.target_face_count,
+    }
 
 
 # --- the decision --------------------------------------------------------------------------
 
-def decide(submitted: dict[str, Any], face: FaceComparison | None, reading: IdReading,
-           verify_threshold: float, review_threshold: float, today: date,
-           *, date_convention: str | None = None,
-           clear_confidence: float = CLEAR_CONFIDENCE) -> Decision:
+
+def decide(
+    submitted: dict[str, Any],
+    face: FaceComparison | None,
+    reading: IdReading,
+    verify_threshold: float,
+    review_threshold: float,
+    today: date,
+    *,
+    date_convention: str | None = None,
+    clear_confidence: float = CLEAR_CONFIDENCE,
+) -> Decision:
     """Decide a submission, judging dates against `today`.
 
     face: None when there is no face comparison (the decision then rests on the document).
@@ -111,8 +127,7 @@ def decide(submitted: dict[str, Any], face: FaceComparison | None, reading: IdRe
     checks: dict[str, Any] = {}
     if face is not None:
         checks["face_match"] = _face_check(face, verify_threshold, review_threshold, problems)
-    checks["details_match"] = details_check(submitted, reading, convention, today,
-                                             clear_confidence, problems)
+    checks["details_match"] = details_check(submitted, reading, convention, today, clear_confidence, problems)
     return Decision(status=problems.status(), reasons=problems.reasons(), checks=checks)
 
 

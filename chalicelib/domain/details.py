@@ -7,6 +7,7 @@ person (a shaky one); dates are only readings when plausible against `today`; ma
 data and pages that disagree with the print are consistency problems (possible tampering).
 docs/verification.md has the rules in words.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,22 +27,36 @@ CLEAR_CONFIDENCE = 85.0
 CHECKED_CONFIDENCE = 100.0
 
 # Outcomes the decision adds to matching's (match, near_miss, partial, mismatch, missing).
-UNCLEAR = "unclear"          # differs, but read below CLEAR_CONFIDENCE
-UNREADABLE = "unreadable"    # read, but no plausible value (a date like 0198-02-21)
-NAME_ORDER = "name_order"    # the submitted name is on the document, in another name's place
-ELSEWHERE = "elsewhere"      # KycClaim: printed on the document, not where the field goes
+UNCLEAR = "unclear"  # differs, but read below CLEAR_CONFIDENCE
+UNREADABLE = "unreadable"  # read, but no plausible value (a date like 0198-02-21)
+NAME_ORDER = "name_order"  # the submitted name is on the document, in another name's place
+ELSEWHERE = "elsewhere"  # KycClaim: printed on the document, not where the field goes
 IN_DATE, EXPIRED = "in_date", "expired"
 # Which reading of a field counts when there are several (pages, a zone): the most
 # favourable one, so an unreadable or misread page never outweighs a readable one.
-_RANK = {MATCH: 0, IN_DATE: 0, NEAR_MISS: 1, TYPO: 1, PARTIAL: 1, UNCLEAR: 1, NAME_ORDER: 1,
-         ELSEWHERE: 1, MISMATCH: 2, EXPIRED: 2, UNREADABLE: 3, MISSING: 4}
+_RANK = {
+    MATCH: 0,
+    IN_DATE: 0,
+    NEAR_MISS: 1,
+    TYPO: 1,
+    PARTIAL: 1,
+    UNCLEAR: 1,
+    NAME_ORDER: 1,
+    ELSEWHERE: 1,
+    MISMATCH: 2,
+    EXPIRED: 2,
+    UNREADABLE: 3,
+    MISSING: 4,
+}
 
 
 # --- fields --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Candidate:
     """One reading of a field: from a page of the document, or from a valid MRZ."""
+
     item: IdField
     source: str = "print"  # "print" | "mrz"
 
@@ -74,6 +89,7 @@ def _best(results: list[_Result]) -> _Result:
 @dataclass
 class _Zone:
     """A machine-readable zone (Textract's MRZ_CODE, or a self-hosted reader's) as read."""
+
     item: IdField
     zone: mrz.Mrz | None
 
@@ -91,8 +107,7 @@ class _Document:
 
     def __init__(self, reading: IdReading, convention: str, today: date, clear: float):
         self.reading, self.convention, self.today, self.clear = reading, convention, today, clear
-        self.zones = [_Zone(item, mrz.read(item.value))
-                      for item in reading.readings.get("MRZ_CODE", [])]
+        self.zones = [_Zone(item, mrz.read(item.value)) for item in reading.readings.get("MRZ_CODE", [])]
         self.issue = self._clear_issue_date()
 
     def printed(self, name: str) -> list[IdField]:
@@ -122,9 +137,9 @@ class _Document:
     def _clear_issue_date(self) -> date | None:
         for item in self.printed("DATE_OF_ISSUE"):
             if item.confidence >= self.clear:
-                found = dates.field_date_readings(item.value, item.normalized,
-                                                     convention=self.convention, kind="issue",
-                                                     today=self.today)
+                found = dates.field_date_readings(
+                    item.value, item.normalized, convention=self.convention, kind="issue", today=self.today
+                )
                 if found:
                     return found[0]
         return None
@@ -132,9 +147,9 @@ class _Document:
     def dates(self, item: IdField, kind: str) -> list[date]:
         """Plausible readings of a date field. Beyond `dates.plausible_date`: a birth date
         must come before a clearly read issue date, an expiry date after it."""
-        found = dates.field_date_readings(item.value, item.normalized,
-                                             convention=self.convention, kind=kind,
-                                             today=self.today)
+        found = dates.field_date_readings(
+            item.value, item.normalized, convention=self.convention, kind=kind, today=self.today
+        )
         if self.issue is not None and kind == "birth":
             found = [d for d in found if d < self.issue]
         if self.issue is not None and kind == "expiry":
@@ -142,15 +157,15 @@ class _Document:
         return found
 
 
-def _judge(name: str, candidate: _Candidate, submitted: dict[str, Any],
-           doc: _Document) -> _Result:
+def _judge(name: str, candidate: _Candidate, submitted: dict[str, Any], doc: _Document) -> _Result:
     """One reading of a required field against the submission."""
     item = candidate.item
     document: Any = item.value
     if name == "FIRST_NAME":
         middle = doc.middle_name(item.document) if candidate.source == "print" else None
-        result = matching.match_first_name(submitted.get("first_name"),
-                                           submitted.get("middle_name"), item.value, middle)
+        result = matching.match_first_name(
+            submitted.get("first_name"), submitted.get("middle_name"), item.value, middle
+        )
     elif name == "LAST_NAME":
         result = matching.match_name(submitted.get("last_name"), item.value)
     elif name == "DATE_OF_BIRTH":
@@ -185,7 +200,8 @@ def _name_order(results: dict[str, _Result], submitted: dict[str, Any], doc: _Do
     for name, key in (("FIRST_NAME", "first_name"), ("LAST_NAME", "last_name")):
         result = results[name]
         if result.outcome == MISMATCH and matching.names_hold(
-                matching.name_tokens(submitted.get(key)), _name_tokens_except(doc, name)):
+            matching.name_tokens(submitted.get(key)), _name_tokens_except(doc, name)
+        ):
             result.outcome = NAME_ORDER
 
 
@@ -214,8 +230,7 @@ def _field_problem(name: str, outcome: str, problems: Problems) -> None:
     elif outcome == PARTIAL:
         problems.review(f"{words} was read from the document only in part")
     elif outcome == UNCLEAR:
-        problems.review(f"{words} differs from the document's reading, which is not clear "
-                        f"enough to decide on")
+        problems.review(f"{words} differs from the document's reading, which is not clear enough to decide on")
     elif outcome == NAME_ORDER:
         problems.review(f"{words} appears on the document, but in another name's place")
     elif outcome == ELSEWHERE:
@@ -245,13 +260,13 @@ def _expiry_problem(result: _Result, problems: Problems) -> None:
     if result.outcome == EXPIRED:
         problems.reject(f"the document expired on {result.document}")
     elif result.outcome == UNCLEAR:
-        problems.review("the document's expiry date reads as past, but not clearly enough "
-                        "to decide on")
+        problems.review("the document's expiry date reads as past, but not clearly enough to decide on")
     elif result.outcome in (MISSING, UNREADABLE):
         problems.review("the document's expiry date could not be read")
 
 
 # --- consistency -----------------------------------------------------------------------------
+
 
 def _agree(name: str, a: IdField, b: IdField, doc: _Document) -> bool:
     """Whether two readings of a field (two pages, or print and zone) say the same; a value
@@ -263,7 +278,8 @@ def _agree(name: str, a: IdField, b: IdField, doc: _Document) -> bool:
     if name == "DOCUMENT_NUMBER":
         x, y = matching.normalize_id_number(a.value), matching.normalize_id_number(b.value)
         return matching.match_id_number(a.value, b.value).outcome in (MATCH, NEAR_MISS) or (
-            bool(x) and bool(y) and (x.startswith(y) or y.startswith(x)))
+            bool(x) and bool(y) and (x.startswith(y) or y.startswith(x))
+        )
     if name == "FIRST_NAME":
         outcome = matching.match_first_name(a.value, None, b.value, None).outcome
         reverse = matching.match_first_name(b.value, None, a.value, None).outcome
@@ -281,8 +297,9 @@ def _pages_disagree(doc: _Document) -> list[str]:
     out = []
     for name in CROSS_CHECKED:
         items = doc.printed(name)
-        if any(not _agree(name, a, b, doc) for i, a in enumerate(items) for b in items[i + 1:]
-               if a.document != b.document):
+        if any(
+            not _agree(name, a, b, doc) for i, a in enumerate(items) for b in items[i + 1 :] if a.document != b.document
+        ):
             out.append(name)
     return out
 
@@ -294,11 +311,15 @@ def _zone_disagrees(doc: _Document) -> list[str]:
         if z.zone is None or not z.zone.valid:
             continue
         for name, value in mrz.textract_fields(z.zone, doc.today).items():
-            printed = [item for item in doc.printed(name)
-                       if name not in ("DATE_OF_BIRTH", "EXPIRATION_DATE")
-                       or doc.dates(item, "birth" if name == "DATE_OF_BIRTH" else "expiry")]
-            zone_item = IdField(value, CHECKED_CONFIDENCE, value
-                                if name in ("DATE_OF_BIRTH", "EXPIRATION_DATE") else None)
+            printed = [
+                item
+                for item in doc.printed(name)
+                if name not in ("DATE_OF_BIRTH", "EXPIRATION_DATE")
+                or doc.dates(item, "birth" if name == "DATE_OF_BIRTH" else "expiry")
+            ]
+            zone_item = IdField(
+                value, CHECKED_CONFIDENCE, value if name in ("DATE_OF_BIRTH", "EXPIRATION_DATE") else None
+            )
             if printed and not any(_agree(name, item, zone_item, doc) for item in printed):
                 out.append(name)
     return out
@@ -318,12 +339,10 @@ def _consistency_check(doc: _Document, problems: Problems) -> dict[str, Any] | N
     check: dict[str, Any] = {"passed": False, "mismatched_fields": mismatched}
     if mismatched:
         words = ", ".join(field_words(name) for name in mismatched)
-        problems.review(f"the document's machine-readable data disagrees with its printed {words}; "
-                        f"possible tampering")
+        problems.review(f"the document's machine-readable data disagrees with its printed {words}; possible tampering")
     if checks_failed:
         check["mrz_checks_failed"] = True
-        problems.review("the document's machine-readable zone fails its check digits; "
-                        "possible tampering")
+        problems.review("the document's machine-readable zone fails its check digits; possible tampering")
     if unreadable_zone:
         check["mrz_unreadable"] = True
         problems.review("the document's machine-readable zone could not be read")
@@ -334,15 +353,18 @@ def _consistency_check(doc: _Document, problems: Problems) -> dict[str, Any] | N
     return check
 
 
-def details_check(submitted: dict[str, Any], reading: IdReading, convention: str, today: date,
-                   clear: float, problems: Problems) -> dict[str, Any]:
+def details_check(
+    submitted: dict[str, Any], reading: IdReading, convention: str, today: date, clear: float, problems: Problems
+) -> dict[str, Any]:
     doc = _Document(reading, convention, today, clear)
     results = {name: _field_result(name, submitted, doc) for name in REQUIRED_FIELDS}
     _name_order(results, submitted, doc)
-    submitted_values = {"FIRST_NAME": submitted.get("first_name"),
-                        "LAST_NAME": submitted.get("last_name"),
-                        "DATE_OF_BIRTH": submitted.get("date_of_birth"),
-                        "DOCUMENT_NUMBER": submitted.get("id_value")}
+    submitted_values = {
+        "FIRST_NAME": submitted.get("first_name"),
+        "LAST_NAME": submitted.get("last_name"),
+        "DATE_OF_BIRTH": submitted.get("date_of_birth"),
+        "DOCUMENT_NUMBER": submitted.get("id_value"),
+    }
     fields: dict[str, Any] = {}
     for name, result in results.items():
         _apply_claim(name, result, reading)

@@ -6,13 +6,14 @@ by walking the marker segments from the start, skipping each segment's body by i
 caps count bit depth and channels: a 16-bit RGB PNG of 7700 x 7700 pixels is 59 megapixels but
 356 MB decoded, so it is refused although its pixel count alone might pass.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_PIXELS = 50_000_000                  # width x height
-MAX_DECODED_BYTES = 3 * MAX_PIXELS       # what an 8-bit RGB image at the pixel cap decodes to
-HEADER_BYTES = 256 * 1024                # how far into a JPEG its frame header is looked for
+MAX_PIXELS = 50_000_000  # width x height
+MAX_DECODED_BYTES = 3 * MAX_PIXELS  # what an 8-bit RGB image at the pixel cap decodes to
+HEADER_BYTES = 256 * 1024  # how far into a JPEG its frame header is looked for
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 JPEG_SIG = b"\xff\xd8\xff"
@@ -25,11 +26,11 @@ SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 @dataclass(frozen=True)
 class ImageInfo:
-    content_type: str   # "image/png" or "image/jpeg"
+    content_type: str  # "image/png" or "image/jpeg"
     width: int
     height: int
     channels: int
-    bit_depth: int      # bits per sample
+    bit_depth: int  # bits per sample
 
     @property
     def pixels(self) -> int:
@@ -45,8 +46,10 @@ class ImageInfo:
         if self.pixels > max_pixels:
             return f"the image has {self.pixels} pixels; at most {max_pixels} are accepted"
         if self.decoded_bytes > max_decoded:
-            return (f"the image would take {self.decoded_bytes} bytes decoded ({self.bit_depth}-bit, "
-                    f"{self.channels} channels); at most {max_decoded} are accepted")
+            return (
+                f"the image would take {self.decoded_bytes} bytes decoded ({self.bit_depth}-bit, "
+                f"{self.channels} channels); at most {max_decoded} are accepted"
+            )
         return None
 
 
@@ -74,15 +77,15 @@ def _jpeg(data: bytes | memoryview) -> ImageInfo | None:
             continue
         if marker in (0xD9, 0xDA):  # end of image, or the scan before any frame header
             return None
-        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if length < 2:
             return None
         if marker in SOF_MARKERS:
             if length < 8 or pos + 10 > end:
                 return None
             precision = data[pos + 4]
-            height = int.from_bytes(data[pos + 5:pos + 7], "big")
-            width = int.from_bytes(data[pos + 7:pos + 9], "big")
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
             components = data[pos + 9]
             if width <= 0 or height <= 0 or components <= 0 or precision not in (8, 12, 16):
                 return None

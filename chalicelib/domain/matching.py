@@ -16,6 +16,7 @@ Every matcher returns a `FieldMatch` whose outcome is one of:
 
 Names and ID numbers are here; dates in chalicelib.domain.dates.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,8 +61,7 @@ def name_tokens(value: str | None) -> list[str]:
     return normalize_name(value).split()
 
 
-_NAME_LOOKALIKES = str.maketrans({"1": "l", "i": "l", "0": "o", "q": "o", "5": "s", "8": "b",
-                                  "6": "g", "f": "e"})
+_NAME_LOOKALIKES = str.maketrans({"1": "l", "i": "l", "0": "o", "q": "o", "5": "s", "8": "b", "6": "g", "f": "e"})
 
 
 def _name_lookalike(squashed: str) -> str:
@@ -120,18 +120,20 @@ def names_hold(names: list[str], tokens: list[str]) -> bool:
 
     How the decision recognises a name printed in another name's place ("Q. JOHN", a first
     and last name the card leaves in either order)."""
-    return bool(names) and all(
-        any(n == t or (len(t) == 1 and n.startswith(t)) for t in tokens) for n in names)
+    return bool(names) and all(any(n == t or (len(t) == 1 and n.startswith(t)) for t in tokens) for n in names)
 
 
 def _extends(shorter: list[str], longer: list[str]) -> bool:
     """shorter's extra (middle) tokens agree with longer's, allowing initials."""
-    return len(shorter) <= len(longer) and all(
-        _same_or_initial(x, y) for x, y in zip(shorter, longer, strict=False))
+    return len(shorter) <= len(longer) and all(_same_or_initial(x, y) for x, y in zip(shorter, longer, strict=False))
 
 
-def match_first_name(submitted_first: str | None, submitted_middle: str | None,
-                     document_first: str | None, document_middle: str | None = None) -> FieldMatch:
+def match_first_name(
+    submitted_first: str | None,
+    submitted_middle: str | None,
+    document_first: str | None,
+    document_middle: str | None = None,
+) -> FieldMatch:
     """First name, where a middle name given on one side only is not a mismatch.
 
     The document's FIRST_NAME may hold "first middle"; so may the submitted first name.
@@ -146,8 +148,9 @@ def match_first_name(submitted_first: str | None, submitted_middle: str | None,
     return with_middle if with_middle.outcome == MATCH else without_middle
 
 
-def _match_first(submitted_first: str | None, submitted_middle: str | None,
-                 document_first: str | None, document_middle: str | None) -> FieldMatch:
+def _match_first(
+    submitted_first: str | None, submitted_middle: str | None, document_first: str | None, document_middle: str | None
+) -> FieldMatch:
     sub_first, doc_first = name_tokens(submitted_first), name_tokens(document_first)
     direct = _compare_tokens(sub_first, doc_first)
     if direct.outcome in (MATCH, MISSING) or not sub_first:
@@ -171,8 +174,9 @@ def _match_first(submitted_first: str | None, submitted_middle: str | None,
 # --- ID numbers ----------------------------------------------------------------------------
 
 _ID_SEPARATORS = re.compile(r"[^0-9a-z]+")  # after unidecode and casefold: every separator
-_OCR_CONFUSIONS = str.maketrans({"o": "0", "q": "0", "d": "0", "i": "1", "l": "1",
-                                 "z": "2", "s": "5", "b": "8", "g": "6"})
+_OCR_CONFUSIONS = str.maketrans(
+    {"o": "0", "q": "0", "d": "0", "i": "1", "l": "1", "z": "2", "s": "5", "b": "8", "g": "6"}
+)
 
 
 def normalize_id_number(value: str | None) -> str:
@@ -199,8 +203,7 @@ def id_number_partial(submitted: str, document: str) -> bool:
     a, b = submitted.translate(_OCR_CONFUSIONS), document.translate(_OCR_CONFUSIONS)
     if len(b) < len(a):
         return len(b) >= min(MIN_PARTIAL_ID, len(a) - 1) and is_subsequence(b, a)
-    return (len(b) > len(a) >= MIN_PARTIAL_ID and len(b) - len(a) <= MAX_EXTRA_ID_CHARACTERS
-            and a in b)
+    return len(b) > len(a) >= MIN_PARTIAL_ID and len(b) - len(a) <= MAX_EXTRA_ID_CHARACTERS and a in b
 
 
 def match_id_number(submitted: str | None, document: str | None) -> FieldMatch:

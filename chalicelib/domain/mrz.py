@@ -12,6 +12,7 @@ composite, and the personal number's where it is given).
 K or C) by position before parsing: digits where the format has digits, letters where it has
 letters. A corrected zone must still pass its check digits to be valid.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,16 +26,24 @@ _WEIGHTS = (7, 3, 1)
 # One class per position: a = letter or '<', d = digit, c = digit or '<' (check digit of an
 # optional field), x = letter, digit or '<', s = sex (M, F, X or '<').
 TEMPLATES = {
-    "TD3": ("a" * 44,
-            "x" * 9 + "d" + "aaa" + "d" * 7 + "s" + "d" * 7 + "x" * 14 + "c" + "d"),
-    "TD2": ("a" * 36,
-            "x" * 9 + "d" + "aaa" + "d" * 7 + "s" + "d" * 7 + "x" * 7 + "d"),
-    "TD1": ("aa" + "aaa" + "x" * 9 + "c" + "x" * 15,
-            "d" * 7 + "s" + "d" * 7 + "aaa" + "x" * 11 + "d",
-            "a" * 30),
+    "TD3": ("a" * 44, "x" * 9 + "d" + "aaa" + "d" * 7 + "s" + "d" * 7 + "x" * 14 + "c" + "d"),
+    "TD2": ("a" * 36, "x" * 9 + "d" + "aaa" + "d" * 7 + "s" + "d" * 7 + "x" * 7 + "d"),
+    "TD1": ("aa" + "aaa" + "x" * 9 + "c" + "x" * 15, "d" * 7 + "s" + "d" * 7 + "aaa" + "x" * 11 + "d", "a" * 30),
 }
-TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2",
-            "S": "5", "B": "8", "G": "6", "A": "4"}
+TO_DIGIT = {
+    "O": "0",
+    "Q": "0",
+    "D": "0",
+    "U": "0",
+    "I": "1",
+    "L": "1",
+    "T": "1",
+    "Z": "2",
+    "S": "5",
+    "B": "8",
+    "G": "6",
+    "A": "4",
+}
 TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "8": "B", "6": "G", "4": "A"}
 
 
@@ -81,17 +90,17 @@ def _fits_template(kind: str, lines: list[str]) -> bool:
 
 @dataclass(frozen=True)
 class Mrz:
-    kind: str                        # TD1, TD2 or TD3
+    kind: str  # TD1, TD2 or TD3
     lines: tuple[str, ...]
-    document_code: str               # P, I, A, C, V (first letter)
+    document_code: str  # P, I, A, C, V (first letter)
     issuer: str
     surname: str
     given_names: str
     document_number: str
     nationality: str
-    birth_date: str                  # YYMMDD as printed
+    birth_date: str  # YYMMDD as printed
     sex: str
-    expiry_date: str                 # YYMMDD as printed
+    expiry_date: str  # YYMMDD as printed
     checks: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -159,8 +168,20 @@ def _td1(lines: list[str]) -> Mrz:
         "composite": check_digit(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]) == l2[29],
     }
     surname, given = _names(l3)
-    return Mrz("TD1", tuple(lines), l1[0], l1[2:5], surname, given, number.replace("<", ""),
-               l2[15:18], l2[0:6], l2[7], l2[8:14], checks)
+    return Mrz(
+        "TD1",
+        tuple(lines),
+        l1[0],
+        l1[2:5],
+        surname,
+        given,
+        number.replace("<", ""),
+        l2[15:18],
+        l2[0:6],
+        l2[7],
+        l2[8:14],
+        checks,
+    )
 
 
 def _td2_td3(kind: str, lines: list[str]) -> Mrz:
@@ -174,13 +195,24 @@ def _td2_td3(kind: str, lines: list[str]) -> Mrz:
     if kind == "TD3":
         personal = l2[28:42]
         # an empty personal number may have '<' as its check digit
-        checks["personal_number"] = check_digit(personal) == l2[42] or (
-            not personal.strip("<") and l2[42] == "<")
+        checks["personal_number"] = check_digit(personal) == l2[42] or (not personal.strip("<") and l2[42] == "<")
         checks["composite"] = check_digit(l2[0:10] + l2[13:20] + l2[21:43]) == l2[43]
     else:
         checks["composite"] = check_digit(l2[0:10] + l2[13:20] + l2[21:35]) == l2[35]
-    return Mrz(kind, tuple(lines), l1[0], l1[2:5], surname, given, l2[0:9].replace("<", ""),
-               l2[10:13], l2[13:19], l2[20], l2[21:27], checks)
+    return Mrz(
+        kind,
+        tuple(lines),
+        l1[0],
+        l1[2:5],
+        surname,
+        given,
+        l2[0:9].replace("<", ""),
+        l2[10:13],
+        l2[13:19],
+        l2[20],
+        l2[21:27],
+        checks,
+    )
 
 
 def parse(text: str | list[str]) -> Mrz | None:
@@ -234,6 +266,7 @@ def correct(lines: list[str], kind: str) -> list[str]:
 
 # --- a zone as a provider gives it (Textract's MRZ_CODE field) ------------------------------
 
+
 def read(text: str | list[str]) -> Mrz | None:
     """A zone from a provider's text: `parse` as it is, or else (when the lines have a zone's
     count and nearly its length) `parse` after `correct` by position. None when the text is no
@@ -249,8 +282,7 @@ def read(text: str | list[str]) -> Mrz | None:
 
 
 # Textract field names of what a zone holds, and whether a check digit covers each.
-CHECKED_FIELDS = {"DOCUMENT_NUMBER": "document_number", "DATE_OF_BIRTH": "birth_date",
-                  "EXPIRATION_DATE": "expiry_date"}
+CHECKED_FIELDS = {"DOCUMENT_NUMBER": "document_number", "DATE_OF_BIRTH": "birth_date", "EXPIRATION_DATE": "expiry_date"}
 
 
 def textract_fields(zone: Mrz, today: date) -> dict[str, str]:
@@ -258,8 +290,11 @@ def textract_fields(zone: Mrz, today: date) -> dict[str, str]:
     given names), DOCUMENT_NUMBER, DATE_OF_BIRTH and EXPIRATION_DATE (YYYY-MM-DD, two-digit
     years resolved against `today`). Empty or unreadable fields are left out."""
     birth, expiry = zone.birth(today), zone.expiry(today)
-    out = {"LAST_NAME": zone.surname, "FIRST_NAME": zone.given_names,
-           "DOCUMENT_NUMBER": zone.document_number,
-           "DATE_OF_BIRTH": birth.isoformat() if birth else "",
-           "EXPIRATION_DATE": expiry.isoformat() if expiry else ""}
+    out = {
+        "LAST_NAME": zone.surname,
+        "FIRST_NAME": zone.given_names,
+        "DOCUMENT_NUMBER": zone.document_number,
+        "DATE_OF_BIRTH": birth.isoformat() if birth else "",
+        "EXPIRATION_DATE": expiry.isoformat() if expiry else "",
+    }
     return {name: value for name, value in out.items() if value}

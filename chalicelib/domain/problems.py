@@ -3,15 +3,21 @@
 Reasons are plain sentences, in the order they were found; a reason that only asks for a
 person ends with "(review)". They never quote the values compared.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 VERIFIED, REJECTED, NEEDS_REVIEW = "verified", "rejected", "needs_review"
 FIELD_WORDS = {
-    "FIRST_NAME": "first name", "LAST_NAME": "last name", "MIDDLE_NAME": "middle name",
-    "DATE_OF_BIRTH": "date of birth", "DOCUMENT_NUMBER": "document number",
-    "EXPIRATION_DATE": "expiry date", "DATE_OF_ISSUE": "issue date", "ADDRESS": "address",
+    "FIRST_NAME": "first name",
+    "LAST_NAME": "last name",
+    "MIDDLE_NAME": "middle name",
+    "DATE_OF_BIRTH": "date of birth",
+    "DOCUMENT_NUMBER": "document number",
+    "EXPIRATION_DATE": "expiry date",
+    "DATE_OF_ISSUE": "issue date",
+    "ADDRESS": "address",
 }
 
 
@@ -23,6 +29,7 @@ def field_words(name: str) -> str:
 @dataclass
 class Problems:
     """Reasons collected in order, each marked as rejecting or only asking for review."""
+
     items: list[tuple[str, bool]] = field(default_factory=list)
 
     def reject(self, reason: str) -> None:

@@ -9,6 +9,7 @@ A deployed stage (docs/integrations.md): 5 s, 15 s, 45 s, 2.25 min, 6.75 min, 20
 then every 4 h, for at least 24 h (about 14 attempts). The local stage runs the same shape
 compressed (1 s, 3 s, 9 s, 27 s, then every 45 s, for 150 s).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

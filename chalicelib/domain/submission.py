@@ -1,5 +1,6 @@
 """What a customer submits and what an admin decides by hand, once validated (http/validation.py
 and the bundle intake build them; the record store saves them), and the documents it may link."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +8,11 @@ from dataclasses import dataclass
 LINK_KINDS = ("id_front", "id_back", "selfie")  # the documents a submission links
 ALLOWED_CONTENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}  # what a linked document may be
 
+
 @dataclass(frozen=True)
 class Submission:
     """A validated create_or_update body (keys already normalised)."""
+
     details: dict[str, str | None]
     document_links: list[dict[str, str | None]]
 

@@ -6,6 +6,7 @@ decision applies is the tenant's value where it set one, else the stage's (`Tena
 A tenant's stored value the stage's bounds no longer allow is brought back within them (the
 stage's own defaults are used as configured). No I/O.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,15 @@ from typing import Any
 
 from chalicelib.domain.decision import Rules
 
-SETTING_NAMES = ("verify_threshold", "review_threshold", "require_liveness", "require_license_check",
-                 "duplicate_check", "max_attempts", "accepted_id_types")
+SETTING_NAMES = (
+    "verify_threshold",
+    "review_threshold",
+    "require_liveness",
+    "require_license_check",
+    "duplicate_check",
+    "max_attempts",
+    "accepted_id_types",
+)
 BOOLEAN_SETTINGS = ("require_liveness", "require_license_check", "duplicate_check")
 MAX_ATTEMPTS_LIMIT = 100  # the most a tenant may set (null: no limit)
 
@@ -41,8 +49,10 @@ class StagePolicy:
         return list(value) if isinstance(value, tuple) else value
 
     def bounds(self) -> dict[str, dict[str, float]]:
-        return {"verify_threshold": {"min": self.verify_bounds[0], "max": self.verify_bounds[1]},
-                "review_threshold": {"min": self.review_bounds[0], "max": self.review_bounds[1]}}
+        return {
+            "verify_threshold": {"min": self.verify_bounds[0], "max": self.verify_bounds[1]},
+            "review_threshold": {"min": self.review_bounds[0], "max": self.review_bounds[1]},
+        }
 
 
 @dataclass(frozen=True)
@@ -73,8 +83,9 @@ def parse_overrides(body: dict[str, Any], policy: StagePolicy) -> tuple[dict[str
         if number is None:
             problems.append(Problem(name, "type", f"{name} must be a number"))
         elif not low <= number <= high:
-            problems.append(Problem(name, "out_of_bounds", f"{name} must be within the stage's bounds "
-                                                           f"({low:g} to {high:g})"))
+            problems.append(
+                Problem(name, "out_of_bounds", f"{name} must be within the stage's bounds ({low:g} to {high:g})")
+            )
         else:
             out[name] = number
     for name in BOOLEAN_SETTINGS:
@@ -86,25 +97,44 @@ def parse_overrides(body: dict[str, Any], policy: StagePolicy) -> tuple[dict[str
     if body.get("max_attempts") is not None:
         value = body["max_attempts"]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATTEMPTS_LIMIT:
-            problems.append(Problem("max_attempts", "invalid",
-                                    f"max_attempts must be a whole number from 1 to {MAX_ATTEMPTS_LIMIT}, or null"))
+            problems.append(
+                Problem(
+                    "max_attempts",
+                    "invalid",
+                    f"max_attempts must be a whole number from 1 to {MAX_ATTEMPTS_LIMIT}, or null",
+                )
+            )
         else:
             out["max_attempts"] = value
     if body.get("accepted_id_types") is not None:
         value = body["accepted_id_types"]
-        if (not isinstance(value, list) or not value or len(set(map(str, value))) != len(value)
-                or any(t not in policy.id_types for t in value)):
-            problems.append(Problem("accepted_id_types", "invalid",
-                                    "accepted_id_types must be a non-empty list of distinct id types among: "
-                                    + ", ".join(policy.id_types)))
+        if (
+            not isinstance(value, list)
+            or not value
+            or len(set(map(str, value))) != len(value)
+            or any(t not in policy.id_types for t in value)
+        ):
+            problems.append(
+                Problem(
+                    "accepted_id_types",
+                    "invalid",
+                    "accepted_id_types must be a non-empty list of distinct id types among: "
+                    + ", ".join(policy.id_types),
+                )
+            )
         else:
             out["accepted_id_types"] = [t for t in policy.id_types if t in value]  # the service's order
     if not problems:
         verify = out.get("verify_threshold", policy.verify_threshold)
         review = out.get("review_threshold", policy.review_threshold)
         if review > verify:
-            problems.append(Problem("review_threshold", "above_verify_threshold",
-                                    f"review_threshold must not exceed verify_threshold ({verify:g})"))
+            problems.append(
+                Problem(
+                    "review_threshold",
+                    "above_verify_threshold",
+                    f"review_threshold must not exceed verify_threshold ({verify:g})",
+                )
+            )
     return out, problems
 
 
@@ -131,8 +161,9 @@ class TenantRules:
             values["review_threshold"] = _within(float(values["review_threshold"]), policy.review_bounds)
         values["verify_threshold"] = float(values["verify_threshold"])
         values["review_threshold"] = min(float(values["review_threshold"]), values["verify_threshold"])
-        values["accepted_id_types"] = [t for t in policy.id_types if t in values["accepted_id_types"]] \
-            or list(policy.accepted_id_types)
+        values["accepted_id_types"] = [t for t in policy.id_types if t in values["accepted_id_types"]] or list(
+            policy.accepted_id_types
+        )
         max_attempts = values["max_attempts"]
         values["max_attempts"] = int(max_attempts) if max_attempts is not None else None
         for name in BOOLEAN_SETTINGS:
@@ -162,14 +193,20 @@ class TenantRules:
 
     def as_check(self) -> dict[str, Any]:
         """`checks.rules` of a decision: every rule it applied, and which ones the tenant set."""
-        return {**self.values, "clear_confidence": self.clear_confidence,
-                "accepted_id_types": list(self.values["accepted_id_types"]),
-                "tenant_set": sorted(self.tenant_set)}
+        return {
+            **self.values,
+            "clear_confidence": self.clear_confidence,
+            "accepted_id_types": list(self.values["accepted_id_types"]),
+            "tenant_set": sorted(self.tenant_set),
+        }
 
 
 def attempts_check(rejected: int, max_attempts: int) -> tuple[dict[str, Any], str | None]:
     """`checks.attempts` of a rejection, and the reason to add when it is the final one."""
     final = rejected >= max_attempts
-    reason = (f"{rejected} submissions were rejected, the most this service accepts ({max_attempts}): "
-              "no further attempts") if final else None
+    reason = (
+        (f"{rejected} submissions were rejected, the most this service accepts ({max_attempts}): no further attempts")
+        if final
+        else None
+    )
     return {"rejected": rejected, "max_attempts": max_attempts, "final": final}, reason

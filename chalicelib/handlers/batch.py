@@ -7,6 +7,7 @@ local pollers redeliver them, so handlers are idempotent). Two differences from 
 processor: records may run concurrently (the verifier's batch, `concurrency`), and a batch
 whose every record failed is reported like any other instead of raising.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -54,13 +55,19 @@ class _Processor(BatchProcessor):
         else:
             item = record.dynamodb.sequence_number if record.dynamodb else None
         error = exception[0].__name__ if exception[0] else None
-        logger().error("batch record failed", exc_info=exception,
-                       extra={"handler": self.name, "item": item, "error": error})
+        logger().error(
+            "batch record failed", exc_info=exception, extra={"handler": self.name, "item": item, "error": error}
+        )
         return super().failure_handler(record, exception)
 
 
-def process_batch(records: Any, handle: Callable[[dict[str, Any]], Any], concurrency: int = 1,
-                  name: str = "stream", event_type: EventType = EventType.DynamoDBStreams) -> dict[str, Any]:
+def process_batch(
+    records: Any,
+    handle: Callable[[dict[str, Any]], Any],
+    concurrency: int = 1,
+    name: str = "stream",
+    event_type: EventType = EventType.DynamoDBStreams,
+) -> dict[str, Any]:
     """Run `handle` on every record (as Lambda's dict); report the failed ones.
 
     `records`: an event or its records (see raw_records). DynamoDB stream records are reported
@@ -70,4 +77,3 @@ def process_batch(records: Any, handle: Callable[[dict[str, Any]], Any], concurr
     with processor(raw_records(records), lambda record: handle(record.raw_event)):
         processor.process()
     return dict(processor.response())
-

@@ -1,4 +1,5 @@
 """The S3 handler of bundle drops: one object-created event taken in (chalicelib/bundles)."""
+
 from __future__ import annotations
 
 from typing import Any

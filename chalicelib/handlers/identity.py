@@ -1,6 +1,7 @@
 """Identity stream handler: a customer's identity record follows each new decision,
 and every status change of a KYC record gets an audit entry; neither is written for a record of a
 customer erased since (storage/tombstones.py)."""
+
 from __future__ import annotations
 
 import time
@@ -22,12 +23,20 @@ def update_identity(new: KycRecordBase) -> None:
     item = identity(new.pk, tenant=new.tenant, email=new.email)
     try:
         item.update(
-            actions=[identity.tenant.set(new.tenant), identity.email.set(new.email),
-                     identity.validation_status.set(new.validation_status), identity.id_type.set(new.id_type),
-                     identity.record_key.set(new.sk), identity.decision_id.set(new.decision_id),
-                     identity.decided_time.set(int(new.decided_time)), identity.reasons.set(list(new.reasons or [])),
-                     identity.decided_by.set(new.decided_by), identity.last_updated_time.set(now)],
-            condition=identity.pk.does_not_exist() | (identity.decided_time <= int(new.decided_time)))
+            actions=[
+                identity.tenant.set(new.tenant),
+                identity.email.set(new.email),
+                identity.validation_status.set(new.validation_status),
+                identity.id_type.set(new.id_type),
+                identity.record_key.set(new.sk),
+                identity.decision_id.set(new.decision_id),
+                identity.decided_time.set(int(new.decided_time)),
+                identity.reasons.set(list(new.reasons or [])),
+                identity.decided_by.set(new.decided_by),
+                identity.last_updated_time.set(now),
+            ],
+            condition=identity.pk.does_not_exist() | (identity.decided_time <= int(new.decided_time)),
+        )
     except UpdateError as exc:
         if condition_failed(exc):
             logger().info("older decision not applied to identity", extra={"record": ref(new.pk, new.sk)})

@@ -17,6 +17,7 @@ marks the record needs_review: "the licence check could not be completed".
 Every write is conditional on the submission id (and the record version), so redelivery
 and stale messages change nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,6 +57,7 @@ class CheckImpossible(Exception):
 
 # -- which records ---------------------------------------------------------------------
 
+
 def applies(record: KycRecordBase, required: bool = False) -> bool:
     """Bundle records' driving licences are always checked; any other driving licence when the
     tenant's rules require the check (`require_license_check`, settings)."""
@@ -63,6 +65,7 @@ def applies(record: KycRecordBase, required: bool = False) -> bool:
 
 
 # -- the verifier's side -----------------------------------------------------------------
+
 
 def hold(decision: Any, required: bool | None = None) -> tuple[Any, bool]:
     """The automatic decision with the licence check pending; (decision, final). The decision
@@ -78,22 +81,29 @@ def hold(decision: Any, required: bool | None = None) -> tuple[Any, bool]:
 
 def message_for(record: KycRecordBase, production: bool) -> dict[str, Any]:
     """The queue message: the seeds' fields, plus the record's key and submission id."""
-    return {"driver_license_id": record.id_value,
-            "validation_override": None if production else recall_override(record.tenant, record.app_uuid),
-            "uuid": record.app_uuid or record.submission_id,
-            "tenant": record.tenant, "email": record.email, "id_type": record.id_type,
-            "submission_id": record.submission_id}
+    return {
+        "driver_license_id": record.id_value,
+        "validation_override": None if production else recall_override(record.tenant, record.app_uuid),
+        "uuid": record.app_uuid or record.submission_id,
+        "tenant": record.tenant,
+        "email": record.email,
+        "id_type": record.id_type,
+        "submission_id": record.submission_id,
+    }
 
 
 def enqueue(record: KycRecordBase) -> None:
     from chalicelib.aws import client, queue_url
 
-    client("sqs").send_message(QueueUrl=queue_url(settings().license_queue_name),
-                               MessageBody=json.dumps(message_for(record, settings().production)))
+    client("sqs").send_message(
+        QueueUrl=queue_url(settings().license_queue_name),
+        MessageBody=json.dumps(message_for(record, settings().production)),
+    )
     logger().info("licence check queued", extra={"record": ref(record.pk, record.sk)})
 
 
 # -- the validator -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Validator:
@@ -106,8 +116,12 @@ class Validator:
 
     @classmethod
     def of(cls, s: Settings) -> Validator:
-        return cls(url=s.license_validator_url, token=s.license_validator_token,
-                   timeout=s.license_validator_timeout, production=s.production)
+        return cls(
+            url=s.license_validator_url,
+            token=s.license_validator_token,
+            timeout=s.license_validator_timeout,
+            production=s.production,
+        )
 
 
 def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, Any]:
@@ -120,8 +134,12 @@ def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, A
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if validator.token:
         headers["Authorization"] = f"Bearer {validator.token}"
-    request = urllib.request.Request(validator.url, data=json.dumps(payload).encode(),  # noqa: S310 (configured)
-                                     headers=headers, method="POST")
+    request = urllib.request.Request(  # noqa: S310 (configured)
+        validator.url,
+        data=json.dumps(payload).encode(),
+        headers=headers,
+        method="POST",
+    )
     timeout = min(max(validator.timeout, 0.1), MAX_TIMEOUT)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
@@ -137,7 +155,7 @@ def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, A
     except (UnicodeDecodeError, ValueError):
         answer = None
     if not isinstance(answer, dict) or not isinstance(answer.get("valid"), bool):
-        raise ValidatorUnavailable("validator answer is not {\"valid\": true|false}")
+        raise ValidatorUnavailable('validator answer is not {"valid": true|false}')
     kept = {"valid": answer["valid"]}
     for name in ("reason", "message", "status"):
         if isinstance(answer.get(name), str):
@@ -147,6 +165,7 @@ def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, A
 
 # -- writing the result ------------------------------------------------------------------
 
+
 def _worst(a: str, b: str) -> str:
     return a if SEVERITY.get(a, 1) >= SEVERITY.get(b, 1) else b
 
@@ -155,15 +174,18 @@ def _load(message: dict[str, Any]) -> KycRecordBase | None:
     from chalicelib.storage.models import tables
 
     try:
-        return tables().kyc.get(record_pk(message["tenant"], message["email"]),
-                                record_sk(message["id_type"], message["driver_license_id"]),
-                                consistent_read=True)
+        return tables().kyc.get(
+            record_pk(message["tenant"], message["email"]),
+            record_sk(message["id_type"], message["driver_license_id"]),
+            consistent_read=True,
+        )
     except DoesNotExist:
         return None
 
 
-def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], reason: str | None,
-                 attempts: int = 3) -> str:
+def apply_result(
+    message: dict[str, Any], outcome: str, check: dict[str, Any], reason: str | None, attempts: int = 3
+) -> str:
     """Store the licence result on the record it was asked for. Returns what happened."""
     for _ in range(attempts):
         record = _load(message)
@@ -192,16 +214,23 @@ def apply_result(message: dict[str, Any], outcome: str, check: dict[str, Any], r
             actions.append(kyc.reasons.set(reasons))
             if waits or status != record.validation_status:  # a (new) decision
                 actions += set_status(kyc, record.tenant, status) + [
-                    kyc.decided_by.set("system"), kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
+                    kyc.decided_by.set("system"),
+                    kyc.decided_time.set(now),
+                    kyc.decision_id.set(uuid.uuid4().hex),
+                ]
         try:
-            record.update(actions=actions, condition=(kyc.submission_id == message["submission_id"])
-                          & (kyc.verify == False))  # noqa: E712
+            record.update(
+                actions=actions,
+                condition=(kyc.submission_id == message["submission_id"]) & (kyc.verify == False),  # noqa: E712
+            )
         except (UpdateError, PutError) as exc:
             if condition_failed(exc):
                 continue  # changed meanwhile: read again
             raise
-        logger().info("licence check stored", extra={"record": ref(record.pk, record.sk),
-                                                      "licence": check.get("status"), "status": status})
+        logger().info(
+            "licence check stored",
+            extra={"record": ref(record.pk, record.sk), "licence": check.get("status"), "status": status},
+        )
         return "written"
     raise ValidatorUnavailable("the record kept changing; retry")
 
@@ -231,15 +260,16 @@ def check_one(record: dict[str, Any]) -> str:
     try:
         answer = call_validator(message, Validator.of(settings()))
     except CheckImpossible as exc:
-        logger().error("licence check impossible", extra={"record": ref(current.pk, current.sk),
-                                                          "error": str(exc)})
-        return apply_result(message, "needs_review", {"passed": None, "status": "error",
-                            "checked_at": now, "error": UNAVAILABLE_REASON}, UNAVAILABLE_REASON)
+        logger().error("licence check impossible", extra={"record": ref(current.pk, current.sk), "error": str(exc)})
+        return apply_result(
+            message,
+            "needs_review",
+            {"passed": None, "status": "error", "checked_at": now, "error": UNAVAILABLE_REASON},
+            UNAVAILABLE_REASON,
+        )
     passed = answer["valid"]
-    check = {"passed": passed, "status": "passed" if passed else "failed", "checked_at": now,
-             "answer": answer}
-    return apply_result(message, "verified" if passed else "rejected", check,
-                        None if passed else FAILED_REASON)
+    check = {"passed": passed, "status": "passed" if passed else "failed", "checked_at": now, "answer": answer}
+    return apply_result(message, "verified" if passed else "rejected", check, None if passed else FAILED_REASON)
 
 
 def give_up(record: dict[str, Any]) -> str:
@@ -257,10 +287,12 @@ MESSAGE_CONCURRENCY = 5  # a batch's messages checked at once (the queue's batch
 
 def handle_batch(event: Any) -> dict[str, Any]:
     """check_license: a failed message is reported; the queue retries it, then dead-letters it."""
-    return process_batch(event, check_one, concurrency=MESSAGE_CONCURRENCY, name="check_license",
-                         event_type=EventType.SQS)
+    return process_batch(
+        event, check_one, concurrency=MESSAGE_CONCURRENCY, name="check_license", event_type=EventType.SQS
+    )
 
 
 def handle_dead_letters(event: Any) -> dict[str, Any]:
-    return process_batch(event, give_up, concurrency=MESSAGE_CONCURRENCY, name="license_check_failed",
-                         event_type=EventType.SQS)
+    return process_batch(
+        event, give_up, concurrency=MESSAGE_CONCURRENCY, name="license_check_failed", event_type=EventType.SQS
+    )

@@ -3,6 +3,7 @@
 Delivery is at least once, so each publish runs under Powertools' idempotency
 utility, keyed by the record and its decision id, stored in the events table.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,9 @@ def message(record: Any) -> dict[str, Any]:
     decided = int(record.decided_time or 0)
     return {
         "event": "kyc.status_changed",
-        "tenant": record.tenant, "email": record.email, "id_type": record.id_type,
+        "tenant": record.tenant,
+        "email": record.email,
+        "id_type": record.id_type,
         "validation_status": record.validation_status,
         "reasons": list(record.reasons or []),
         "decided_by": record.decided_by,
@@ -38,9 +41,13 @@ def message(record: Any) -> dict[str, Any]:
 
 def publish(msg: dict[str, Any]) -> str:
     response = aws.client("sns").publish(
-        TopicArn=aws.topic_arn(), Message=json.dumps(msg),
-        MessageAttributes={"tenant": {"DataType": "String", "StringValue": msg["tenant"]},
-                           "validation_status": {"DataType": "String", "StringValue": msg["validation_status"]}})
+        TopicArn=aws.topic_arn(),
+        Message=json.dumps(msg),
+        MessageAttributes={
+            "tenant": {"DataType": "String", "StringValue": msg["tenant"]},
+            "validation_status": {"DataType": "String", "StringValue": msg["validation_status"]},
+        },
+    )
     return str(response["MessageId"])
 
 
@@ -52,17 +59,24 @@ def _idempotent_publish(table: str, endpoint: str | None, region: str) -> tuple[
         idempotent_function,
     )
 
-    store = DynamoDBPersistenceLayer(table_name=table, key_attr="pk", sort_key_attr="sk",
-                                     static_pk_value=NOTIFY_IDEMPOTENCY_PK, expiry_attr="expires_at",
-                                     boto3_client=aws.client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="[record, decision_id]",
-                               expires_after_seconds=IDEMPOTENCY_TTL_S, raise_on_no_idempotency_key=True)
+    store = DynamoDBPersistenceLayer(
+        table_name=table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value=NOTIFY_IDEMPOTENCY_PK,
+        expiry_attr="expires_at",
+        boto3_client=aws.client("dynamodb"),
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[record, decision_id]",
+        expires_after_seconds=IDEMPOTENCY_TTL_S,
+        raise_on_no_idempotency_key=True,
+    )
 
     def send(decision: dict[str, Any]) -> dict[str, str]:
         return {"message_id": publish(decision["message"])}
 
-    return idempotent_function(send, data_keyword_argument="decision", persistence_store=store,
-                               config=config), config
+    return idempotent_function(send, data_keyword_argument="decision", persistence_store=store, config=config), config
 
 
 def handle_record(raw: dict[str, Any], context: Any = None) -> None:

@@ -18,6 +18,7 @@ Then, per record (the latest image of each key):
   idempotent: nothing is written or published twice).
 A message is deleted once all its records are handled; one that fails stays for the next run.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,7 @@ from chalicelib.stage import resource_names
 from chalicelib.storage.models import KycRecordBase, condition_failed, tables
 
 MAX_REDRIVES = 2
-GAVE_UP = ("automatic verification could not be completed after repeated attempts; "
-           "a person must review the documents")
+GAVE_UP = "automatic verification could not be completed after repeated attempts; a person must review the documents"
 WINDOW_MARGIN_S = 60  # around a trimmed batch's arrival times, when the table is scanned instead
 HANDLERS = ("verify_records", "update_identity", "notify_decisions")
 
@@ -58,11 +58,12 @@ class Done:
 
 # -- the failed batch and its records ------------------------------------------------------
 
+
 def handler_of(function_arn: str, stage: str) -> str | None:
     """The app's handler a failure record names: `...:function:kyc-service-{stage}-verify_records`."""
     name = function_arn.rsplit(":function:", 1)[-1].split(":", 1)[0]
     prefix = resource_names(stage).function_prefix
-    handler = name[len(prefix):] if name.startswith(prefix) else None
+    handler = name[len(prefix) :] if name.startswith(prefix) else None
     return handler if handler in HANDLERS else None
 
 
@@ -77,8 +78,11 @@ def read_batch(info: dict[str, Any], streams: Any) -> list[dict[str, Any]] | Non
     end = int(info["endSequenceNumber"])
     try:
         iterator = streams.get_shard_iterator(
-            StreamArn=info["streamArn"], ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=info["startSequenceNumber"]).get("ShardIterator")
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        ).get("ShardIterator")
     except (streams.exceptions.TrimmedDataAccessException, streams.exceptions.ResourceNotFoundException):
         return None
     records: list[dict[str, Any]] = []
@@ -100,12 +104,21 @@ def scan_window(info: dict[str, Any], handler: str) -> list[dict[str, Any]]:
     first = _epoch(info.get("approximateArrivalOfFirstRecord")) or 0
     last = _epoch(info.get("approximateArrivalOfLastRecord")) or time.time()
     condition = "verify = :t" if handler == "verify_records" else "verify = :f AND attribute_exists(decision_id)"
-    values = {":lo": {"N": str(int(first - WINDOW_MARGIN_S))}, ":hi": {"N": str(int(last + WINDOW_MARGIN_S))},
-              (":t" if handler == "verify_records" else ":f"): {"BOOL": handler == "verify_records"}}
+    values = {
+        ":lo": {"N": str(int(first - WINDOW_MARGIN_S))},
+        ":hi": {"N": str(int(last + WINDOW_MARGIN_S))},
+        (":t" if handler == "verify_records" else ":f"): {"BOOL": handler == "verify_records"},
+    }
     out = []
-    for page in aws.client("dynamodb").get_paginator("scan").paginate(
-            TableName=settings().table_name, ExpressionAttributeValues=values,
-            FilterExpression=f"last_updated_time BETWEEN :lo AND :hi AND {condition}"):
+    for page in (
+        aws.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=settings().table_name,
+            ExpressionAttributeValues=values,
+            FilterExpression=f"last_updated_time BETWEEN :lo AND :hi AND {condition}",
+        )
+    ):
         for item in page.get("Items", []):
             keys = {name: item[name] for name in ("tenant#email", "id_type#id")}
             out.append({"eventName": "MODIFY", "dynamodb": {"Keys": keys, "NewImage": item}})
@@ -121,6 +134,7 @@ def latest_per_key(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # -- per record ---------------------------------------------------------------------------------
+
 
 def _current(record: KycRecordBase) -> KycRecordBase | None:
     try:
@@ -146,13 +160,14 @@ def requeue_or_give_up(raw: dict[str, Any], max_redrives: int = MAX_REDRIVES) ->
     attempts = int(current.redrive_count or 0)
     if attempts >= max_redrives:
         decision = decide_unusable(GAVE_UP, review=True)
-        decision.checks = {"verification": {"passed": None, "error": "retries_exhausted",
-                                            "redrives": attempts}}
+        decision.checks = {"verification": {"passed": None, "error": "retries_exhausted", "redrives": attempts}}
         return "needs_review" if write_decision(current, decision) else "already_decided"
     kyc = type(current)
     try:
-        current.update(actions=[kyc.redrive_count.set(attempts + 1), kyc.last_updated_time.set(int(time.time()))],
-                       condition=(kyc.submission_id == current.submission_id) & (kyc.verify == True))  # noqa: E712
+        current.update(
+            actions=[kyc.redrive_count.set(attempts + 1), kyc.last_updated_time.set(int(time.time()))],
+            condition=(kyc.submission_id == current.submission_id) & (kyc.verify == True),  # noqa: E712
+        )
     except UpdateError as exc:
         if condition_failed(exc):
             return "already_decided"
@@ -164,11 +179,14 @@ def reapply(handler: str) -> Callable[[dict[str, Any]], str]:
     def run(raw: dict[str, Any]) -> str:
         if handler == "update_identity":
             from chalicelib.handlers import identity
+
             identity.handle_record(raw)
         else:
             from chalicelib.handlers import notifier
+
             notifier.handle_record(raw)
         return "reapplied"
+
     return run
 
 
@@ -192,16 +210,18 @@ def redrive_batch(failure: dict[str, Any], streams: Any, max_redrives: int = MAX
     return done
 
 
-def run(max_messages: int = 1000, max_redrives: int = MAX_REDRIVES,
-        report: Callable[[Done], None] | None = None) -> dict[str, int]:
+def run(
+    max_messages: int = 1000, max_redrives: int = MAX_REDRIVES, report: Callable[[Done], None] | None = None
+) -> dict[str, int]:
     """Drain the stage's stream failure queue once; returns what was done, by action."""
     sqs, streams = aws.client("sqs"), aws.client("dynamodbstreams")
     url = aws.queue_url(settings().failure_queue_name)
     totals: dict[str, int] = {"messages": 0, "failed_messages": 0}
     seen = 0
     while seen < max_messages:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                       VisibilityTimeout=60).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=60
+        ).get("Messages", [])
         if not messages:
             break
         for message in messages:

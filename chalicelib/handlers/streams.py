@@ -1,5 +1,6 @@
 """DynamoDB stream records as the handlers read them: the old and new images as models, and
 whether a write carried a new decision."""
+
 from __future__ import annotations
 
 from typing import Any, TypeVar

@@ -7,6 +7,7 @@ replays recorded provider responses) both run it. The decision is written with v
 false only if the record still has the submission id and version that were
 read; otherwise a newer submission won and the stale result is dropped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,11 @@ def _first(record: KycRecordBase, kind: str) -> dict[str, Any] | None:
 
 def evidence_checked(links: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     """What the decision verified: each document's pinned object and the SHA-256 of its bytes."""
-    return {kind: {"evidence_key": link["evidence_key"], "sha256": link.get("sha256")}
-            for kind, link in links.items() if link is not None}
+    return {
+        kind: {"evidence_key": link["evidence_key"], "sha256": link.get("sha256")}
+        for kind, link in links.items()
+        if link is not None
+    }
 
 
 SUBMITTED_FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "id_type", "id_value")
@@ -74,9 +78,16 @@ def stage_rules() -> Rules:
     return Rules(s.verify_threshold, s.review_threshold, s.clear_confidence)
 
 
-def evaluate_submission(details: dict[str, Any], provider: VerificationProvider, front: ImageRef,
-                        back: ImageRef | None = None, selfie: ImageRef | None = None, *,
-                        today: dt.date, rules: Rules) -> Decision:
+def evaluate_submission(
+    details: dict[str, Any],
+    provider: VerificationProvider,
+    front: ImageRef,
+    back: ImageRef | None = None,
+    selfie: ImageRef | None = None,
+    *,
+    today: dt.date,
+    rules: Rules,
+) -> Decision:
     """Read the ID (and compare the selfie with it, when there is a selfie) concurrently, then
     decide with `rules`, judging dates against `today`. Without a selfie the decision rests on
     the document alone. ProviderThrottled propagates (retry)."""
@@ -89,13 +100,21 @@ def evaluate_submission(details: dict[str, Any], provider: VerificationProvider,
             reading = reading_from_analyze_id(id_f.result())
         except UnusableInput as exc:
             return decide_unusable(exc.reason, exc.review)
-    return decide(details, face, reading, rules.verify_threshold, rules.review_threshold, today=today,
-                  date_convention=date_convention_for(details.get("id_type")),
-                  clear_confidence=rules.clear_confidence)
+    return decide(
+        details,
+        face,
+        reading,
+        rules.verify_threshold,
+        rules.review_threshold,
+        today=today,
+        date_convention=date_convention_for(details.get("id_type")),
+        clear_confidence=rules.clear_confidence,
+    )
 
 
-def evaluate(record: KycRecordBase, provider: VerificationProvider, bucket: str, today: dt.date,
-             rules: Rules) -> Decision:
+def evaluate(
+    record: KycRecordBase, provider: VerificationProvider, bucket: str, today: dt.date, rules: Rules
+) -> Decision:
     """A record's decision: its ID front (and back) and selfie through `evaluate_submission`, read
     from the evidence pinned at save (never from the uploads, which their owner can overwrite)."""
     links = {kind: _first(record, kind) for kind in ("id_front", "id_back", "selfie")}
@@ -105,9 +124,14 @@ def evaluate(record: KycRecordBase, provider: VerificationProvider, bucket: str,
     if not all(link.get("evidence_key") for link in links.values() if link is not None):
         return decide_unusable(NOT_PINNED, review=True)
     decision = evaluate_submission(
-        submitted_details(record), provider, ImageRef(bucket, front["evidence_key"]),
-        ImageRef(bucket, back["evidence_key"]) if back else None, ImageRef(bucket, selfie["evidence_key"]),
-        today=today, rules=rules)
+        submitted_details(record),
+        provider,
+        ImageRef(bucket, front["evidence_key"]),
+        ImageRef(bucket, back["evidence_key"]) if back else None,
+        ImageRef(bucket, selfie["evidence_key"]),
+        today=today,
+        rules=rules,
+    )
     decision.checks = {**decision.checks, "evidence": evidence_checked(links)}
     return decision
 
@@ -122,17 +146,27 @@ def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = 
     actions: list[Action]
     if final:
         actions = set_status(kyc, record.tenant, decision.status) + [
-            kyc.decided_by.set(decided_by), kyc.decided_time.set(now), kyc.decision_id.set(uuid.uuid4().hex)]
+            kyc.decided_by.set(decided_by),
+            kyc.decided_time.set(now),
+            kyc.decision_id.set(uuid.uuid4().hex),
+        ]
     else:
         actions = set_status(kyc, record.tenant, "pending")
     try:
         record.update(
-            actions=actions + [kyc.verify.set(False), kyc.checks.set(decision.checks),
-                               kyc.reasons.set(decision.reasons), kyc.last_updated_time.set(now)],
+            actions=actions
+            + [
+                kyc.verify.set(False),
+                kyc.checks.set(decision.checks),
+                kyc.reasons.set(decision.reasons),
+                kyc.last_updated_time.set(now),
+            ],
             # still this submission, still waiting for verification, and not decided by an admin
             # meanwhile: an admin's decision of the same submission is never overwritten
-            condition=(kyc.submission_id == record.submission_id) & (kyc.verify == True)  # noqa: E712
-            & (kyc.decided_by.does_not_exist() | ~kyc.decided_by.startswith(ADMIN_PREFIX)))
+            condition=(kyc.submission_id == record.submission_id)
+            & (kyc.verify == True)  # noqa: E712
+            & (kyc.decided_by.does_not_exist() | ~kyc.decided_by.startswith(ADMIN_PREFIX)),
+        )
     except UpdateError as exc:
         if condition_failed(exc):
             logger().info("stale verification result dropped", extra={"record": ref(record.pk, record.sk)})
@@ -145,12 +179,14 @@ def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = 
 def still_current(record: KycRecordBase) -> bool:
     """Skip work for a stream record that a newer write has already superseded."""
     try:
-        current = type(record).get(record.pk, record.sk, consistent_read=True,
-                                   attributes_to_get=["version", "submission_id", "verify"])
+        current = type(record).get(
+            record.pk, record.sk, consistent_read=True, attributes_to_get=["version", "submission_id", "verify"]
+        )
     except DoesNotExist:
         return False
-    return (current.version == record.version and current.submission_id == record.submission_id
-            and current.verify is True)
+    return (
+        current.version == record.version and current.submission_id == record.submission_id and current.verify is True
+    )
 
 
 ProviderFactory = Callable[[], VerificationProvider]
@@ -164,10 +200,12 @@ def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = N
     if record is None or record.verify is not True or not still_current(record):
         return
     rules = tenant_rules(record.tenant)  # the tenant's settings over the stage's (storage/tenants.py)
-    decision = evaluate(record, (provider_factory or services.provider)(), settings().bucket,
-                        today=utc_today(), rules=rules.rules)
+    decision = evaluate(
+        record, (provider_factory or services.provider)(), settings().bucket, today=utc_today(), rules=rules.rules
+    )
     decision.checks = {**decision.checks, "rules": rules.as_check()}  # every decision records its rules
     from chalicelib.handlers import licence
+
     if licence.applies(record, rules.require_license_check):  # the licence check follows (handlers/licence.py)
         decision, final = licence.hold(decision, rules.require_license_check)
         licence.enqueue(record)  # before the write: a lost message cannot strand a waiting record
@@ -176,6 +214,7 @@ def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = N
     counted = count_attempt(record, decision, rules.max_attempts)
     if not write_decision(record, decision) and counted:
         from chalicelib.storage.attempts import uncount_rejection
+
         uncount_rejection(record.tenant, record.email, record.submission_id)
 
 
@@ -205,5 +244,6 @@ def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def handle_batch(records: Iterable[Any], provider_factory: ProviderFactory | None = None) -> dict[str, Any]:
     raws = latest_per_key([raw_record(r) for r in records])
-    return process_batch(raws, lambda raw: verify_one(raw, provider_factory),
-                         concurrency=settings().verify_concurrency, name="verifier")
+    return process_batch(
+        raws, lambda raw: verify_one(raw, provider_factory), concurrency=settings().verify_concurrency, name="verifier"
+    )

@@ -15,6 +15,7 @@ enqueued again for the rest. After the last attempt the event goes to `{stage}-k
 with a log line. A message the handler itself fails on (storage or KMS unavailable) is reported
 as a batch item failure; SQS retries it and, after 5 receives, moves it to the same DLQ.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,16 +48,21 @@ class Delivery:
     webhook_id: str
     tenant: str
     event_type: str
-    event: str       # the SNS message's JSON, exactly as published: the POST body
-    attempts: int    # attempts made so far
+    event: str  # the SNS message's JSON, exactly as published: the POST body
+    attempts: int  # attempts made so far
     first_at: float  # when the first attempt was made (0: not yet)
-    due_at: float    # not before
+    due_at: float  # not before
 
 
 def schedule() -> RetrySchedule:
     i = settings().integrations
-    return RetrySchedule(first_delay=i.retry_first_delay, factor=i.retry_factor, max_delay=i.retry_max_delay,
-                         window=i.retry_window, jitter=i.retry_jitter)
+    return RetrySchedule(
+        first_delay=i.retry_first_delay,
+        factor=i.retry_factor,
+        max_delay=i.retry_max_delay,
+        window=i.retry_window,
+        jitter=i.retry_jitter,
+    )
 
 
 def parse(body: str, now: float) -> Delivery | None:
@@ -68,9 +74,15 @@ def parse(body: str, now: float) -> Delivery | None:
         if envelope.get("Type") == "Notification":
             message = envelope["Message"]
             event = json.loads(message)
-            return Delivery(webhook_id=f"msg_{envelope['MessageId']}", tenant=str(event["tenant"]),
-                            event_type=str(event["event"]), event=str(message), attempts=0, first_at=0.0,
-                            due_at=now)
+            return Delivery(
+                webhook_id=f"msg_{envelope['MessageId']}",
+                tenant=str(event["tenant"]),
+                event_type=str(event["event"]),
+                event=str(message),
+                attempts=0,
+                first_at=0.0,
+                due_at=now,
+            )
         if envelope.get("kind") == RETRY_KIND:
             return Delivery(**{name: envelope[name] for name in Delivery.__dataclass_fields__})
     except (ValueError, KeyError, TypeError):
@@ -80,9 +92,11 @@ def parse(body: str, now: float) -> Delivery | None:
 
 def enqueue(delivery: Delivery, queue: str, now: float) -> None:
     aws.client("sqs").send_message(
-        QueueUrl=aws.queue_url(queue), MessageBody=json.dumps({"kind": RETRY_KIND, **asdict(delivery)}),
+        QueueUrl=aws.queue_url(queue),
+        MessageBody=json.dumps({"kind": RETRY_KIND, **asdict(delivery)}),
         DelaySeconds=sqs_delay(delivery.due_at, now),
-        MessageAttributes={"tenant": {"DataType": "String", "StringValue": delivery.tenant}})
+        MessageAttributes={"tenant": {"DataType": "String", "StringValue": delivery.tenant}},
+    )
 
 
 def attempt(delivery: Delivery, hook: webhooks.Webhook) -> Attempt:
@@ -112,8 +126,12 @@ def deliver(body: str, message_id: str | None = None) -> str:
         return "no_webhook" if hook is None else "not_subscribed"
     outcome = attempt(delivery, hook)
     done = replace(delivery, attempts=delivery.attempts + 1, first_at=delivery.first_at or now)
-    fields = {"tenant": delivery.tenant, "webhook_id": delivery.webhook_id, "event": delivery.event_type,
-              "attempt": done.attempts}
+    fields = {
+        "tenant": delivery.tenant,
+        "webhook_id": delivery.webhook_id,
+        "event": delivery.event_type,
+        "attempt": done.attempts,
+    }
     if outcome.ok:
         log.info("webhook delivered", extra={**fields, "status": outcome.status})
         return "delivered"
@@ -121,22 +139,28 @@ def deliver(body: str, message_id: str | None = None) -> str:
     plan = schedule()
     if plan.gives_up(done.first_at, finished):
         dead_letter(done, outcome)
-        log.error("webhook delivery given up, kept in the dead-letter queue",
-                  extra={**fields, "last": outcome.describe(), "queue": i.webhook_dlq_name})
+        log.error(
+            "webhook delivery given up, kept in the dead-letter queue",
+            extra={**fields, "last": outcome.describe(), "queue": i.webhook_dlq_name},
+        )
         return "dead_lettered"
     due = finished + plan.delay(done.attempts, _random.random())
     enqueue(replace(done, due_at=due), i.webhook_queue_name, finished)
-    log.warning("webhook attempt failed, retry scheduled",
-                extra={**fields, "last": outcome.describe(), "retry_in_s": round(due - finished, 1)})
+    log.warning(
+        "webhook attempt failed, retry scheduled",
+        extra={**fields, "last": outcome.describe(), "retry_in_s": round(due - finished, 1)},
+    )
     return "retry_scheduled"
 
 
 def dead_letter(delivery: Delivery, last: Attempt) -> None:
     aws.client("sqs").send_message(
         QueueUrl=aws.queue_url(settings().integrations.webhook_dlq_name),
-        MessageBody=json.dumps({"kind": RETRY_KIND, **asdict(delivery), "last_attempt": last.describe(),
-                                "given_up_at": time.time()}),
-        MessageAttributes={"tenant": {"DataType": "String", "StringValue": delivery.tenant}})
+        MessageBody=json.dumps(
+            {"kind": RETRY_KIND, **asdict(delivery), "last_attempt": last.describe(), "given_up_at": time.time()}
+        ),
+        MessageAttributes={"tenant": {"DataType": "String", "StringValue": delivery.tenant}},
+    )
 
 
 def handle_batch(event: Any) -> dict[str, Any]:

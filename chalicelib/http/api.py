@@ -3,6 +3,7 @@
 Every route checks the caller's tenant and e-mail itself (object-level
 authorization), whatever the authorizer already decided.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,6 +44,7 @@ TENANT_METHODS = ["GET", "POST", "PUT", "DELETE"]
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     """Turn ApiError into the contract's error shape; anything else into a 500 without details."""
+
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -51,8 +53,10 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return Response(body=exc.body(), status_code=exc.status, headers=JSON)
         except Exception:  # noqa: BLE001 - anything else is a 500 without details, logged with its traceback
             logger().exception("unhandled error in route", extra={"route": view.__name__})
-            return Response(body=error_body("internal_error", "an internal error occurred"),
-                            status_code=500, headers=JSON)
+            return Response(
+                body=error_body("internal_error", "an internal error occurred"), status_code=500, headers=JSON
+            )
+
     return wrapper
 
 
@@ -161,8 +165,9 @@ def documents(request: Request, stage: str, tenant: str) -> Response:
     owner = normalise_email(body["email"]) if body.get("email") is not None else caller.email
     require_record_access(caller, tenant, owner)  # users upload for themselves; admins for any customer
     s = settings()
-    upload = presigned_upload(aws.client("s3"), s.bucket, tenant, owner, content_type, kind,
-                              s.max_upload_bytes, s.upload_url_ttl)
+    upload = presigned_upload(
+        aws.client("s3"), s.bucket, tenant, owner, content_type, kind, s.max_upload_bytes, s.upload_url_ttl
+    )
     return Response(body=upload, status_code=201, headers=JSON)
 
 

@@ -6,6 +6,7 @@ claims with PyJWT: the Lambda package needs no `cryptography` (4.5 MB of native 
 `verify_token` is used by the built-in Chalice authorizer; `Caller` is what routes
 receive, and `require_*` are the object-level checks every route makes itself.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,8 +39,12 @@ class Caller:
 
     def to_context(self) -> dict[str, str]:
         # API Gateway authorizer context values must be strings, numbers or booleans.
-        return {"tenant": self.tenant, "email": self.email, "sub": self.subject,
-                "admin": "true" if self.admin else "false"}
+        return {
+            "tenant": self.tenant,
+            "email": self.email,
+            "sub": self.subject,
+            "admin": "true" if self.admin else "false",
+        }
 
     @classmethod
     def from_context(cls, context: dict[str, Any] | None) -> Caller:
@@ -47,8 +52,12 @@ class Caller:
         tenant, subject = context.get("tenant"), context.get("sub")
         if not tenant or not subject:
             raise Unauthorized("missing or invalid token")
-        return cls(tenant=str(tenant), email=str(context.get("email") or ""),
-                   subject=str(subject), admin=str(context.get("admin")).lower() == "true")
+        return cls(
+            tenant=str(tenant),
+            email=str(context.get("email") or ""),
+            subject=str(subject),
+            admin=str(context.get("admin")).lower() == "true",
+        )
 
 
 JWKS_REFRESH_S = 60  # an unknown key id refetches the JWKS at most this often (key rotation)
@@ -66,8 +75,9 @@ def public_keys(document: dict[str, Any]) -> dict[str, rsa.PublicKey]:
     keys = {}
     for jwk in document.get("keys", []):
         if jwk.get("kty") == "RSA" and jwk.get("use", "sig") == "sig" and jwk.get("alg", "RS256") == "RS256":
-            keys[jwk.get("kid")] = rsa.PublicKey(int.from_bytes(_b64url(jwk["n"]), "big"),
-                                                 int.from_bytes(_b64url(jwk["e"]), "big"))
+            keys[jwk.get("kid")] = rsa.PublicKey(
+                int.from_bytes(_b64url(jwk["n"]), "big"), int.from_bytes(_b64url(jwk["e"]), "big")
+            )
     return keys
 
 
@@ -111,8 +121,9 @@ def _verify_signature(token: str, settings: Settings) -> None:
         raise jwt.InvalidAlgorithmError("only RS256 tokens are accepted")
     signing_input, _, signature = token.rpartition(".")
     try:
-        method = rsa.verify(signing_input.encode("ascii"), _b64url(signature),
-                            _signing_key(header.get("kid"), settings))
+        method = rsa.verify(
+            signing_input.encode("ascii"), _b64url(signature), _signing_key(header.get("kid"), settings)
+        )
     except (rsa.VerificationError, ValueError, UnicodeEncodeError):
         raise jwt.InvalidSignatureError("signature verification failed") from None
     if method != "SHA-256":
@@ -127,12 +138,23 @@ def verify_token(token: str, settings: Settings) -> Caller:
         raise Unauthorized("missing or invalid token")  # a stage without an issuer trusts no token
     try:
         _verify_signature(token, settings)
-        options: Options = {"verify_signature": False,  # verified above, with `rsa` (no `cryptography`)
-                            "verify_exp": True, "verify_iat": True, "verify_nbf": True,
-                            "verify_iss": True, "verify_aud": bool(settings.token_audience),
-                            "require": ["exp", "iat", "sub", "iss"]}
-        claims = jwt.decode(token, options=options, algorithms=["RS256"], issuer=settings.token_issuer,
-                            audience=settings.token_audience, leeway=30)
+        options: Options = {
+            "verify_signature": False,  # verified above, with `rsa` (no `cryptography`)
+            "verify_exp": True,
+            "verify_iat": True,
+            "verify_nbf": True,
+            "verify_iss": True,
+            "verify_aud": bool(settings.token_audience),
+            "require": ["exp", "iat", "sub", "iss"],
+        }
+        claims = jwt.decode(
+            token,
+            options=options,
+            algorithms=["RS256"],
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            leeway=30,
+        )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError, OSError) as exc:
         raise Unauthorized("missing or invalid token") from exc
     if claims.get("token_use", "id") != "id":
@@ -143,8 +165,7 @@ def verify_token(token: str, settings: Settings) -> Caller:
     groups = claims.get("cognito:groups") or []
     if isinstance(groups, str):
         groups = groups.split(",")
-    return Caller(tenant=tenant, email=_verified_email(claims), subject=str(claims["sub"]),
-                  admin=ADMIN_GROUP in groups)
+    return Caller(tenant=tenant, email=_verified_email(claims), subject=str(claims["sub"]), admin=ADMIN_GROUP in groups)
 
 
 def _verified_email(claims: dict[str, Any]) -> str:

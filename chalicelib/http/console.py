@@ -7,6 +7,7 @@ user pool (OAuth 2.0 authorization code with PKCE, through the pool's Cognito do
 `{stage}-kyc-console` app client that infra/resources.yaml defines). Every URL the page uses is
 relative, since a deployed API lives under its stage path (`/api/console`).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -31,11 +32,17 @@ def _security_headers(content_type: str) -> dict[str, str | list[str]]:
     images = "'self' https:" + (f" {s.aws_endpoint}" if s.aws_endpoint else "")  # presigned GETs of the bucket
     sign_in = sign_in_config()
     connect = "'self'" + (f" {sign_in['origin']}" if sign_in else "")
-    policy = (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; "
-              f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-    return {"Content-Type": content_type, "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-store"}
+    policy = (
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; "
+        f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Type": content_type,
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
 
 
 @lru_cache(maxsize=4)
@@ -45,16 +52,17 @@ def _read(name: str) -> str:
 
 def page() -> Response:
     """GET /console: the page (no authorizer: it holds no data)."""
-    return Response(body=_read("index.html"), status_code=200,
-                    headers=_security_headers("text/html; charset=utf-8"))
+    return Response(body=_read("index.html"), status_code=200, headers=_security_headers("text/html; charset=utf-8"))
 
 
 def asset(name: str) -> Response:
     """GET /console/{name}: the script, the style sheet, or the sign-in settings."""
     if name == "config.json":
         sign_in = sign_in_config()
-        body: Any = {"stage": settings().stage,
-                     "sign_in": {k: v for k, v in sign_in.items() if k != "origin"} if sign_in else None}
+        body: Any = {
+            "stage": settings().stage,
+            "sign_in": {k: v for k, v in sign_in.items() if k != "origin"} if sign_in else None,
+        }
         return Response(body=body, status_code=200, headers=_security_headers("application/json"))
     if name not in ASSETS:
         raise NotFound("no such console file")
@@ -72,9 +80,14 @@ def sign_in_config() -> dict[str, str] | None:
     if found is None:
         return None
     client_id, base = found
-    return {"client_id": client_id, "authorize_url": f"{base}/oauth2/authorize",
-            "token_url": f"{base}/oauth2/token", "logout_url": f"{base}/logout", "scope": SCOPES,
-            "origin": base}
+    return {
+        "client_id": client_id,
+        "authorize_url": f"{base}/oauth2/authorize",
+        "token_url": f"{base}/oauth2/token",
+        "logout_url": f"{base}/logout",
+        "scope": SCOPES,
+        "origin": base,
+    }
 
 
 @lru_cache(maxsize=4)
@@ -89,7 +102,8 @@ def _discover(pool_id: str, client_name: str, region: str) -> tuple[str, str] | 
         return None
     client = next((c["ClientId"] for c in clients if c.get("ClientName") == client_name), None)
     domain = pool.get("CustomDomain") or (
-        f"{pool['Domain']}.auth.{region}.amazoncognito.com" if pool.get("Domain") else None)
+        f"{pool['Domain']}.auth.{region}.amazoncognito.com" if pool.get("Domain") else None
+    )
     if not client or not domain:
         return None
     return str(client), f"https://{domain}"

@@ -9,6 +9,7 @@ is a 409 `idempotency_key_reused`; while the first request still runs, a 409
 `idempotency_key_in_progress`. A request that failed (any 4xx or 5xx) stores nothing: the key
 can be used again. Storage: chalicelib/storage/idempotency.py (erased with the customer).
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,10 @@ def idempotency_key(request: Request) -> str | None:
         return None
     value = str(raw).strip()
     if not KEY_RE.match(value):
-        raise InvalidInput("Idempotency-Key must be 1-255 printable ASCII characters without spaces",
-                           [{"field": "Idempotency-Key", "problem": "invalid"}])
+        raise InvalidInput(
+            "Idempotency-Key must be 1-255 printable ASCII characters without spaces",
+            [{"field": "Idempotency-Key", "problem": "invalid"}],
+        )
     return value
 
 
@@ -57,22 +60,31 @@ def _idempotent(tenant: str, table: str, endpoint: str | None, region: str, ttl:
 
     from chalicelib.storage.idempotency import CUSTOMER_FIELD, persistence_layer
 
-    config = IdempotencyConfig(event_key_jmespath="[tenant, caller, key]", payload_validation_jmespath="body",
-                               raise_on_no_idempotency_key=True, expires_after_seconds=ttl,
-                               response_hook=_mark_replay)
+    config = IdempotencyConfig(
+        event_key_jmespath="[tenant, caller, key]",
+        payload_validation_jmespath="body",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=ttl,
+        response_hook=_mark_replay,
+    )
 
     def create_or_update(request_data: dict[str, Any], run: Callable[[], Outcome]) -> dict[str, Any]:
         status, body, customer = run()
         return {"status": status, "body": body, CUSTOMER_FIELD: customer}
 
-    wrapped = idempotent_function(create_or_update, data_keyword_argument="request_data",
-                                  persistence_store=persistence_layer(tenant), config=config,
-                                  key_prefix="create_or_update")
+    wrapped = idempotent_function(
+        create_or_update,
+        data_keyword_argument="request_data",
+        persistence_store=persistence_layer(tenant),
+        config=config,
+        key_prefix="create_or_update",
+    )
     return wrapped, config
 
 
-def respond(request: Request, tenant: str, caller: Caller, body: dict[str, Any],
-            run: Callable[[], Outcome]) -> Response:
+def respond(
+    request: Request, tenant: str, caller: Caller, body: dict[str, Any], run: Callable[[], Outcome]
+) -> Response:
     """Run create_or_update once per Idempotency-Key (or every time without one)."""
     key = idempotency_key(request)
     if key is None:
@@ -84,14 +96,12 @@ def respond(request: Request, tenant: str, caller: Caller, body: dict[str, Any],
     )
 
     s = settings()
-    call, config = _idempotent(tenant, s.events_table_name, s.aws_endpoint, s.region,
-                               s.integrations.idempotency_ttl)
+    call, config = _idempotent(tenant, s.events_table_name, s.aws_endpoint, s.region, s.integrations.idempotency_ttl)
     context = getattr(request, "lambda_context", None)
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)  # an interrupted request's lock ends with its invocation
     try:
-        result = call(request_data={"tenant": tenant, "caller": caller.subject, "key": key, "body": body},
-                      run=run)
+        result = call(request_data={"tenant": tenant, "caller": caller.subject, "key": key, "body": body}, run=run)
     except IdempotencyValidationError:
         raise IdempotencyKeyReused("this Idempotency-Key was used with another request body") from None
     except IdempotencyAlreadyInProgressError:

@@ -7,6 +7,7 @@
 Every route checks the caller itself: a token of another tenant gets 403, a user (not
 kyc-admin) gets 403, whatever the authorizer let through.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -48,11 +49,16 @@ def _answer(body: dict[str, Any], status: int = 200) -> Response:
 
 # -- settings -----------------------------------------------------------------------------
 
+
 def _settings_view(tenant: str, rules: TenantRules) -> dict[str, Any]:
     from chalicelib.storage.tenants import stage_policy
 
-    return {"tenant": tenant, "settings": {k: rules.values[k] for k in rules.values},
-            "defaults": rules.defaults, "bounds": stage_policy().bounds()}
+    return {
+        "tenant": tenant,
+        "settings": {k: rules.values[k] for k in rules.values},
+        "defaults": rules.defaults,
+        "bounds": stage_policy().bounds(),
+    }
 
 
 def get_settings(request: Request, stage: str, tenant: str) -> Response:
@@ -68,12 +74,14 @@ def put_settings(request: Request, stage: str, tenant: str) -> Response:
     _admin(request, stage, tenant)
     overrides, problems = parse_overrides(_body(request, stage, tenant), stage_policy())
     if problems:
-        raise InvalidInput("; ".join(p.message for p in problems),
-                           [{"field": p.field, "problem": p.problem} for p in problems])
+        raise InvalidInput(
+            "; ".join(p.message for p in problems), [{"field": p.field, "problem": p.problem} for p in problems]
+        )
     return _answer(_settings_view(tenant, save_overrides(tenant, overrides)))
 
 
 # -- webhooks -----------------------------------------------------------------------------
+
 
 def _webhook_request(body: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
     from chalicelib.outbound.urls import UrlRefused, check_url
@@ -81,17 +89,24 @@ def _webhook_request(body: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
 
     unknown = sorted(set(body) - {"url", "events", "stage", "tenant"})
     if unknown:
-        raise InvalidInput("unknown fields: " + ", ".join(unknown),
-                           [{"field": k, "problem": "unknown"} for k in unknown])
+        raise InvalidInput(
+            "unknown fields: " + ", ".join(unknown), [{"field": k, "problem": "unknown"} for k in unknown]
+        )
     try:
         target = check_url(body.get("url"), allow_loopback_http=settings().integrations.allow_loopback_http)
     except UrlRefused as exc:
         raise InvalidInput(exc.message, [{"field": "url", "problem": exc.problem}]) from None
     events = body.get("events", list(KNOWN_EVENTS))
-    if (not isinstance(events, list) or not events or any(e not in KNOWN_EVENTS for e in events)
-            or len(set(events)) != len(events)):
-        raise InvalidInput("events must be a non-empty list of distinct events among: " + ", ".join(KNOWN_EVENTS),
-                           [{"field": "events", "problem": "invalid"}])
+    if (
+        not isinstance(events, list)
+        or not events
+        or any(e not in KNOWN_EVENTS for e in events)
+        or len(set(events)) != len(events)
+    ):
+        raise InvalidInput(
+            "events must be a non-empty list of distinct events among: " + ", ".join(KNOWN_EVENTS),
+            [{"field": "events", "problem": "invalid"}],
+        )
     return target.url, tuple(e for e in KNOWN_EVENTS if e in events)
 
 
@@ -130,8 +145,9 @@ def rotate_webhook(request: Request, stage: str, tenant: str) -> Response:
     _admin(request, stage, tenant)
     unknown = sorted(set(_body(request, stage, tenant, optional=True)) - {"stage", "tenant"})
     if unknown:
-        raise InvalidInput("rotate takes no fields: " + ", ".join(unknown),
-                           [{"field": k, "problem": "unknown"} for k in unknown])
+        raise InvalidInput(
+            "rotate takes no fields: " + ", ".join(unknown), [{"field": k, "problem": "unknown"} for k in unknown]
+        )
     rotated = webhooks.rotate(tenant)
     if rotated is None:
         raise NotFound("this tenant has no webhook")

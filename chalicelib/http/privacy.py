@@ -4,6 +4,7 @@ Admins of the tenant only; the route checks the tenant and the admin group itsel
 authorizer allowed. The work is chalicelib/storage/erasure.py (shared with `python -m kyc_service
 erase`).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

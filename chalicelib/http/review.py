@@ -6,6 +6,7 @@ Every route checks the stage, the caller's tenant and the admin group itself. Th
 issued for, and a token of another tenant, another status or no token at all is a 400 (never
 a read of another tenant's partition).
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,14 +57,20 @@ def public_record(record: KycRecordBase, caller: Caller) -> dict[str, Any]:
 
 # -- the queue's page token ------------------------------------------------------------------
 
+
 def _bad_token() -> InvalidInput:
-    return InvalidInput("next is not a page token of this query (use the `next` of the previous page)",
-                        [{"field": "next", "problem": "invalid"}])
+    return InvalidInput(
+        "next is not a page token of this query (use the `next` of the previous page)",
+        [{"field": "next", "problem": "invalid"}],
+    )
 
 
 def encode_token(tenant: str, status: str | None, position: Position) -> str:
-    raw = json.dumps({"v": TOKEN_VERSION, "t": tenant, "s": status or "", "u": position.updated,
-                      "p": position.pk, "k": position.sk}, separators=(",", ":"), ensure_ascii=False)
+    raw = json.dumps(
+        {"v": TOKEN_VERSION, "t": tenant, "s": status or "", "u": position.updated, "p": position.pk, "k": position.sk},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
 
 
@@ -80,11 +87,21 @@ def decode_token(token: str, tenant: str, status: str | None) -> Position:
     if not isinstance(data, dict) or set(data) != {"v", "t", "s", "u", "p", "k"}:
         raise _bad_token()
     updated, pk, sk = data["u"], data["p"], data["k"]
-    if (data["v"] != TOKEN_VERSION or data["t"] != tenant or data["s"] != (status or "")
-            or not isinstance(updated, int) or isinstance(updated, bool) or updated < 0
-            or not isinstance(pk, str) or not isinstance(sk, str)
-            or not pk.startswith(tenant + "#") or len(pk) <= len(tenant) + 1 or "#" not in sk
-            or len(pk) > 400 or len(sk) > 200):
+    if (
+        data["v"] != TOKEN_VERSION
+        or data["t"] != tenant
+        or data["s"] != (status or "")
+        or not isinstance(updated, int)
+        or isinstance(updated, bool)
+        or updated < 0
+        or not isinstance(pk, str)
+        or not isinstance(sk, str)
+        or not pk.startswith(tenant + "#")
+        or len(pk) <= len(tenant) + 1
+        or "#" not in sk
+        or len(pk) > 400
+        or len(sk) > 200
+    ):
         raise _bad_token()
     return Position(updated, pk, sk)
 
@@ -93,8 +110,9 @@ def _query(request: Request) -> dict[str, str]:
     params = dict(request.query_params or {})
     unknown = sorted(set(params) - QUERY_PARAMS)
     if unknown:
-        raise InvalidInput("unknown query parameters: " + ", ".join(unknown),
-                           [{"field": k, "problem": "unknown"} for k in unknown])
+        raise InvalidInput(
+            "unknown query parameters: " + ", ".join(unknown), [{"field": k, "problem": "unknown"} for k in unknown]
+        )
     return {k: str(v) for k, v in params.items()}
 
 
@@ -103,19 +121,20 @@ def parse_queue_query(params: dict[str, str]) -> tuple[str | None, int]:
 
     status = params.get("status") or None
     if status is not None and status not in STATUSES:
-        raise InvalidInput("status must be one of " + ", ".join(STATUSES),
-                           [{"field": "status", "problem": "invalid"}])
+        raise InvalidInput("status must be one of " + ", ".join(STATUSES), [{"field": "status", "problem": "invalid"}])
     raw = params.get("limit")
     limit = DEFAULT_LIMIT
     if raw is not None:
         if not _LIMIT_RE.match(raw) or not 1 <= int(raw) <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}",
-                               [{"field": "limit", "problem": "invalid"}])
+            raise InvalidInput(
+                f"limit must be a whole number from 1 to {MAX_LIMIT}", [{"field": "limit", "problem": "invalid"}]
+            )
         limit = int(raw)
     return status, limit
 
 
 # -- the routes ------------------------------------------------------------------------------
+
 
 def _admin(request: Request, stage: str, tenant: str) -> Caller:
     if stage != settings().stage:
@@ -134,9 +153,14 @@ def list_records(request: Request, stage: str, tenant: str) -> Response:
     status, limit = parse_queue_query(params)
     after = decode_token(params["next"], tenant, status) if "next" in params else None
     records, position = queue.page(tenant, status, limit, after)
-    return Response(body={"records": [public_record(r, caller) for r in records],
-                          "next": encode_token(tenant, status, position) if position else None},
-                    status_code=200, headers=JSON)
+    return Response(
+        body={
+            "records": [public_record(r, caller) for r in records],
+            "next": encode_token(tenant, status, position) if position else None,
+        },
+        status_code=200,
+        headers=JSON,
+    )
 
 
 def list_events(request: Request, stage: str, tenant: str, email: str) -> Response:

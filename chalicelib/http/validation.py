@@ -1,5 +1,6 @@
 """Validation of request bodies. Everything here raises InvalidInput (400) or
 PayloadTooLarge (413) and never touches storage."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,18 +16,41 @@ from chalicelib.errors import InvalidInput, PayloadTooLarge
 from chalicelib.keys import bundle_email, tenant_key_prefixes, uploads_prefix
 
 MAX_LINKS = 5
-SERVICE_OWNED = frozenset({
-    "validation_status", "verify", "checks", "reasons", "decided_by", "decided_time",
-    "created_time", "last_updated_time", "email_verified", "phone_verified",
-    "submission_id", "version", "decision_id", "content_hash", "source", "app_uuid",
-    "decision_final",
-})
+SERVICE_OWNED = frozenset(
+    {
+        "validation_status",
+        "verify",
+        "checks",
+        "reasons",
+        "decided_by",
+        "decided_time",
+        "created_time",
+        "last_updated_time",
+        "email_verified",
+        "phone_verified",
+        "submission_id",
+        "version",
+        "decision_id",
+        "content_hash",
+        "source",
+        "app_uuid",
+        "decision_final",
+    }
+)
 # field -> (required, max length)
 DETAIL_FIELDS: dict[str, tuple[bool, int]] = {
-    "email": (True, 254), "first_name": (True, 100), "last_name": (True, 100),
-    "middle_name": (False, 100), "date_of_birth": (True, 10), "id_type": (True, 20),
-    "id_value": (True, 64), "address": (False, 200), "city": (False, 100),
-    "state": (False, 50), "zip_code": (False, 10), "phone_number": (False, 20),
+    "email": (True, 254),
+    "first_name": (True, 100),
+    "last_name": (True, 100),
+    "middle_name": (False, 100),
+    "date_of_birth": (True, 10),
+    "id_type": (True, 20),
+    "id_value": (True, 64),
+    "address": (False, 200),
+    "city": (False, 100),
+    "state": (False, 50),
+    "zip_code": (False, 10),
+    "phone_number": (False, 20),
 }
 PATH_FIELDS = ("stage", "tenant")
 MIN_AGE_YEARS, MAX_AGE_YEARS = 10, 120
@@ -69,8 +93,7 @@ def normalise_email(value: Any, field: str = "email") -> str:
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
-        raise InvalidInput(f"{field} is not a valid e-mail address",
-                           [{"field": field, "problem": "invalid"}]) from None
+        raise InvalidInput(f"{field} is not a valid e-mail address", [{"field": field, "problem": "invalid"}]) from None
     return result.normalized.lower()
 
 
@@ -96,8 +119,10 @@ def check_birth_date(value: str, today: dt.date | None = None) -> str:
         raise InvalidInput("date_of_birth is in the future", [{"field": "date_of_birth", "problem": "future"}])
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if not MIN_AGE_YEARS <= age <= MAX_AGE_YEARS:
-        raise InvalidInput(f"date_of_birth gives an implausible age ({age})",
-                           [{"field": "date_of_birth", "problem": "implausible_age"}])
+        raise InvalidInput(
+            f"date_of_birth gives an implausible age ({age})",
+            [{"field": "date_of_birth", "problem": "implausible_age"}],
+        )
     return value
 
 
@@ -129,12 +154,15 @@ def _required(body: dict[str, Any], field: str, max_len: int) -> str:
 def _refuse_fields(body: dict[str, Any], allowed: set[str]) -> None:
     owned = sorted(k for k in body if k in SERVICE_OWNED and k not in allowed)
     if owned:
-        raise InvalidInput("fields owned by the service cannot be set: " + ", ".join(owned),
-                           [{"field": k, "problem": "service_owned"} for k in owned])
+        raise InvalidInput(
+            "fields owned by the service cannot be set: " + ", ".join(owned),
+            [{"field": k, "problem": "service_owned"} for k in owned],
+        )
     unknown = sorted(k for k in body if k not in allowed)
     if unknown:
-        raise InvalidInput("unknown fields: " + ", ".join(unknown),
-                           [{"field": k, "problem": "unknown"} for k in unknown])
+        raise InvalidInput(
+            "unknown fields: " + ", ".join(unknown), [{"field": k, "problem": "unknown"} for k in unknown]
+        )
 
 
 def check_path_echo(body: dict[str, Any], stage: str, tenant: str, email: str | None = None) -> None:
@@ -151,8 +179,10 @@ def require_own_uploads(submission: Submission, tenant: str) -> None:
     for i, link in enumerate(submission.document_links):
         if not str(link["key"]).startswith(prefix):
             field = f"document_links[{i}]"
-            raise InvalidInput(f"{field} was not uploaded for this e-mail (use the documents route)",
-                               [{"field": field, "problem": "not_own_upload"}])
+            raise InvalidInput(
+                f"{field} was not uploaded for this e-mail (use the documents route)",
+                [{"field": field, "problem": "not_own_upload"}],
+            )
 
 
 def _safe_key(key: str, tenant: str, field: str) -> str:
@@ -160,17 +190,20 @@ def _safe_key(key: str, tenant: str, field: str) -> str:
     prefixes = tenant_key_prefixes(tenant)
     normalised = posixpath.normpath(key) if key else ""
     inside = any(key.startswith(prefix) and len(key) > len(prefix) for prefix in prefixes) if key else False
-    if (not key or len(key) > 1024 or not KEY_RE.match(key) or normalised != key
-            or not inside or ".." in key.split("/")):
-        raise InvalidInput(f"{field} must be a document key inside this tenant's prefixes ({', '.join(prefixes)})",
-                           [{"field": field, "problem": "outside_tenant_prefix"}])
+    if not key or len(key) > 1024 or not KEY_RE.match(key) or normalised != key or not inside or ".." in key.split("/"):
+        raise InvalidInput(
+            f"{field} must be a document key inside this tenant's prefixes ({', '.join(prefixes)})",
+            [{"field": field, "problem": "outside_tenant_prefix"}],
+        )
     return key
 
 
 def key_from_url(url: str, tenant: str, settings: Settings, field: str) -> str:
     """Accept only URLs into the stage's bucket under the tenant's prefix; return the key."""
-    refuse = InvalidInput(f"{field} must point into this stage's document bucket under the tenant's prefix",
-                          [{"field": field, "problem": "url_not_allowed"}])
+    refuse = InvalidInput(
+        f"{field} must point into this stage's document bucket under the tenant's prefix",
+        [{"field": field, "problem": "url_not_allowed"}],
+    )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -185,17 +218,20 @@ def key_from_url(url: str, tenant: str, settings: Settings, field: str) -> str:
     if parts.scheme == "s3" and host == bucket:
         key = path.lstrip("/")
     elif parts.scheme == "https" and port in (None, 443):
-        virtual = {f"{bucket}.s3.amazonaws.com", f"{bucket}.s3.{settings.region}.amazonaws.com",
-                   f"{bucket}.s3-{settings.region}.amazonaws.com"}
+        virtual = {
+            f"{bucket}.s3.amazonaws.com",
+            f"{bucket}.s3.{settings.region}.amazonaws.com",
+            f"{bucket}.s3-{settings.region}.amazonaws.com",
+        }
         path_style = {"s3.amazonaws.com", f"s3.{settings.region}.amazonaws.com"}
         if host in virtual:
             key = path.lstrip("/")
         elif host in path_style and path.startswith(f"/{bucket}/"):
-            key = path[len(bucket) + 2:]
+            key = path[len(bucket) + 2 :]
     elif settings.aws_endpoint and parts.scheme in ("http", "https"):
         local = urlsplit(settings.aws_endpoint)
         if (host, port) == ((local.hostname or "").lower(), local.port) and path.startswith(f"/{bucket}/"):
-            key = path[len(bucket) + 2:]
+            key = path[len(bucket) + 2 :]
     if key is None:
         raise refuse
     return _safe_key(key, tenant, field)
@@ -207,8 +243,9 @@ def _links(value: Any, tenant: str, settings: Settings) -> list[dict[str, str | 
     if not isinstance(value, list):
         raise InvalidInput("document_links must be a list", [{"field": "document_links", "problem": "type"}])
     if len(value) > MAX_LINKS:
-        raise InvalidInput(f"at most {MAX_LINKS} document links are allowed",
-                           [{"field": "document_links", "problem": "too_many"}])
+        raise InvalidInput(
+            f"at most {MAX_LINKS} document links are allowed", [{"field": "document_links", "problem": "too_many"}]
+        )
     links = []
     for i, link in enumerate(value):
         field = f"document_links[{i}]"
@@ -216,28 +253,34 @@ def _links(value: Any, tenant: str, settings: Settings) -> list[dict[str, str | 
             raise InvalidInput(f"{field} must be an object", [{"field": field, "problem": "type"}])
         unknown = sorted(set(link) - {"kind", "key", "url", "filename"})
         if unknown:
-            raise InvalidInput(f"{field} has unknown fields: " + ", ".join(unknown),
-                               [{"field": field, "problem": "unknown"}])
+            raise InvalidInput(
+                f"{field} has unknown fields: " + ", ".join(unknown), [{"field": field, "problem": "unknown"}]
+            )
         kind = link.get("kind")
         if kind not in LINK_KINDS:
-            raise InvalidInput(f"{field}.kind must be one of " + ", ".join(LINK_KINDS),
-                               [{"field": f"{field}.kind", "problem": "invalid"}])
+            raise InvalidInput(
+                f"{field}.kind must be one of " + ", ".join(LINK_KINDS),
+                [{"field": f"{field}.kind", "problem": "invalid"}],
+            )
         has_key, has_url = link.get("key") is not None, link.get("url") is not None
         if has_key == has_url:
-            raise InvalidInput(f"{field} needs exactly one of key or url",
-                               [{"field": field, "problem": "key_or_url"}])
+            raise InvalidInput(f"{field} needs exactly one of key or url", [{"field": field, "problem": "key_or_url"}])
         target = link["key"] if has_key else link["url"]
         if not isinstance(target, str):
             raise InvalidInput(f"{field} key/url must be a string", [{"field": field, "problem": "type"}])
-        key = (_safe_key(target, tenant, f"{field}.key") if has_key
-               else key_from_url(target, tenant, settings, f"{field}.url"))
+        key = (
+            _safe_key(target, tenant, f"{field}.key")
+            if has_key
+            else key_from_url(target, tenant, settings, f"{field}.url")
+        )
         filename = _string(link, "filename", 255, required=False)
         links.append({"kind": kind, "key": key, "filename": filename})
     return links
 
 
-def parse_submission(body: dict[str, Any], stage: str, tenant: str, settings: Settings,
-                     today: dt.date | None = None) -> Submission:
+def parse_submission(
+    body: dict[str, Any], stage: str, tenant: str, settings: Settings, today: dt.date | None = None
+) -> Submission:
     _refuse_fields(body, set(DETAIL_FIELDS) | set(PATH_FIELDS) | {"document_links"})
     check_path_echo(body, stage, tenant)
     details: dict[str, str | None] = {}
@@ -245,36 +288,59 @@ def parse_submission(body: dict[str, Any], stage: str, tenant: str, settings: Se
         details[field] = _string(body, field, max_len, required)
     details["email"] = normalise_email(body.get("email"))
     if details["id_type"] not in ID_TYPES:
-        raise InvalidInput("id_type must be one of: " + ", ".join(ID_TYPES),
-                           [{"field": "id_type", "problem": "invalid"}])
+        raise InvalidInput(
+            "id_type must be one of: " + ", ".join(ID_TYPES), [{"field": "id_type", "problem": "invalid"}]
+        )
     if not ID_VALUE_RE.match(details["id_value"] or ""):
-        raise InvalidInput("id_value may hold letters, digits, spaces, '.', '/' and '-' only",
-                           [{"field": "id_value", "problem": "invalid"}])
+        raise InvalidInput(
+            "id_value may hold letters, digits, spaces, '.', '/' and '-' only",
+            [{"field": "id_value", "problem": "invalid"}],
+        )
     check_birth_date(details["date_of_birth"], today)  # type: ignore[arg-type]
     if details["zip_code"] and not ZIP_RE.match(details["zip_code"]):
         raise InvalidInput("zip_code is not a valid postal code", [{"field": "zip_code", "problem": "invalid"}])
     if details["phone_number"] and not PHONE_RE.match(details["phone_number"]):
-        raise InvalidInput("phone_number is not a valid phone number",
-                           [{"field": "phone_number", "problem": "invalid"}])
+        raise InvalidInput(
+            "phone_number is not a valid phone number", [{"field": "phone_number", "problem": "invalid"}]
+        )
     return Submission(details=details, document_links=_links(body.get("document_links"), tenant, settings))
 
 
 def parse_manual_decision(body: dict[str, Any], stage: str, tenant: str, email: str) -> ManualDecision:
-    _refuse_fields(body, {"id_type", "id_value", "verification_status", "validation_status",
-                          "reason", "final", "stage", "tenant", "email"})
+    _refuse_fields(
+        body,
+        {
+            "id_type",
+            "id_value",
+            "verification_status",
+            "validation_status",
+            "reason",
+            "final",
+            "stage",
+            "tenant",
+            "email",
+        },
+    )
     check_path_echo(body, stage, tenant, email)
     status = body.get("verification_status", body.get("validation_status"))
-    if "verification_status" in body and "validation_status" in body and \
-            body["verification_status"] != body["validation_status"]:
-        raise InvalidInput("verification_status and validation_status differ",
-                           [{"field": "verification_status", "problem": "mismatch"}])
+    if (
+        "verification_status" in body
+        and "validation_status" in body
+        and body["verification_status"] != body["validation_status"]
+    ):
+        raise InvalidInput(
+            "verification_status and validation_status differ",
+            [{"field": "verification_status", "problem": "mismatch"}],
+        )
     if status not in ("verified", "rejected"):
-        raise InvalidInput("verification_status must be verified or rejected",
-                           [{"field": "verification_status", "problem": "invalid"}])
+        raise InvalidInput(
+            "verification_status must be verified or rejected", [{"field": "verification_status", "problem": "invalid"}]
+        )
     id_type = _required(body, "id_type", 20)
     if id_type not in ID_TYPES:
-        raise InvalidInput("id_type must be one of: " + ", ".join(ID_TYPES),
-                           [{"field": "id_type", "problem": "invalid"}])
+        raise InvalidInput(
+            "id_type must be one of: " + ", ".join(ID_TYPES), [{"field": "id_type", "problem": "invalid"}]
+        )
     id_value = _required(body, "id_value", 64)
     if "#" in id_value:
         raise InvalidInput("id_value may not contain '#'", [{"field": "id_value", "problem": "invalid"}])
@@ -289,14 +355,15 @@ def parse_upload_request(body: dict[str, Any]) -> tuple[str, str | None]:
     """The documents route's body: (content type, kind)."""
     unknown = sorted(set(body) - {"content_type", "kind", "filename", "stage", "tenant", "email"})
     if unknown:
-        raise InvalidInput("unknown fields: " + ", ".join(unknown),
-                           [{"field": k, "problem": "unknown"} for k in unknown])
+        raise InvalidInput(
+            "unknown fields: " + ", ".join(unknown), [{"field": k, "problem": "unknown"} for k in unknown]
+        )
     content_type = body.get("content_type")
     if not isinstance(content_type, str) or content_type not in ALLOWED_CONTENT_TYPES:
-        raise InvalidInput("content_type must be image/jpeg or image/png",
-                           [{"field": "content_type", "problem": "invalid"}])
+        raise InvalidInput(
+            "content_type must be image/jpeg or image/png", [{"field": "content_type", "problem": "invalid"}]
+        )
     kind = body.get("kind")
     if kind is not None and (not isinstance(kind, str) or kind not in LINK_KINDS):
-        raise InvalidInput("kind must be one of " + ", ".join(LINK_KINDS),
-                           [{"field": "kind", "problem": "invalid"}])
+        raise InvalidInput("kind must be one of " + ", ".join(LINK_KINDS), [{"field": "kind", "problem": "invalid"}])
     return content_type, kind

@@ -8,6 +8,7 @@ Headers: `webhook-id` (stable per event: the tenant deduplicates on it), `webhoo
 "id.timestamp.body">` per secret, space-separated: two during a rotation's grace period).
 Signing is the `standardwebhooks` package's.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,8 +75,12 @@ def _connect(target: Target, timeout: float) -> http.client.HTTPConnection:
 def post(target: Target, body: str, headers: dict[str, str], timeout: float) -> Attempt:
     """POST `body` (JSON) to the target; never raises for the endpoint's failures."""
     data = body.encode("utf-8")
-    request_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                       "Content-Length": str(len(data)), **headers}
+    request_headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Content-Length": str(len(data)),
+        **headers,
+    }
     conn: http.client.HTTPConnection | None = None
     try:
         conn = _connect(target, timeout)

@@ -8,6 +8,7 @@ that same step (outbound/delivery.py), so a name that resolves to something else
 (DNS rebinding) reaches nothing new. The local stage also accepts `http://127.0.0.1:<port>/...`
 (`KYC_WEBHOOK_ALLOW_LOOPBACK`, never on a production stage).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -64,8 +65,17 @@ def is_public(address: str) -> bool:
         mapped = ip.ipv4_mapped or ip.sixtofour
         if mapped is not None:
             return is_public(str(mapped))
-    return bool(ip.is_global and not (ip.is_multicast or ip.is_private or ip.is_loopback or ip.is_link_local
-                                      or ip.is_reserved or ip.is_unspecified))
+    return bool(
+        ip.is_global
+        and not (
+            ip.is_multicast
+            or ip.is_private
+            or ip.is_loopback
+            or ip.is_link_local
+            or ip.is_reserved
+            or ip.is_unspecified
+        )
+    )
 
 
 def _literal(host: str) -> str | None:
@@ -79,7 +89,7 @@ def check_url(url: object, allow_loopback_http: bool = False, resolver: Resolver
     """The URL as a Target, or UrlRefused. `resolver`: `resolve` (the system's DNS) by default."""
     if not isinstance(url, str) or not url.strip():
         raise UrlRefused("missing", "url is required")
-    if len(url) > MAX_URL_LENGTH or any(ord(c) <= 0x20 or ord(c) == 0x7f for c in url):
+    if len(url) > MAX_URL_LENGTH or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
         raise UrlRefused("invalid", f"url must be at most {MAX_URL_LENGTH} characters without spaces")
     try:
         parts = urlsplit(url)
@@ -93,8 +103,10 @@ def check_url(url: object, allow_loopback_http: bool = False, resolver: Resolver
         raise UrlRefused("invalid", "url has no host")
     loopback = allow_loopback_http and scheme == "http" and host == LOOPBACK_HOST
     if scheme != "https" and not loopback:
-        raise UrlRefused("scheme", "url must be https" + (" (or http://127.0.0.1:<port>/ on the local stage)"
-                                                          if allow_loopback_http else ""))
+        raise UrlRefused(
+            "scheme",
+            "url must be https" + (" (or http://127.0.0.1:<port>/ on the local stage)" if allow_loopback_http else ""),
+        )
     port = port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if loopback:
@@ -110,6 +122,8 @@ def check_url(url: object, allow_loopback_http: bool = False, resolver: Resolver
         if not addresses:
             raise UrlRefused("unresolvable", "the url's host does not resolve")
     if not all(is_public(a) for a in addresses):
-        raise UrlRefused("not_public", "the url's host must resolve to public addresses only "
-                                       "(no private, loopback or link-local address)")
+        raise UrlRefused(
+            "not_public",
+            "the url's host must resolve to public addresses only (no private, loopback or link-local address)",
+        )
     return Target(url, scheme, host, port, path, tuple(addresses))

@@ -10,6 +10,7 @@ document itself cannot be used become `UnusableInput`.
 Log lines (the structured logger) name the operation, the error code and botocore's retry
 count only: never a key, a name or a number.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,13 +19,21 @@ from typing import Any
 from chalicelib.logs import logger
 from chalicelib.providers.port import FaceComparison, ImageRef, ProviderThrottled, UnusableInput
 
-TRANSIENT_CODES = frozenset({
-    "ThrottlingException", "Throttling", "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "ServiceUnavailable", "ServiceUnavailableException",
-    "InternalServerError", "InternalServerErrorException", "InternalFailure",
-    "LimitExceeded", "LimitExceededException",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerError",
+        "InternalServerErrorException",
+        "InternalFailure",
+        "LimitExceeded",
+        "LimitExceededException",
+    }
+)
 
 # error code -> (plain reason, needs a human rather than a resubmission)
 _UNUSABLE: dict[str, tuple[str, bool]] = {
@@ -87,6 +96,7 @@ class AwsProvider:
     def rekognition(self) -> Any:
         if self._rekognition is None:
             from chalicelib.aws import client
+
             self._rekognition = client("rekognition")
         return self._rekognition
 
@@ -94,6 +104,7 @@ class AwsProvider:
     def textract(self) -> Any:
         if self._textract is None:
             from chalicelib.aws import client
+
             self._textract = client("textract")
         return self._textract
 
@@ -101,21 +112,28 @@ class AwsProvider:
 
     def compare_faces(self, source: ImageRef, target: ImageRef) -> FaceComparison:
         """source = selfie, target = ID front. CompareFaces only when the selfie holds one face."""
-        detected = self._call("DetectFaces", lambda: self.rekognition.detect_faces(
-            Image=_s3_object(source), Attributes=["DEFAULT"]))
+        detected = self._call(
+            "DetectFaces", lambda: self.rekognition.detect_faces(Image=_s3_object(source), Attributes=["DEFAULT"])
+        )
         source_faces = len(detected.get("FaceDetails") or [])
         if source_faces != 1:
             return FaceComparison(similarity=None, source_face_count=source_faces, target_face_count=0)
-        compared = self._call("CompareFaces", lambda: self.rekognition.compare_faces(
-            SourceImage=_s3_object(source), TargetImage=_s3_object(target), SimilarityThreshold=0))
+        compared = self._call(
+            "CompareFaces",
+            lambda: self.rekognition.compare_faces(
+                SourceImage=_s3_object(source), TargetImage=_s3_object(target), SimilarityThreshold=0
+            ),
+        )
         matches = compared.get("FaceMatches") or []
         unmatched = compared.get("UnmatchedFaces") or []
         similarity = max((float(m["Similarity"]) for m in matches), default=None)
-        return FaceComparison(similarity=similarity, source_face_count=1,
-                              target_face_count=len(matches) + len(unmatched))
+        return FaceComparison(
+            similarity=similarity, source_face_count=1, target_face_count=len(matches) + len(unmatched)
+        )
 
-    def analyze_id(self, front: ImageRef, back: ImageRef | None = None,
-                   claim: dict[str, Any] | None = None) -> dict[str, Any]:
+    def analyze_id(
+        self, front: ImageRef, back: ImageRef | None = None, claim: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Textract reads the document blind: `claim` is not sent anywhere."""
         pages = [_s3_object(front)] + ([_s3_object(back)] if back is not None else [])
         response = self._call("AnalyzeID", lambda: self.textract.analyze_id(DocumentPages=pages))
@@ -133,18 +151,20 @@ class AwsProvider:
             retries = _retry_attempts(exc)
             unusable = _unusable(operation, exc)
             if unusable is not None:
-                logger().info("provider: unusable input", extra={
-                    "operation": operation, "error": code, "retries": retries})
+                logger().info(
+                    "provider: unusable input", extra={"operation": operation, "error": code, "retries": retries}
+                )
                 raise unusable from exc
             if not _is_transient(exc):
                 raise
-            logger().warning("provider: still failing after botocore's retries", extra={
-                "operation": operation, "error": code, "retries": retries})
+            logger().warning(
+                "provider: still failing after botocore's retries",
+                extra={"operation": operation, "error": code, "retries": retries},
+            )
             raise ProviderThrottled(f"{operation}: {code} after {retries} retries") from exc
         retries = _retry_attempts_of(response)
         if retries:
-            logger().info("provider: answered after retries", extra={
-                "operation": operation, "retries": retries})
+            logger().info("provider: answered after retries", extra={"operation": operation, "retries": retries})
         return response
 
 

@@ -7,6 +7,7 @@ Two adapters implement it: `chalicelib.providers.aws` (Rekognition + Textract) a
 Images are passed as `ImageRef` (bucket + key): the AWS adapter hands them to the
 services as S3 object references; the self-hosted adapter reads the bytes itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class FaceComparison:
     similarity: best similarity 0-100 between the source face and a target face,
     None when either image has no face. Face counts are what each image holds.
     """
+
     similarity: float | None
     source_face_count: int
     target_face_count: int
@@ -61,8 +63,9 @@ class VerificationProvider(Protocol):
     def compare_faces(self, source: ImageRef, target: ImageRef) -> FaceComparison:
         """source = selfie, target = ID front."""
 
-    def analyze_id(self, front: ImageRef, back: ImageRef | None = None,
-                   claim: dict[str, Any] | None = None) -> dict[str, Any]:
+    def analyze_id(
+        self, front: ImageRef, back: ImageRef | None = None, claim: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Return a response shaped like Textract AnalyzeID's.
 
         `claim` is the submitted details (`first_name`, `middle_name`, `last_name`,
@@ -100,6 +103,7 @@ class IdReading:
     the clearest first (highest confidence; ties by value, then DocumentIndex, so the order
     the pages came in never matters). `fields`: the clearest reading of each field.
     """
+
     fields: dict[str, IdField] = field(default_factory=dict)
     mismatched_fields: list[str] = field(default_factory=list)  # barcode/MRZ vs printed text
     readings: dict[str, list[IdField]] = field(default_factory=dict)
@@ -136,8 +140,10 @@ def reading_from_analyze_id(response: dict[str, Any]) -> IdReading:
 
     Documents are taken in DocumentIndex order; a field read on several of them keeps every
     reading (the decision cross-checks them), the clearest first."""
-    documents = sorted(enumerate(response.get("IdentityDocuments") or []),
-                       key=lambda pair: (pair[1].get("DocumentIndex") or pair[0] + 1, pair[0]))
+    documents = sorted(
+        enumerate(response.get("IdentityDocuments") or []),
+        key=lambda pair: (pair[1].get("DocumentIndex") or pair[0] + 1, pair[0]),
+    )
     readings: dict[str, list[IdField]] = {}
     for position, document in documents:
         index = document.get("DocumentIndex") or position + 1
@@ -146,10 +152,12 @@ def reading_from_analyze_id(response: dict[str, Any]) -> IdReading:
     for items in readings.values():
         items.sort(key=lambda f: (-f.confidence, f.value, f.document))
     consistency = response.get("KycConsistency") or {}
-    claim = {name: state for name, state in (response.get("KycClaim") or {}).items()
-             if state in CLAIM_STATES}
-    return IdReading(fields={name: items[0] for name, items in readings.items()},
-                     mismatched_fields=list(consistency.get("mismatched_fields") or []),
-                     readings=readings,
-                     mrz_checks_failed=bool(consistency.get("mrz_checks_failed")),
-                     claim=claim, documents=len(documents))
+    claim = {name: state for name, state in (response.get("KycClaim") or {}).items() if state in CLAIM_STATES}
+    return IdReading(
+        fields={name: items[0] for name, items in readings.items()},
+        mismatched_fields=list(consistency.get("mismatched_fields") or []),
+        readings=readings,
+        mrz_checks_failed=bool(consistency.get("mrz_checks_failed")),
+        claim=claim,
+        documents=len(documents),
+    )

@@ -15,6 +15,7 @@ Adding a step (issue 16: face data): write a function
 insert `Step("name", function, remains)` into STEPS where the comment says. A step that needs the
 customer's records (their links, app_uuid or face ids) must come before "records".
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -82,6 +83,7 @@ def _records(tenant: str, email: str) -> list[KycRecordBase]:
 
 # -- objects: every version ---------------------------------------------------------------
 
+
 def delete_objects(prefixes: Iterable[str], keys: Iterable[str]) -> int:
     """Delete every version (and delete marker) of the objects under `prefixes` and of `keys`;
     returns how many object versions were deleted (delete markers are not counted)."""
@@ -90,8 +92,9 @@ def delete_objects(prefixes: Iterable[str], keys: Iterable[str]) -> int:
 
     def listing(prefix: str, exact: bool) -> None:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            for item, real in [(v, True) for v in page.get("Versions", [])] + \
-                              [(m, False) for m in page.get("DeleteMarkers", [])]:
+            for item, real in [(v, True) for v in page.get("Versions", [])] + [
+                (m, False) for m in page.get("DeleteMarkers", [])
+            ]:
                 if not exact or item["Key"] == prefix:
                     found[(item["Key"], item.get("VersionId") or "null")] = real
 
@@ -101,7 +104,7 @@ def delete_objects(prefixes: Iterable[str], keys: Iterable[str]) -> int:
         listing(key, exact=True)
     entries = list(found)
     for start in range(0, len(entries), DELETE_BATCH):
-        chunk = [{"Key": key, "VersionId": version} for key, version in entries[start:start + DELETE_BATCH]]
+        chunk = [{"Key": key, "VersionId": version} for key, version in entries[start : start + DELETE_BATCH]]
         errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True}).get("Errors") or []
         if errors:
             raise RuntimeError(f"{len(errors)} object(s) could not be deleted ({errors[0].get('Code')})")
@@ -115,11 +118,15 @@ def _any_object(prefixes: Iterable[str]) -> bool:
 
 def _customer_prefixes(tenant: str, email: str) -> list[str]:
     """The customer's uploads (and the uploads prefix of the layout before issue 13) and evidence."""
-    return [uploads_prefix(tenant, email), f"{tenant_prefix(tenant)}uploads/{owner_ref(email)}/",
-            *evidence_prefixes(tenant, email)]
+    return [
+        uploads_prefix(tenant, email),
+        f"{tenant_prefix(tenant)}uploads/{owner_ref(email)}/",
+        *evidence_prefixes(tenant, email),
+    ]
 
 
 # -- the steps ----------------------------------------------------------------------------
+
 
 def erase_documents(tenant: str, email: str) -> Counts:
     """Uploads, pinned evidence and every object a record links (its key and its evidence)."""
@@ -140,8 +147,10 @@ def erase_bundles(tenant: str, email: str) -> Counts:
     count = 0
     for app_uuid in sorted({r.app_uuid for r in _records(tenant, email) if r.app_uuid}):
         zipped = bundle_key(tenant, app_uuid)
-        count += delete_objects([bundle_documents_prefix(tenant, app_uuid), bundle_members_prefix(tenant, app_uuid)],
-                                [zipped, rejection_key(zipped) or zipped])
+        count += delete_objects(
+            [bundle_documents_prefix(tenant, app_uuid), bundle_members_prefix(tenant, app_uuid)],
+            [zipped, rejection_key(zipped) or zipped],
+        )
         tables().events(*licence_override_key(tenant, app_uuid)).delete()
     return {"documents": count}
 
@@ -166,14 +175,19 @@ def records_remain(tenant: str, email: str) -> bool:
 
 def erase_identity(tenant: str, email: str) -> Counts:
     response = aws.client("dynamodb").delete_item(
-        TableName=settings().identity_table_name, Key={"tenant#email": {"S": record_pk(tenant, email)}},
-        ReturnValues="ALL_OLD")
+        TableName=settings().identity_table_name,
+        Key={"tenant#email": {"S": record_pk(tenant, email)}},
+        ReturnValues="ALL_OLD",
+    )
     return {"identity": 1 if response.get("Attributes") else 0}
 
 
 def identity_remains(tenant: str, email: str) -> bool:
-    item = aws.client("dynamodb").get_item(TableName=settings().identity_table_name, ConsistentRead=True,
-                                           Key={"tenant#email": {"S": record_pk(tenant, email)}})
+    item = aws.client("dynamodb").get_item(
+        TableName=settings().identity_table_name,
+        ConsistentRead=True,
+        Key={"tenant#email": {"S": record_pk(tenant, email)}},
+    )
     return "Item" in item
 
 
@@ -182,8 +196,14 @@ def tombstone_entry(data: dict[str, Any]) -> dict[str, Any]:
     type but not its number; the reasons only where the system wrote them (they never quote the
     values compared), not an admin's free text."""
     who = str(data.get("who") or "")
-    kept: dict[str, Any] = {"from": data.get("from"), "to": data.get("to"), "who": who, "when": data.get("when"),
-                            "id_type": str(data.get("record") or "").split("#", 1)[0] or None, "erased": True}
+    kept: dict[str, Any] = {
+        "from": data.get("from"),
+        "to": data.get("to"),
+        "who": who,
+        "when": data.get("when"),
+        "id_type": str(data.get("record") or "").split("#", 1)[0] or None,
+        "erased": True,
+    }
     kept["reasons"] = list(data.get("reasons") or []) if who == "system" else []
     return kept
 
@@ -200,14 +220,35 @@ def reduce_audit(tenant: str, email: str) -> Counts:
     for entry in events.query(audit_pk(tenant, email), consistent_read=True):
         data = plain(entry.data)
         sk = f"{int(data.get('when') or 0):010d}#{hashlib.sha256(entry.sk.encode()).hexdigest()[:16]}"
-        _put_once(events(pk, sk, kind="audit_tombstone", data=tombstone_entry(data),
-                         created_time=entry.created_time, expires_at=entry.expires_at))
+        _put_once(
+            events(
+                pk,
+                sk,
+                kind="audit_tombstone",
+                data=tombstone_entry(data),
+                created_time=entry.created_time,
+                expires_at=entry.expires_at,
+            )
+        )
         entry.delete()
         count += 1
-    _put_once(events(pk, f"{stone.erased_at:010d}#erasure#{stone.erasure_id[:16]}", kind="audit_tombstone",
-                     data={"from": None, "to": "erased", "who": stone.by, "when": stone.erased_at, "erased": True,
-                           "reasons": []},
-                     created_time=stone.erased_at, expires_at=stone.erased_at + tombstones.RETENTION_S))
+    _put_once(
+        events(
+            pk,
+            f"{stone.erased_at:010d}#erasure#{stone.erasure_id[:16]}",
+            kind="audit_tombstone",
+            data={
+                "from": None,
+                "to": "erased",
+                "who": stone.by,
+                "when": stone.erased_at,
+                "erased": True,
+                "reasons": [],
+            },
+            created_time=stone.erased_at,
+            expires_at=stone.erased_at + tombstones.RETENTION_S,
+        )
+    )
     return {"audit_entries": count}
 
 
@@ -239,17 +280,18 @@ def erase_rejection_counts(tenant: str, email: str) -> dict[str, int]:
 
 STEPS: tuple[Step, ...] = (
     Step("documents", erase_documents, documents_remain),  # reads the records' links: before "records"
-    Step("bundles", erase_bundles),                        # reads the records' app_uuid: before "records"
+    Step("bundles", erase_bundles),  # reads the records' app_uuid: before "records"
     # issue 16 (face data kept for matching) goes here if it reads face ids off the records
     Step("records", erase_records, records_remain),
     Step("identity", erase_identity, identity_remains),
     Step("audit", reduce_audit, audit_remains),
     Step("idempotency", erase_idempotency_responses),  # create_or_update's stored responses (PII)
-    Step("attempts", erase_rejection_counts),          # the tenant's max_attempts count of the customer
+    Step("attempts", erase_rejection_counts),  # the tenant's max_attempts count of the customer
 )
 
 
 # -- the notification -----------------------------------------------------------------------
+
 
 def notice(stone: tombstones.Tombstone) -> dict[str, Any]:
     """The `kyc.erased` message: no personal data, the erasure's reference and time."""
@@ -259,8 +301,10 @@ def notice(stone: tombstones.Tombstone) -> dict[str, Any]:
 
 def publish(message: dict[str, Any]) -> str:
     response = aws.client("sns").publish(
-        TopicArn=aws.topic_arn(), Message=json.dumps(message),
-        MessageAttributes={"tenant": {"DataType": "String", "StringValue": message["tenant"]}})
+        TopicArn=aws.topic_arn(),
+        Message=json.dumps(message),
+        MessageAttributes={"tenant": {"DataType": "String", "StringValue": message["tenant"]}},
+    )
     return str(response["MessageId"])
 
 
@@ -272,17 +316,26 @@ def _idempotent_publish(table: str, endpoint: str | None, region: str) -> Callab
         idempotent_function,
     )
 
-    store = DynamoDBPersistenceLayer(table_name=table, key_attr="pk", sort_key_attr="sk",
-                                     static_pk_value=ERASED_IDEMPOTENCY_PK, expiry_attr="expires_at",
-                                     boto3_client=aws.client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="[tenant, erasure_id]", expires_after_seconds=NOTICE_IDEMPOTENCY_S,
-                               raise_on_no_idempotency_key=True)
+    store = DynamoDBPersistenceLayer(
+        table_name=table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value=ERASED_IDEMPOTENCY_PK,
+        expiry_attr="expires_at",
+        boto3_client=aws.client("dynamodb"),
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[tenant, erasure_id]",
+        expires_after_seconds=NOTICE_IDEMPOTENCY_S,
+        raise_on_no_idempotency_key=True,
+    )
 
     def send(erasure: dict[str, Any]) -> dict[str, str]:
         return {"message_id": publish(erasure["message"])}
 
-    wrapped: Callable[..., Any] = idempotent_function(send, data_keyword_argument="erasure",
-                                                      persistence_store=store, config=config)
+    wrapped: Callable[..., Any] = idempotent_function(
+        send, data_keyword_argument="erasure", persistence_store=store, config=config
+    )
     return wrapped
 
 
@@ -294,6 +347,7 @@ def notify(stone: tombstones.Tombstone) -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
+
 
 def erase(tenant: str, email: str, by: str, steps: tuple[Step, ...] | None = None) -> Erased | None:
     """Erase the customer; None when there is nothing (left) to erase. Raises

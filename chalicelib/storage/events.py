@@ -1,5 +1,6 @@
 """The events table's own items: the audit trail of status changes, and the licence override a
 bundle carried (the notifier's idempotency markers there are Powertools')."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,10 +24,21 @@ def record_audit(old: KycRecordBase | None, new: KycRecordBase | None, decided: 
     when = int(new.decided_time or new.last_updated_time or time.time())
     who = new.decided_by if new.validation_status != "pending" else f"submission:{new.source}"
     entry = tables().events(
-        audit_pk(new.tenant, new.email), f"{when:010d}#{new.sk}#v{new.version}",
-        kind="audit", created_time=int(time.time()), expires_at=int(time.time()) + AUDIT_RETENTION_S,
-        data={"record": new.sk, "from": before, "to": new.validation_status, "who": who, "when": when,
-              "reasons": list(new.reasons or []), "submission_id": new.submission_id})
+        audit_pk(new.tenant, new.email),
+        f"{when:010d}#{new.sk}#v{new.version}",
+        kind="audit",
+        created_time=int(time.time()),
+        expires_at=int(time.time()) + AUDIT_RETENTION_S,
+        data={
+            "record": new.sk,
+            "from": before,
+            "to": new.validation_status,
+            "who": who,
+            "when": when,
+            "reasons": list(new.reasons or []),
+            "submission_id": new.submission_id,
+        },
+    )
     try:
         entry.save(condition=tables().events.pk.does_not_exist())
     except PutError as exc:
@@ -56,11 +68,16 @@ def trail(tenant: str, email: str, limit: int = MAX_TRAIL) -> list[dict[str, Any
     for entry in newest:
         data = plain(entry.data)
         record = data.get("record")
-        events.append({
-            "occurred_at": _iso(data.get("when", entry.created_time)),
-            "id_type": str(record).split("#", 1)[0] if record else None,
-            "from": data.get("from"), "to": data.get("to"), "decided_by": data.get("who"),
-            "reasons": list(data.get("reasons") or [])})
+        events.append(
+            {
+                "occurred_at": _iso(data.get("when", entry.created_time)),
+                "id_type": str(record).split("#", 1)[0] if record else None,
+                "from": data.get("from"),
+                "to": data.get("to"),
+                "decided_by": data.get("who"),
+                "reasons": list(data.get("reasons") or []),
+            }
+        )
     events.reverse()
     return events
 
@@ -68,18 +85,20 @@ def trail(tenant: str, email: str, limit: int = MAX_TRAIL) -> list[dict[str, Any
 def list_audit_tombstones(tenant: str, email: str) -> list[dict[str, Any]]:
     """What is left of an erased customer's audit trail (storage/erasure.py): PII-free entries
     under the erasure's reference, oldest first, the erasure itself last."""
-    return [dict(e.data.as_dict(), sk=e.sk)
-            for e in tables().events.query(audit_tombstone_pk(tenant, erasure_ref(tenant, email)))]
+    return [
+        dict(e.data.as_dict(), sk=e.sk)
+        for e in tables().events.query(audit_tombstone_pk(tenant, erasure_ref(tenant, email)))
+    ]
 
 
 # -- the licence override of a bundle --------------------------------------------------
+
 
 def remember_override(tenant: str, app_uuid: str, override: bool | None) -> None:
     """The bundle's VALIDATION_OVERRIDE column, kept for the verifier (events table)."""
     pk, sk = licence_override_key(tenant, app_uuid)
     value = "none" if override is None else str(override).lower()
-    tables().events(pk, sk, kind="licence_override", data={"value": value},
-                    created_time=int(time.time())).save()
+    tables().events(pk, sk, kind="licence_override", data={"value": value}, created_time=int(time.time())).save()
 
 
 def recall_override(tenant: str, app_uuid: str | None) -> bool | None:

@@ -14,6 +14,7 @@ evidence the current record already pinned for it, so saving the same content ag
 Evidence expires by its retention class (docs/privacy.md); each new submission that links an
 existing evidence object rewrites it, which restarts its retention.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,16 +35,21 @@ class Pinned:
     """One linked document as checked and pinned."""
 
     kind: str
-    key: str            # what the link named (an upload, or a bundle's copy)
-    evidence_key: str   # the pinned bytes
+    key: str  # what the link named (an upload, or a bundle's copy)
+    evidence_key: str  # the pinned bytes
     sha256: str
     content_type: str
     size: int
-    existed: bool       # the evidence object was already there (the same bytes pinned before)
+    existed: bool  # the evidence object was already there (the same bytes pinned before)
 
     def link(self, filename: str | None) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "filename": filename,
-                "evidence_key": self.evidence_key, "sha256": self.sha256}
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "filename": filename,
+            "evidence_key": self.evidence_key,
+            "sha256": self.sha256,
+        }
 
 
 def _refuse(field: str, problem: str, message: str) -> InvalidInput:
@@ -93,8 +99,9 @@ class EvidencePinner:
             raise _refuse(field, "too_large", f"is larger than {self.max_bytes} bytes")
         return data, str(content_type)
 
-    def pin(self, tenant: str, email: str, index: int, link: dict[str, Any],
-            pinned_before: dict[tuple[str, str], str]) -> Pinned:
+    def pin(
+        self, tenant: str, email: str, index: int, link: dict[str, Any], pinned_before: dict[tuple[str, str], str]
+    ) -> Pinned:
         """Check and pin document_links[index]. `pinned_before`: (kind, key) -> evidence_key of the
         record as stored, read when the upload itself has expired."""
         field = f"document_links[{index}]"
@@ -117,15 +124,25 @@ class EvidencePinner:
         return Pinned(kind, key, target, digest.hexdigest(), content_type, len(data), existed)
 
     def _put(self, target: str, data: bytes, content_type: str, digest: Any) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=target, Body=data, ContentType=content_type,
-                           ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"))
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=target,
+            Body=data,
+            ContentType=content_type,
+            ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
+        )
 
     def refresh(self, pinned: list[Pinned]) -> None:
         """A new submission links evidence pinned before: copy each object onto itself, which
         restarts its retention (lifecycle rules count from the object's last write)."""
         for item in pinned:
             if item.existed:
-                self.s3.copy_object(Bucket=self.bucket, Key=item.evidence_key, MetadataDirective="REPLACE",
-                                    ContentType=item.content_type,
-                                    CopySource={"Bucket": self.bucket, "Key": item.evidence_key},
-                                    Metadata={"sha256": item.sha256}, ChecksumAlgorithm="SHA256")
+                self.s3.copy_object(
+                    Bucket=self.bucket,
+                    Key=item.evidence_key,
+                    MetadataDirective="REPLACE",
+                    ContentType=item.content_type,
+                    CopySource={"Bucket": self.bucket, "Key": item.evidence_key},
+                    Metadata={"sha256": item.sha256},
+                    ChecksumAlgorithm="SHA256",
+                )

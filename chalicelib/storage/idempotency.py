@@ -9,6 +9,7 @@ in the customer's partition, `idempotency#customer#{tenant}#{email}`, written in
 that stores the response. `erase_idempotency(tenant, email)` is therefore one Query of that
 partition and a delete per item, never a scan.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,20 +31,30 @@ class CustomerIndexedLayer(DynamoDBPersistenceLayer):
     """Powertools' DynamoDB layer, plus a pointer per stored response in its customer's partition."""
 
     def __init__(self, table_name: str, tenant: str, client: Any):
-        super().__init__(table_name=table_name, key_attr="pk", sort_key_attr="sk",
-                         static_pk_value=idempotency_pk(tenant), expiry_attr="expires_at",
-                         data_attr=RESPONSE_ATTR, boto3_client=client)
+        super().__init__(
+            table_name=table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value=idempotency_pk(tenant),
+            expiry_attr="expires_at",
+            data_attr=RESPONSE_ATTR,
+            boto3_client=client,
+        )
         self.tenant = tenant
 
     def _update_record(self, data_record: DataRecord) -> None:
         customer = _customer(data_record.response_data)
         if customer:
-            self.client.put_item(TableName=self.table_name, Item={
-                "pk": {"S": idempotency_customer_pk(self.tenant, customer)},
-                "sk": {"S": data_record.idempotency_key},
-                "kind": {"S": "idempotency_pointer"},
-                "target_pk": {"S": self.static_pk_value},
-                "expires_at": {"N": str(int(data_record.expiry_timestamp or 0) + 3600)}})
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": idempotency_customer_pk(self.tenant, customer)},
+                    "sk": {"S": data_record.idempotency_key},
+                    "kind": {"S": "idempotency_pointer"},
+                    "target_pk": {"S": self.static_pk_value},
+                    "expires_at": {"N": str(int(data_record.expiry_timestamp or 0) + 3600)},
+                },
+            )
         super()._update_record(data_record)
 
 
@@ -75,15 +86,19 @@ def erase_idempotency(tenant: str, email: str) -> int:
     ddb = aws.client("dynamodb")
     table = settings().events_table_name
     deleted = 0
-    kwargs: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "pk = :pk",
-                              "ExpressionAttributeValues": {":pk": {"S": idempotency_customer_pk(tenant, email)}},
-                              "ConsistentRead": True}
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": idempotency_customer_pk(tenant, email)}},
+        "ConsistentRead": True,
+    }
     while True:
         page = ddb.query(**kwargs)
         for pointer in page.get("Items", []):
             target = pointer.get("target_pk", {}).get("S") or idempotency_pk(tenant)
-            old = ddb.delete_item(TableName=table, Key={"pk": {"S": target}, "sk": pointer["sk"]},
-                                  ReturnValues="ALL_OLD")
+            old = ddb.delete_item(
+                TableName=table, Key={"pk": {"S": target}, "sk": pointer["sk"]}, ReturnValues="ALL_OLD"
+            )
             deleted += 1 if old.get("Attributes") else 0
             ddb.delete_item(TableName=table, Key={"pk": pointer["pk"], "sk": pointer["sk"]})
         if not page.get("LastEvaluatedKey"):

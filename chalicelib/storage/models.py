@@ -5,6 +5,7 @@ Table names, region and endpoint come from the stage's settings at run time:
 binding), so tests and the local stack can point them anywhere and no connection
 exists until the first call.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -133,18 +134,29 @@ class Tables:
 
 
 def _bind(base: type[M], table: str, region: str, host: str | None) -> type[M]:
-    meta = type("Meta", (), {"table_name": table, "region": region, "host": host,
-                             "max_retry_attempts": 5, "connect_timeout_seconds": 5,
-                             "read_timeout_seconds": 30})
+    meta = type(
+        "Meta",
+        (),
+        {
+            "table_name": table,
+            "region": region,
+            "host": host,
+            "max_retry_attempts": 5,
+            "connect_timeout_seconds": 5,
+            "read_timeout_seconds": 30,
+        },
+    )
     name = base.__name__.replace("Base", "")
     return cast("type[M]", type(name, (base,), {"Meta": meta, "__module__": __name__}))
 
 
 @lru_cache(maxsize=16)
 def _tables(kyc: str, identity: str, events: str, region: str, host: str | None) -> Tables:
-    return Tables(kyc=_bind(KycRecordBase, kyc, region, host),
-                  identity=_bind(IdentityRecordBase, identity, region, host),
-                  events=_bind(EventBase, events, region, host))
+    return Tables(
+        kyc=_bind(KycRecordBase, kyc, region, host),
+        identity=_bind(IdentityRecordBase, identity, region, host),
+        events=_bind(EventBase, events, region, host),
+    )
 
 
 def tables() -> Tables:

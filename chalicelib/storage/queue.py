@@ -11,6 +11,7 @@ A page is read with Limit = page size + 1: the extra item only tells whether ano
 so `next` is None exactly when nothing follows. The position after a page is the last returned
 item's keys (table and index keys), which the HTTP layer wraps in an opaque token.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ UPDATED = "last_updated_time"
 @dataclass(frozen=True)
 class Position:
     """Where a page ended: the last item's update time and primary key."""
+
     updated: int
     pk: str
     sk: str
@@ -49,18 +51,27 @@ def query_arguments(tenant: str, status: str | None) -> dict[str, Any]:
     """The Query of one tenant's queue: keyed by the tenant (and status), newest first."""
     s = settings()
     if status is None:
-        return {"TableName": s.table_name, "IndexName": TENANT_INDEX, "ScanIndexForward": False,
-                "KeyConditionExpression": "#p = :p",
-                "ExpressionAttributeNames": {"#p": "tenant"},
-                "ExpressionAttributeValues": {":p": {"S": tenant}}}
-    return {"TableName": s.table_name, "IndexName": STATUS_INDEX, "ScanIndexForward": False,
+        return {
+            "TableName": s.table_name,
+            "IndexName": TENANT_INDEX,
+            "ScanIndexForward": False,
             "KeyConditionExpression": "#p = :p",
-            "ExpressionAttributeNames": {"#p": "tenant#status"},
-            "ExpressionAttributeValues": {":p": {"S": status_key(tenant, status)}}}
+            "ExpressionAttributeNames": {"#p": "tenant"},
+            "ExpressionAttributeValues": {":p": {"S": tenant}},
+        }
+    return {
+        "TableName": s.table_name,
+        "IndexName": STATUS_INDEX,
+        "ScanIndexForward": False,
+        "KeyConditionExpression": "#p = :p",
+        "ExpressionAttributeNames": {"#p": "tenant#status"},
+        "ExpressionAttributeValues": {":p": {"S": status_key(tenant, status)}},
+    }
 
 
-def page(tenant: str, status: str | None, limit: int,
-         after: Position | None = None) -> tuple[list[KycRecordBase], Position | None]:
+def page(
+    tenant: str, status: str | None, limit: int, after: Position | None = None
+) -> tuple[list[KycRecordBase], Position | None]:
     """Up to `limit` records of the tenant after `after`, and the position to go on from (None
     when no record follows). A position must belong to the tenant: its key starts with it."""
     if after is not None and not after.pk.startswith(tenant + SEP):

@@ -3,6 +3,7 @@
 Used by the API routes and by the bundle intake, so both paths share validation,
 idempotency and optimistic locking.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,16 +22,39 @@ from chalicelib.storage.evidence import EvidencePinner, Pinned
 from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain, set_status
 
 PUBLIC_FIELDS = (
-    "tenant", "email", "id_type", "id_value", "first_name", "middle_name", "last_name",
-    "date_of_birth", "address", "city", "state", "zip_code", "phone_number", "source",
-    "app_uuid", "validation_status", "verify", "email_verified", "phone_verified",
-    "reasons", "decided_by", "decided_time", "submission_id", "created_time", "last_updated_time",
+    "tenant",
+    "email",
+    "id_type",
+    "id_value",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "address",
+    "city",
+    "state",
+    "zip_code",
+    "phone_number",
+    "source",
+    "app_uuid",
+    "validation_status",
+    "verify",
+    "email_verified",
+    "phone_verified",
+    "reasons",
+    "decided_by",
+    "decided_time",
+    "submission_id",
+    "created_time",
+    "last_updated_time",
     "decision_final",
 )
 
 
-FINAL_MESSAGE = ("an admin's final decision rejected this customer's application: no new submission "
-                 "is taken until an admin decides again")
+FINAL_MESSAGE = (
+    "an admin's final decision rejected this customer's application: no new submission "
+    "is taken until an admin decides again"
+)
 MAX_CHECKED_SIBLINGS = 99  # a transaction holds at most 100 items: the record and its siblings' checks
 
 
@@ -43,8 +67,11 @@ def content_hash(submission: Submission, digests: list[str] | None = None) -> st
     """Details, links and the SHA-256 of each linked document's bytes: the same keys holding new
     images (a re-used presigned upload) are new content; the same bytes are the same content,
     whether read from the upload or, once it expired, from the pinned evidence."""
-    canonical = json.dumps({"details": submission.details, "links": submission.document_links,
-                            "sha256": digests or []}, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {"details": submission.details, "links": submission.document_links, "sha256": digests or []},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -72,8 +99,15 @@ class RecordStore:
     """Reads and writes KYC records of one stage. Takes its tables and clients in
     the constructor (the app passes lazily-built ones)."""
 
-    def __init__(self, tables: Tables, s3: Any = None, cognito: Any = None, bucket: str | None = None,
-                 user_pool_id: str | None = None, max_upload_bytes: int = 10 * 1024 * 1024):
+    def __init__(
+        self,
+        tables: Tables,
+        s3: Any = None,
+        cognito: Any = None,
+        bucket: str | None = None,
+        user_pool_id: str | None = None,
+        max_upload_bytes: int = 10 * 1024 * 1024,
+    ):
         self.tables = tables
         self.s3 = s3
         self.cognito = cognito
@@ -84,8 +118,7 @@ class RecordStore:
     # -- reading -------------------------------------------------------------
     def get(self, tenant: str, email: str, id_type: str, id_value: str) -> KycRecordBase | None:
         try:
-            return self.tables.kyc.get(record_pk(tenant, email), record_sk(id_type, id_value),
-                                       consistent_read=True)
+            return self.tables.kyc.get(record_pk(tenant, email), record_sk(id_type, id_value), consistent_read=True)
         except DoesNotExist:
             return None
 
@@ -93,15 +126,18 @@ class RecordStore:
         return list(self.tables.kyc.query(record_pk(tenant, email), consistent_read=True))
 
     # -- saving --------------------------------------------------------------
-    def pin_documents(self, tenant: str, email: str, links: list[dict[str, Any]],
-                      record: KycRecordBase | None) -> list[Pinned]:
+    def pin_documents(
+        self, tenant: str, email: str, links: list[dict[str, Any]], record: KycRecordBase | None
+    ) -> list[Pinned]:
         """Every linked object must exist, be a JPEG or PNG within the caps; each is pinned as
         evidence (storage/evidence.py). An expired upload is read from the record's own evidence."""
         if self.s3 is None or self.bucket is None:
             return []
-        before = {(str(link["kind"]), str(link["key"])): str(link["evidence_key"])
-                  for link in map(plain, (record.document_links or []) if record is not None else [])
-                  if link.get("evidence_key")}
+        before = {
+            (str(link["kind"]), str(link["key"])): str(link["evidence_key"])
+            for link in map(plain, (record.document_links or []) if record is not None else [])
+            if link.get("evidence_key")
+        }
         pinner = EvidencePinner(self.s3, self.bucket, self.max_upload_bytes)
         return [pinner.pin(tenant, email, i, link, before) for i, link in enumerate(links)]
 
@@ -121,8 +157,9 @@ class RecordStore:
 
         return flag("email_verified"), flag("phone_number_verified")
 
-    def save(self, tenant: str, submission: Submission, source: str = "api",
-             app_uuid: str | None = None) -> tuple[Any, bool, bool]:
+    def save(
+        self, tenant: str, submission: Submission, source: str = "api", app_uuid: str | None = None
+    ) -> tuple[Any, bool, bool]:
         """Create or update a record. Returns (record, created, changed).
 
         Identical content returns the stored record unchanged (no new verification);
@@ -144,13 +181,16 @@ class RecordStore:
         now = int(time.time())
         created = record is None
         if record is None:
-            record = self.tables.kyc(record_pk(tenant, email), record_sk(id_type, id_value),
-                                     tenant=tenant, created_time=now)
+            record = self.tables.kyc(
+                record_pk(tenant, email), record_sk(id_type, id_value), tenant=tenant, created_time=now
+            )
         for name, value in d.items():
             setattr(record, name, value)
-        record.document_links = ([p.link(link.get("filename")) for p, link in zip(pinned, submission.document_links,
-                                                                                  strict=True)]
-                                 if pinned else [dict(link) for link in submission.document_links])
+        record.document_links = (
+            [p.link(link.get("filename")) for p, link in zip(pinned, submission.document_links, strict=True)]
+            if pinned
+            else [dict(link) for link in submission.document_links]
+        )
         record.redrive_count = None
         record.source, record.app_uuid = source, app_uuid
         record.email_verified, record.phone_verified = email_verified, phone_verified
@@ -168,8 +208,9 @@ class RecordStore:
                 self.final_check(tenant, email, record.sk)  # a final rejection came in meanwhile: 409 decision_final
                 raise Conflict("the record was changed by another request; retry") from None
             raise
-        logger().info("submission saved", extra={"record": ref(record.pk, record.sk),
-                                                  "new_record": created, "source": source})
+        logger().info(
+            "submission saved", extra={"record": ref(record.pk, record.sk), "new_record": created, "source": source}
+        )
         return record, created, True
 
     def final_check(self, tenant: str, email: str, sk: str) -> list[KycRecordBase]:
@@ -194,8 +235,12 @@ class RecordStore:
         with TransactWrite(connection=Connection(region=meta.region, host=meta.host)) as tx:
             tx.save(record)
             for other in others[:MAX_CHECKED_SIBLINGS]:
-                tx.condition_check(kyc, other.pk, other.sk,
-                                   condition=kyc.decision_final.does_not_exist() | (kyc.decision_final == False))  # noqa: E712
+                tx.condition_check(
+                    kyc,
+                    other.pk,
+                    other.sk,
+                    condition=kyc.decision_final.does_not_exist() | (kyc.decision_final == False),  # noqa: E712
+                )
 
     # -- manual decision -----------------------------------------------------
     def decide_manually(self, tenant: str, email: str, decision: ManualDecision, admin_sub: str) -> KycRecordBase:
@@ -205,19 +250,24 @@ class RecordStore:
         now = int(time.time())
         kyc = self.tables.kyc
         try:
-            record.update(actions=set_status(kyc, tenant, decision.status) + [
-                kyc.decision_final.set(decision.blocks),
-                kyc.verify.set(False),
-                kyc.reasons.set([decision.reason]),
-                kyc.decided_by.set(f"admin:{admin_sub}"),
-                kyc.decided_time.set(now),
-                kyc.decision_id.set(uuid.uuid4().hex),
-                kyc.last_updated_time.set(now),
-            ])
+            record.update(
+                actions=set_status(kyc, tenant, decision.status)
+                + [
+                    kyc.decision_final.set(decision.blocks),
+                    kyc.verify.set(False),
+                    kyc.reasons.set([decision.reason]),
+                    kyc.decided_by.set(f"admin:{admin_sub}"),
+                    kyc.decided_time.set(now),
+                    kyc.decision_id.set(uuid.uuid4().hex),
+                    kyc.last_updated_time.set(now),
+                ]
+            )
         except UpdateError as exc:
             if condition_failed(exc):
                 raise Conflict("the record was changed by another request; retry") from None
             raise
-        logger().info("manual decision", extra={"record": ref(record.pk, record.sk),
-                                                 "status": decision.status, "final": decision.blocks})
+        logger().info(
+            "manual decision",
+            extra={"record": ref(record.pk, record.sk), "status": decision.status, "final": decision.blocks},
+        )
         return record

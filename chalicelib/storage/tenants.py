@@ -1,6 +1,7 @@
 """A tenant's rules (GET/PUT .../settings): stored in the events table, read by the API
 (accepted_id_types) and by the verifier (thresholds, licence check, max_attempts) for every
 decision. Unset ones follow the stage's config (chalicelib/config.py)."""
+
 from __future__ import annotations
 
 import time
@@ -19,11 +20,19 @@ def stage_policy(s: Settings | None = None) -> StagePolicy:
     """The stage's defaults and safe bounds of every tenant setting."""
     s = s or settings()
     i = s.integrations
-    return StagePolicy(verify_threshold=s.verify_threshold, review_threshold=s.review_threshold,
-                       clear_confidence=s.clear_confidence, require_liveness=i.require_liveness,
-                       require_license_check=i.require_license_check, duplicate_check=i.duplicate_check,
-                       max_attempts=i.max_attempts, accepted_id_types=i.accepted_id_types, id_types=ID_TYPES,
-                       verify_bounds=i.verify_threshold_bounds, review_bounds=i.review_threshold_bounds)
+    return StagePolicy(
+        verify_threshold=s.verify_threshold,
+        review_threshold=s.review_threshold,
+        clear_confidence=s.clear_confidence,
+        require_liveness=i.require_liveness,
+        require_license_check=i.require_license_check,
+        duplicate_check=i.duplicate_check,
+        max_attempts=i.max_attempts,
+        accepted_id_types=i.accepted_id_types,
+        id_types=ID_TYPES,
+        verify_bounds=i.verify_threshold_bounds,
+        review_bounds=i.review_threshold_bounds,
+    )
 
 
 def load_overrides(tenant: str) -> dict[str, Any]:
@@ -55,8 +64,13 @@ def tenant_rules(tenant: str) -> TenantRules:
 
 def save_overrides(tenant: str, overrides: dict[str, Any]) -> TenantRules:
     """Replace the tenant's settings (validated already: domain/tenant_rules.parse_overrides)."""
-    tables().events(tenant_config_pk(tenant), TENANT_SETTINGS_SK, kind="tenant_settings",
-                    created_time=int(time.time()), data={"values": dict(overrides)}).save()
+    tables().events(
+        tenant_config_pk(tenant),
+        TENANT_SETTINGS_SK,
+        kind="tenant_settings",
+        created_time=int(time.time()),
+        data={"values": dict(overrides)},
+    ).save()
     return TenantRules.of(stage_policy(), overrides)
 
 
@@ -65,5 +79,6 @@ def require_accepted_id_type(tenant: str, id_type: str) -> None:
     rules = tenant_rules(tenant)
     if not rules.accepts(id_type):
         accepted = ", ".join(rules.values["accepted_id_types"])
-        raise InvalidInput(f"this tenant accepts only these id types: {accepted}",
-                           [{"field": "id_type", "problem": "not_accepted"}])
+        raise InvalidInput(
+            f"this tenant accepts only these id types: {accepted}", [{"field": "id_type", "problem": "not_accepted"}]
+        )

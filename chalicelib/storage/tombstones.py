@@ -9,6 +9,7 @@ notification handlers read it before writing, so a stream record delivered late 
 brings nothing back: a record created at or before `erased_at` belongs to the erased customer, a
 newer one to a new customer. Kept as long as the audit trail (storage/events.py).
 """
+
 from __future__ import annotations
 
 import time
@@ -42,10 +43,16 @@ class Tombstone:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Tombstone:
-        counts = {name[len("count_"):]: int(value["N"]) for name, value in item.items() if name.startswith("count_")}
-        return cls(tenant=item["tenant"]["S"], ref=item["ref"]["S"], erasure_id=item["erasure_id"]["S"],
-                   erased_at=int(item["erased_at"]["N"]), status=item["status"]["S"], by=item["by"]["S"],
-                   counts=counts)
+        counts = {name[len("count_") :]: int(value["N"]) for name, value in item.items() if name.startswith("count_")}
+        return cls(
+            tenant=item["tenant"]["S"],
+            ref=item["ref"]["S"],
+            erasure_id=item["erasure_id"]["S"],
+            erased_at=int(item["erased_at"]["N"]),
+            status=item["status"]["S"],
+            by=item["by"]["S"],
+            counts=counts,
+        )
 
 
 def _table() -> str:
@@ -81,16 +88,28 @@ def start(tenant: str, email: str, by: str, now: float | None = None, previous: 
     completed erasure read before (its tombstone is taken over), None when there was none."""
     ref, now = erasure_ref(tenant, email), int(now if now is not None else time.time())
     erasure_id = uuid.uuid4().hex
-    values = {":id": {"S": erasure_id}, ":at": {"N": str(now)}, ":st": {"S": IN_PROGRESS}, ":by": {"S": by},
-              ":t": {"S": tenant}, ":ref": {"S": ref}, ":kind": {"S": "erasure"}, ":zero": {"N": "0"},
-              ":lease": {"N": str(now + LEASE_S)}, ":exp": {"N": str(now + RETENTION_S)}}
+    values = {
+        ":id": {"S": erasure_id},
+        ":at": {"N": str(now)},
+        ":st": {"S": IN_PROGRESS},
+        ":by": {"S": by},
+        ":t": {"S": tenant},
+        ":ref": {"S": ref},
+        ":kind": {"S": "erasure"},
+        ":zero": {"N": "0"},
+        ":lease": {"N": str(now + LEASE_S)},
+        ":exp": {"N": str(now + RETENTION_S)},
+    }
     counts = ", ".join(f"count_{name} = :zero" for name in COUNT_FIELDS)
     request: dict[str, Any] = {
         "Key": _key(tenant, ref),
-        "UpdateExpression": (f"SET erasure_id = :id, erased_at = :at, #st = :st, #by = :by, tenant = :t, #ref = :ref, "
-                             f"kind = :kind, lease_until = :lease, created_time = :at, expires_at = :exp, {counts}"),
+        "UpdateExpression": (
+            f"SET erasure_id = :id, erased_at = :at, #st = :st, #by = :by, tenant = :t, #ref = :ref, "
+            f"kind = :kind, lease_until = :lease, created_time = :at, expires_at = :exp, {counts}"
+        ),
         "ExpressionAttributeNames": {"#st": "status", "#by": "by", "#ref": "ref"},
-        "ExpressionAttributeValues": values}
+        "ExpressionAttributeValues": values,
+    }
     if previous is None:
         request["ConditionExpression"] = "attribute_not_exists(pk)"
     else:
@@ -104,22 +123,34 @@ def start(tenant: str, email: str, by: str, now: float | None = None, previous: 
 def take_lease(tombstone: Tombstone, now: float | None = None) -> None:
     """Continue an erasure left in progress: this run holds it until the lease runs out."""
     now = int(now if now is not None else time.time())
-    if not _conditional({
+    if not _conditional(
+        {
             "Key": _key(tombstone.tenant, tombstone.ref),
             "UpdateExpression": "SET lease_until = :lease",
             "ConditionExpression": "erasure_id = :id AND #st = :st AND (attribute_not_exists(lease_until) "
-                                   "OR lease_until < :now)",
+            "OR lease_until < :now)",
             "ExpressionAttributeNames": {"#st": "status"},
-            "ExpressionAttributeValues": {":lease": {"N": str(now + LEASE_S)}, ":id": {"S": tombstone.erasure_id},
-                                          ":st": {"S": IN_PROGRESS}, ":now": {"N": str(now)}}}):
+            "ExpressionAttributeValues": {
+                ":lease": {"N": str(now + LEASE_S)},
+                ":id": {"S": tombstone.erasure_id},
+                ":st": {"S": IN_PROGRESS},
+                ":now": {"N": str(now)},
+            },
+        }
+    ):
         raise ErasureBusy("another run of this erasure is in progress")
 
 
 def release(tombstone: Tombstone) -> None:
     """Give the lease back (a failed run): a retry may continue at once."""
-    _conditional({"Key": _key(tombstone.tenant, tombstone.ref), "UpdateExpression": "REMOVE lease_until",
-                  "ConditionExpression": "erasure_id = :id",
-                  "ExpressionAttributeValues": {":id": {"S": tombstone.erasure_id}}})
+    _conditional(
+        {
+            "Key": _key(tombstone.tenant, tombstone.ref),
+            "UpdateExpression": "REMOVE lease_until",
+            "ConditionExpression": "erasure_id = :id",
+            "ExpressionAttributeValues": {":id": {"S": tombstone.erasure_id}},
+        }
+    )
 
 
 def add_counts(tombstone: Tombstone, counts: dict[str, int]) -> None:
@@ -130,9 +161,12 @@ def add_counts(tombstone: Tombstone, counts: dict[str, int]) -> None:
     names = {f"#c{i}": f"count_{name}" for i, name in enumerate(numbers)}
     values = {f":c{i}": {"N": str(value)} for i, value in enumerate(numbers.values())}
     aws.client("dynamodb").update_item(
-        TableName=_table(), Key=_key(tombstone.tenant, tombstone.ref),
+        TableName=_table(),
+        Key=_key(tombstone.tenant, tombstone.ref),
         UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(numbers))),
-        ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
     for name, value in numbers.items():
         tombstone.counts[name] = tombstone.counts.get(name, 0) + value
 
@@ -140,10 +174,12 @@ def add_counts(tombstone: Tombstone, counts: dict[str, int]) -> None:
 def complete(tombstone: Tombstone, now: float | None = None) -> Tombstone:
     """The erasure is done: a later DELETE finds nothing (404) unless a new customer came since."""
     aws.client("dynamodb").update_item(
-        TableName=_table(), Key=_key(tombstone.tenant, tombstone.ref),
+        TableName=_table(),
+        Key=_key(tombstone.tenant, tombstone.ref),
         UpdateExpression="SET #st = :done, completed_at = :now REMOVE lease_until",
         ExpressionAttributeNames={"#st": "status"},
-        ExpressionAttributeValues={":done": {"S": COMPLETE}, ":now": {"N": str(int(now or time.time()))}})
+        ExpressionAttributeValues={":done": {"S": COMPLETE}, ":now": {"N": str(int(now or time.time()))}},
+    )
     stored = read_ref(tombstone.tenant, tombstone.ref)
     return stored if stored is not None else tombstone
 

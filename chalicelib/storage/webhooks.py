@@ -8,6 +8,7 @@ ciphertext copied to another tenant's item does not decrypt. After a rotation th
 secret keeps signing (a second signature) for the stage's grace period, so receivers can switch
 without losing deliveries.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,15 +39,20 @@ class Webhook:
     updated_time: int
     rotated_time: int | None = None
     previous_secret: str | None = None  # ciphertext of the secret before the last rotation
-    previous_until: int | None = None   # it signs too until then
+    previous_until: int | None = None  # it signs too until then
 
     def public(self, now: float | None = None) -> dict[str, Any]:
         """The webhook as GET shows it: never a secret."""
         now = time.time() if now is None else now
         grace = self.previous_until if self.previous_secret and (self.previous_until or 0) > now else None
-        return {"url": self.url, "events": list(self.events), "created_time": self.created_time,
-                "updated_time": self.updated_time, "secret_rotated_time": self.rotated_time,
-                "previous_secret_expires_time": grace}
+        return {
+            "url": self.url,
+            "events": list(self.events),
+            "created_time": self.created_time,
+            "updated_time": self.updated_time,
+            "secret_rotated_time": self.rotated_time,
+            "previous_secret_expires_time": grace,
+        }
 
     def signing_secrets(self, now: float | None = None) -> list[str]:
         """The secrets a delivery is signed with: the current one, and the previous one during
@@ -67,16 +73,19 @@ def _context(tenant: str) -> dict[str, str]:
 
 
 def encrypt(tenant: str, secret: str) -> str:
-    blob = aws.client("kms").encrypt(KeyId=settings().integrations.webhook_key_alias,
-                                     Plaintext=secret.encode("ascii"),
-                                     EncryptionContext=_context(tenant))["CiphertextBlob"]
+    blob = aws.client("kms").encrypt(
+        KeyId=settings().integrations.webhook_key_alias,
+        Plaintext=secret.encode("ascii"),
+        EncryptionContext=_context(tenant),
+    )["CiphertextBlob"]
     return base64.b64encode(blob).decode("ascii")
 
 
 @lru_cache(maxsize=256)
 def _decrypt(tenant: str, ciphertext: str, endpoint: str | None, region: str) -> str:
-    plain_bytes = aws.client("kms").decrypt(CiphertextBlob=base64.b64decode(ciphertext),
-                                            EncryptionContext=_context(tenant))["Plaintext"]
+    plain_bytes = aws.client("kms").decrypt(
+        CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=_context(tenant)
+    )["Plaintext"]
     return bytes(plain_bytes).decode("ascii")
 
 
@@ -91,17 +100,30 @@ def _from_item(tenant: str, data: dict[str, Any]) -> Webhook:
         value = data.get(name)
         return int(value) if value is not None else None
 
-    return Webhook(tenant=tenant, url=str(data["url"]), events=tuple(str(e) for e in data.get("events") or ()),
-                   secret=str(data["secret"]), created_time=int(data["created_time"]),
-                   updated_time=int(data["updated_time"]), rotated_time=opt_int("rotated_time"),
-                   previous_secret=data.get("previous_secret"), previous_until=opt_int("previous_until"))
+    return Webhook(
+        tenant=tenant,
+        url=str(data["url"]),
+        events=tuple(str(e) for e in data.get("events") or ()),
+        secret=str(data["secret"]),
+        created_time=int(data["created_time"]),
+        updated_time=int(data["updated_time"]),
+        rotated_time=opt_int("rotated_time"),
+        previous_secret=data.get("previous_secret"),
+        previous_until=opt_int("previous_until"),
+    )
 
 
 def _item_data(hook: Webhook) -> dict[str, Any]:
-    return {"url": hook.url, "events": list(hook.events), "secret": hook.secret,
-            "created_time": hook.created_time, "updated_time": hook.updated_time,
-            "rotated_time": hook.rotated_time, "previous_secret": hook.previous_secret,
-            "previous_until": hook.previous_until}
+    return {
+        "url": hook.url,
+        "events": list(hook.events),
+        "secret": hook.secret,
+        "created_time": hook.created_time,
+        "updated_time": hook.updated_time,
+        "rotated_time": hook.rotated_time,
+        "previous_secret": hook.previous_secret,
+        "previous_until": hook.previous_until,
+    }
 
 
 def get(tenant: str) -> Webhook | None:
@@ -113,8 +135,13 @@ def get(tenant: str) -> Webhook | None:
 
 
 def _save(hook: Webhook) -> None:
-    tables().events(tenant_config_pk(hook.tenant), TENANT_WEBHOOK_SK, kind="webhook",
-                    created_time=hook.created_time, data=_item_data(hook)).save()
+    tables().events(
+        tenant_config_pk(hook.tenant),
+        TENANT_WEBHOOK_SK,
+        kind="webhook",
+        created_time=hook.created_time,
+        data=_item_data(hook),
+    ).save()
 
 
 def register(tenant: str, url: str, events: tuple[str, ...]) -> tuple[Webhook, str, bool]:
@@ -122,9 +149,15 @@ def register(tenant: str, url: str, events: tuple[str, ...]) -> tuple[Webhook, s
     now = int(time.time())
     existing = get(tenant)
     secret = new_secret()
-    hook = Webhook(tenant=tenant, url=url, events=events, secret=encrypt(tenant, secret),
-                   created_time=existing.created_time if existing else now, updated_time=now,
-                   rotated_time=now if existing else None)
+    hook = Webhook(
+        tenant=tenant,
+        url=url,
+        events=events,
+        secret=encrypt(tenant, secret),
+        created_time=existing.created_time if existing else now,
+        updated_time=now,
+        rotated_time=now if existing else None,
+    )
     _save(hook)
     return hook, secret, existing is None
 
@@ -137,10 +170,17 @@ def rotate(tenant: str) -> tuple[Webhook, str] | None:
     now = int(time.time())
     secret = new_secret()
     grace = settings().integrations.rotation_grace
-    hook = Webhook(tenant=tenant, url=existing.url, events=existing.events, secret=encrypt(tenant, secret),
-                   created_time=existing.created_time, updated_time=now, rotated_time=now,
-                   previous_secret=existing.secret if grace > 0 else None,
-                   previous_until=now + grace if grace > 0 else None)
+    hook = Webhook(
+        tenant=tenant,
+        url=existing.url,
+        events=existing.events,
+        secret=encrypt(tenant, secret),
+        created_time=existing.created_time,
+        updated_time=now,
+        rotated_time=now,
+        previous_secret=existing.secret if grace > 0 else None,
+        previous_until=now + grace if grace > 0 else None,
+    )
     _save(hook)
     return hook, secret
 

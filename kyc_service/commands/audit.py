@@ -4,6 +4,7 @@
 Against the local stack with `--aws-port M`; against a deployed stage with the operator's
 own AWS credentials (`--stage S`, tables named as the stage names them).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,6 +17,7 @@ def _command(args) -> int:
 
     if args.aws_port:
         from kyc_service.local import env as localenv
+
         localenv.apply(args.stage, args.aws_port)
     else:
         os.environ["KYC_STAGE"] = args.stage
@@ -27,13 +29,36 @@ def _command(args) -> int:
     entries = list_audit(args.tenant, email)
     for e in entries:
         when = dt.datetime.fromtimestamp(int(e["when"]), dt.UTC).isoformat()
-        print(json.dumps({"when": when, "record": e["record"], "from": e["from"], "to": e["to"],
-                          "who": e["who"], "reasons": e.get("reasons", [])}, default=str))
+        print(
+            json.dumps(
+                {
+                    "when": when,
+                    "record": e["record"],
+                    "from": e["from"],
+                    "to": e["to"],
+                    "who": e["who"],
+                    "reasons": e.get("reasons", []),
+                },
+                default=str,
+            )
+        )
     erased = list_audit_tombstones(args.tenant, email)  # an erased customer's trail, PII-free
     for e in erased:
         when = dt.datetime.fromtimestamp(int(e["when"]), dt.UTC).isoformat()
-        print(json.dumps({"when": when, "id_type": e.get("id_type"), "from": e["from"], "to": e["to"],
-                          "who": e["who"], "reasons": e.get("reasons", []), "erased": True}, default=str))
+        print(
+            json.dumps(
+                {
+                    "when": when,
+                    "id_type": e.get("id_type"),
+                    "from": e["from"],
+                    "to": e["to"],
+                    "who": e["who"],
+                    "reasons": e.get("reasons", []),
+                    "erased": True,
+                },
+                default=str,
+            )
+        )
     if not entries and not erased:
         print("no audit entries for that tenant and e-mail")
         return 1

@@ -1,11 +1,13 @@
 """`python -m kyc_service console --tenant T`: the review console's address for the local stack,
 signed in as an admin of the tenant (a token from the local user pool in the URL fragment, which
 the browser never sends to a server)."""
+
 from __future__ import annotations
 
 
-def console_url(tenant: str, email: str | None = None, api_port: int = 8000, aws_port: int = 5000,
-                stage: str = "local") -> str:
+def console_url(
+    tenant: str, email: str | None = None, api_port: int = 8000, aws_port: int = 5000, stage: str = "local"
+) -> str:
     from kyc_service.commands.token import issue_token
 
     token = issue_token(tenant, email, admin=True, aws_port=aws_port, stage=stage)

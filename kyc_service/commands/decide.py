@@ -14,6 +14,7 @@ decision rests on the document alone and `checks` has no `face_match`.
 
 Bad or missing files, or an unusable setting: one line on stderr, exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,26 +34,32 @@ class ReplayError(Exception):
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "decide", help="replay a decision offline from recorded AWS responses",
+        "decide",
+        help="replay a decision offline from recorded AWS responses",
         description="Replays a decision from recorded Textract AnalyzeID and Rekognition "
-                    "DetectFaces/CompareFaces responses with the verifier's own code and the "
-                    "stage's thresholds (environment), and prints validation_status, reasons "
-                    "and checks as JSON.")
-    p.add_argument("--details", required=True, metavar="DETAILS.json",
-                   help="create_or_update fields: first_name, middle_name, last_name, "
-                        "date_of_birth, id_type, id_value")
-    p.add_argument("--analyze-id", required=True, metavar="RESPONSE.json",
-                   help="a Textract AnalyzeID response")
-    p.add_argument("--compare-faces", metavar="RESPONSE.json",
-                   help="a Rekognition CompareFaces response (selfie against the ID front)")
-    p.add_argument("--detect-faces", metavar="RESPONSE.json",
-                   help="a Rekognition DetectFaces response of the selfie")
-    p.add_argument("--today", metavar="YYYY-MM-DD",
-                   help="the date expiry is judged against (default: today, UTC)")
+        "DetectFaces/CompareFaces responses with the verifier's own code and the "
+        "stage's thresholds (environment), and prints validation_status, reasons "
+        "and checks as JSON.",
+    )
+    p.add_argument(
+        "--details",
+        required=True,
+        metavar="DETAILS.json",
+        help="create_or_update fields: first_name, middle_name, last_name, date_of_birth, id_type, id_value",
+    )
+    p.add_argument("--analyze-id", required=True, metavar="RESPONSE.json", help="a Textract AnalyzeID response")
+    p.add_argument(
+        "--compare-faces",
+        metavar="RESPONSE.json",
+        help="a Rekognition CompareFaces response (selfie against the ID front)",
+    )
+    p.add_argument("--detect-faces", metavar="RESPONSE.json", help="a Rekognition DetectFaces response of the selfie")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="the date expiry is judged against (default: today, UTC)")
     p.set_defaults(func=decide_command)
 
 
 # --- input -------------------------------------------------------------------------------------
+
 
 def _load_object(path: str, what: str) -> dict[str, Any]:
     try:
@@ -66,8 +73,7 @@ def _load_object(path: str, what: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReplayError(f"{what} file is not valid JSON: {path} "
-                          f"(line {exc.lineno}, column {exc.colno})") from None
+        raise ReplayError(f"{what} file is not valid JSON: {path} (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(data, dict):
         raise ReplayError(f"{what} file must hold a JSON object: {path}")
     return data
@@ -139,6 +145,7 @@ def _today(text: str | None):
 
 # --- the recorded services -----------------------------------------------------------------------
 
+
 class RecordedClient:
     """Stands in for a boto3 client: each operation answers with its recorded response.
     The request the adapter builds is accepted as it is (it names stand-in images)."""
@@ -163,9 +170,14 @@ class RecordedClient:
         return self._answer("analyze_id")
 
 
-def replay(details: dict[str, str], analyze_id: dict[str, Any],
-           detect_faces: dict[str, Any] | None = None, compare_faces: dict[str, Any] | None = None,
-           *, today) -> dict[str, Any]:
+def replay(
+    details: dict[str, str],
+    analyze_id: dict[str, Any],
+    detect_faces: dict[str, Any] | None = None,
+    compare_faces: dict[str, Any] | None = None,
+    *,
+    today,
+) -> dict[str, Any]:
     """The decision the verifier makes on these responses, as `decide` prints it."""
     from chalicelib.domain.tenant_rules import TenantRules
     from chalicelib.handlers.verifier import evaluate_submission
@@ -175,17 +187,29 @@ def replay(details: dict[str, str], analyze_id: dict[str, Any],
 
     rekognition = RecordedClient(
         {"detect_faces": detect_faces, "compare_faces": compare_faces},
-        {"compare_faces": "the DetectFaces response shows one face in the selfie, so the "
-                          "verifier compares faces: give --compare-faces too"})
+        {
+            "compare_faces": "the DetectFaces response shows one face in the selfie, so the "
+            "verifier compares faces: give --compare-faces too"
+        },
+    )
     textract = RecordedClient({"analyze_id": analyze_id}, {})
     provider = AwsProvider(rekognition=rekognition, textract=textract)
     with_faces = detect_faces is not None
     rules = TenantRules.of(stage_policy(), {})  # the stage's rules: a tenant that set none of its own
     decision = evaluate_submission(
-        details, provider, ImageRef(RECORDED, "id_front"), None,
-        ImageRef(RECORDED, "selfie") if with_faces else None, today=today, rules=rules.rules)
-    return {"validation_status": decision.status, "reasons": decision.reasons,
-            "checks": {**decision.checks, "rules": rules.as_check()}}
+        details,
+        provider,
+        ImageRef(RECORDED, "id_front"),
+        None,
+        ImageRef(RECORDED, "selfie") if with_faces else None,
+        today=today,
+        rules=rules.rules,
+    )
+    return {
+        "validation_status": decision.status,
+        "reasons": decision.reasons,
+        "checks": {**decision.checks, "rules": rules.as_check()},
+    }
 
 
 def _settings_problem() -> str | None:
@@ -194,8 +218,7 @@ def _settings_problem() -> str | None:
     try:
         s = settings()
     except ValueError:
-        return ("a stage setting is not a number (KYC_VERIFY_THRESHOLD, KYC_REVIEW_THRESHOLD, "
-                "KYC_CLEAR_CONFIDENCE)")
+        return "a stage setting is not a number (KYC_VERIFY_THRESHOLD, KYC_REVIEW_THRESHOLD, KYC_CLEAR_CONFIDENCE)"
     if s.review_threshold > s.verify_threshold:
         return "KYC_REVIEW_THRESHOLD must not exceed KYC_VERIFY_THRESHOLD"
     return None
@@ -211,10 +234,14 @@ def decide_command(args: argparse.Namespace) -> int:
         today = _today(args.today)
         details = _details(args.details)
         analyze_id = _response(args.analyze_id, "textract", "AnalyzeID", "--analyze-id")
-        detect = (_response(args.detect_faces, "rekognition", "DetectFaces", "--detect-faces")
-                  if args.detect_faces else None)
-        compare = (_response(args.compare_faces, "rekognition", "CompareFaces", "--compare-faces")
-                   if args.compare_faces else None)
+        detect = (
+            _response(args.detect_faces, "rekognition", "DetectFaces", "--detect-faces") if args.detect_faces else None
+        )
+        compare = (
+            _response(args.compare_faces, "rekognition", "CompareFaces", "--compare-faces")
+            if args.compare_faces
+            else None
+        )
         result = replay(details, analyze_id, detect, compare, today=today)
     except ReplayError as exc:
         print(f"decide: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ running local stack, printed as their statuses change until both are decided.
 Images come only from installed packages (scikit-image's public-domain astronaut
 photograph and an LFW thumbnail) and licences the project draws itself.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -32,8 +33,13 @@ class Api:
         r.raise_for_status()
         up = r.json()
         import requests
-        s3 = requests.post(up["upload"]["url"], data=up["upload"]["fields"],
-                           files={"file": (f"{kind}.png", png, "image/png")}, timeout=30)
+
+        s3 = requests.post(
+            up["upload"]["url"],
+            data=up["upload"]["fields"],
+            files={"file": (f"{kind}.png", png, "image/png")},
+            timeout=30,
+        )
         s3.raise_for_status()
         return up["key"]
 
@@ -62,11 +68,18 @@ def application(kind: str, seed: int) -> tuple[dict, dict[str, bytes]]:
     details["date_of_issue"] = datetime.date(today.year - 2, born.month, born.day).isoformat()
     details["expiration_date"] = datetime.date(today.year + 6, born.month, born.day).isoformat()  # in date
     front, back = docgen.make_licence(details, portrait=portrait, layout=seed % 4)
-    body = {"first_name": details["first_name"], "middle_name": details["middle_name"],
-            "last_name": details["last_name"], "date_of_birth": details["date_of_birth"],
-            "id_type": "Driving license", "id_value": details["document_number"],
-            "address": details["address"], "city": details["city"], "state": details["state"],
-            "zip_code": details["zip_code"]}
+    body = {
+        "first_name": details["first_name"],
+        "middle_name": details["middle_name"],
+        "last_name": details["last_name"],
+        "date_of_birth": details["date_of_birth"],
+        "id_type": "Driving license",
+        "id_value": details["document_number"],
+        "address": details["address"],
+        "city": details["city"],
+        "state": details["state"],
+        "zip_code": details["zip_code"],
+    }
     return body, {"id_front": front, "id_back": back, "selfie": selfie}
 
 
@@ -99,12 +112,17 @@ def run_demo(api_url: str, aws_port: int, stage: str, tenant: str, timeout: floa
                 final[kind] = record
     for kind, record in final.items():
         face = record["checks"].get("face_match", {})
-        out(f"{kind:9} decided {record['validation_status']} (face similarity {face.get('similarity')}); "
-            f"reasons: {json.dumps(record['reasons'])}")
+        out(
+            f"{kind:9} decided {record['validation_status']} (face similarity {face.get('similarity')}); "
+            f"reasons: {json.dumps(record['reasons'])}"
+        )
     ok = all(final.get(k, {}).get("validation_status") == v for k, v in EXPECTED.items())
-    out("demo OK: one verified, one rejected" if ok else
-        f"demo FAILED: expected {EXPECTED}, got { {k: r.get('validation_status') for k, r in final.items()} }"
-        + ("" if len(final) == len(apps) else " (timed out waiting for a decision)"))
+    out(
+        "demo OK: one verified, one rejected"
+        if ok
+        else f"demo FAILED: expected {EXPECTED}, got { {k: r.get('validation_status') for k, r in final.items()} }"
+        + ("" if len(final) == len(apps) else " (timed out waiting for a decision)")
+    )
     return ok
 
 

@@ -1,5 +1,6 @@
 """`python -m kyc_service package|deploy|harden-mappings --stage S`: a stage's Lambda package
 and SAM template, a `chalice deploy` of it, or the hardening of its event source mappings."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,7 @@ def _cmd_deploy(args) -> int:
 def _cmd_harden(args) -> int:
     from kyc_service.infra.hardening import harden_mappings
 
-    print(json.dumps(harden_mappings(args.stage, region=args.region,
-                                     endpoint_url=args.endpoint_url), indent=2))
+    print(json.dumps(harden_mappings(args.stage, region=args.region, endpoint_url=args.endpoint_url), indent=2))
     return 0
 
 
@@ -38,12 +38,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("deploy", help="resources stack, chalice deploy, harden mappings")
     p.add_argument("--stage", required=True)
     p.add_argument("--region", default=None)
-    p.add_argument("--user-pool-id", default=None,
-                   help="trust this existing Cognito user pool instead of creating one")
+    p.add_argument("--user-pool-id", default=None, help="trust this existing Cognito user pool instead of creating one")
     p.set_defaults(func=_cmd_deploy)
 
-    p = subparsers.add_parser("harden-mappings",
-                              help="set retry/bisect/failure settings on the stage's mappings")
+    p = subparsers.add_parser("harden-mappings", help="set retry/bisect/failure settings on the stage's mappings")
     p.add_argument("--stage", required=True)
     p.add_argument("--region", default=None)
     p.add_argument("--endpoint-url", default=None)

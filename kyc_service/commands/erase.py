@@ -4,6 +4,7 @@ on the local stack or a deployed stage (commands/target.py). Prints one JSON lin
 and the erasure's reference (the one the `kyc.erased` notification carries); nothing personal.
 Exit status 0 erased, 1 nothing (left) to erase, 2 another run of this erasure is in progress.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -28,14 +29,24 @@ def _command(args) -> int:
     if erased is None:
         print(f"erase: nothing to erase for that e-mail in tenant {args.tenant} ({where})", file=sys.stderr)
         return 1
-    print(json.dumps({**erased.answer(), "tenant": erased.tenant, "reference": erased.reference,
-                      "erasure_id": erased.erasure_id, "counts": erased.counts}))
+    print(
+        json.dumps(
+            {
+                **erased.answer(),
+                "tenant": erased.tenant,
+                "reference": erased.reference,
+                "erasure_id": erased.erasure_id,
+                "counts": erased.counts,
+            }
+        )
+    )
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("erase", help="erase a customer's data (records, documents, identity; "
-                                            "the audit trail kept PII-free)")
+    p = subparsers.add_parser(
+        "erase", help="erase a customer's data (records, documents, identity; the audit trail kept PII-free)"
+    )
     p.add_argument("--tenant", required=True)
     p.add_argument("--email", required=True, help="the e-mail (or a bundle record's app_uuid)")
     p.add_argument("--operator", help="who asked, for the audit tombstone (default: your user name)")

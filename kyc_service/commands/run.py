@@ -1,5 +1,6 @@
 """`python -m kyc_service run`: the whole service on one machine (kyc_service/local/stack.py),
 until Ctrl-C."""
+
 from __future__ import annotations
 
 import signal
@@ -20,8 +21,13 @@ def _command(args) -> int:
     from kyc_service.local.stack import LocalStack
 
     started = time.monotonic()
-    stack = LocalStack(stage=args.stage, api_port=args.api_port, aws_port=args.aws_port, state_dir=args.state_dir,
-                       provider=args.provider)
+    stack = LocalStack(
+        stage=args.stage,
+        api_port=args.api_port,
+        aws_port=args.aws_port,
+        state_dir=args.state_dir,
+        provider=args.provider,
+    )
     try:
         stack.start()
     except OSError as exc:
@@ -44,6 +50,10 @@ def register(subparsers) -> None:
     p.add_argument("--aws-port", type=int, default=5000)
     p.add_argument("--stage", default="local")
     p.add_argument("--state-dir", help="keep the embedded AWS's state here across restarts")
-    p.add_argument("--provider", choices=("auto", "none"), default="auto",
-                   help="auto: self-hosted engines when installed; none: API and events without verification")
+    p.add_argument(
+        "--provider",
+        choices=("auto", "none"),
+        default="auto",
+        help="auto: self-hosted engines when installed; none: API and events without verification",
+    )
     p.set_defaults(func=_command)

@@ -6,6 +6,7 @@ the same browser and the same seeded applications.
 Chromium and its driver are Debian's `chromium` and `chromium-driver` (`make test` installs them
 when missing and running as root); selenium drives them, never downloading a browser.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,14 +22,24 @@ from typing import Any
 from chalicelib.stage import ROOT
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
 WIDE, NARROW = (1280, 860), (390, 844)
 SHOTS_DIR = ROOT / "docs" / "console"
 # the record's images are there and loaded (from their presigned view_url)
-IMAGES_SHOWN = ("const imgs = [...document.querySelectorAll('#images img')];"
-                "return !document.getElementById('record').hidden && imgs.length > 0 && "
-                "imgs.every(i => i.complete && i.naturalWidth > 0)")
+IMAGES_SHOWN = (
+    "const imgs = [...document.querySelectorAll('#images img')];"
+    "return !document.getElementById('record').hidden && imgs.length > 0 && "
+    "imgs.every(i => i.complete && i.naturalWidth > 0)"
+)
 
 
 def chromium_problem() -> str | None:
@@ -36,8 +47,10 @@ def chromium_problem() -> str | None:
     browser = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
     driver = shutil.which("chromedriver") or (CHROMEDRIVER if Path(CHROMEDRIVER).exists() else None)
     if not browser or not driver:
-        return ("Chromium or its driver is not installed (Debian: apt-get install chromium chromium-driver; "
-                "`make test` does it when run as root)")
+        return (
+            "Chromium or its driver is not installed (Debian: apt-get install chromium chromium-driver; "
+            "`make test` does it when run as root)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -82,8 +95,17 @@ def wait_for(driver: Any, script: str, timeout: float = 30, *args: Any) -> Any:
 
 # -- applications for the console to show ---------------------------------------------------------
 
-def _submit(api_url: str, aws_port: int, tenant: str, email: str, seed: int, swap_names: bool = False,
-            selfie: bool = True, stage: str = "local") -> None:
+
+def _submit(
+    api_url: str,
+    aws_port: int,
+    tenant: str,
+    email: str,
+    seed: int,
+    swap_names: bool = False,
+    selfie: bool = True,
+    stage: str = "local",
+) -> None:
     from kyc_service.commands.demo import Api, application
     from kyc_service.commands.token import issue_token
 
@@ -104,10 +126,14 @@ def seed_applications(api_url: str, aws_port: int, stage: str = "local", timeout
     from kyc_service.commands.token import issue_token
 
     run = uuid.uuid4().hex[:4]
-    plan = {"acme": [(f"swapped-{run}@example.com", {"seed": 11, "swap_names": True}),
-                     (f"noselfie-{run}@example.com", {"seed": 12, "selfie": False}),
-                     (f"genuine-{run}@example.com", {"seed": 13})],
-            "globex": [(f"globex-{run}@example.com", {"seed": 14, "selfie": False})]}
+    plan = {
+        "acme": [
+            (f"swapped-{run}@example.com", {"seed": 11, "swap_names": True}),
+            (f"noselfie-{run}@example.com", {"seed": 12, "selfie": False}),
+            (f"genuine-{run}@example.com", {"seed": 13}),
+        ],
+        "globex": [(f"globex-{run}@example.com", {"seed": 14, "selfie": False})],
+    }
     for tenant, apps in plan.items():
         for email, options in apps:
             _submit(api_url, aws_port, tenant, email, stage=stage, **options)
@@ -123,13 +149,18 @@ def seed_applications(api_url: str, aws_port: int, stage: str = "local", timeout
         time.sleep(1)
     if len(decided) < 4:
         raise TimeoutError(f"applications not decided within {timeout} s: {decided}")
-    return {"acme_review": [e for e, _ in plan["acme"] if decided[e] == "needs_review"],
-            "acme_verified": [e for e, _ in plan["acme"] if decided[e] == "verified"],
-            "globex": [e for e, _ in plan["globex"]], "statuses": decided,
-            "swapped": plan["acme"][0][0], "noselfie": plan["acme"][1][0]}
+    return {
+        "acme_review": [e for e, _ in plan["acme"] if decided[e] == "needs_review"],
+        "acme_verified": [e for e, _ in plan["acme"] if decided[e] == "verified"],
+        "globex": [e for e, _ in plan["globex"]],
+        "statuses": decided,
+        "swapped": plan["acme"][0][0],
+        "noselfie": plan["acme"][1][0],
+    }
 
 
 # -- the screens ----------------------------------------------------------------------------------
+
 
 def shoot(driver: Any, path: Path, full_page: bool = True) -> Path:
     """A PNG of the page; full_page stretches the window to the page's height first."""
@@ -162,8 +193,11 @@ def screens(api_url: str, aws_port: int, seeded: dict[str, Any], out: Path = SHO
             driver.find_element("id", "outcome-rejected").click()
             driver.find_element("id", "reason").send_keys("The ID was reported stolen")
             driver.find_element("id", "decide").click()
-            wait_for(driver, "return document.getElementById('notice').textContent.startsWith('Decision recorded') && "
-                             "document.querySelector('#events tbody').textContent.includes('admin:')")
+            wait_for(
+                driver,
+                "return document.getElementById('notice').textContent.startsWith('Decision recorded') && "
+                "document.querySelector('#events tbody').textContent.includes('admin:')",
+            )
             driver.execute_script("document.getElementById('record-title').scrollIntoView()")
             saved.append(shoot(driver, out / f"decided-{label}.png"))
             driver.set_window_size(width, height)
@@ -193,7 +227,8 @@ def _command(args) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("console-screenshots",
-                              help="screenshots of the review console (wide and narrow) on a fresh local stack")
+    p = subparsers.add_parser(
+        "console-screenshots", help="screenshots of the review console (wide and narrow) on a fresh local stack"
+    )
     p.add_argument("--out", default=str(SHOTS_DIR), help="folder of the PNGs (default docs/console)")
     p.set_defaults(func=_command)

@@ -5,6 +5,7 @@ The bundle goes to `zipped/{T}/{app_uuid}.zip` of the embedded S3 (app_uuid from
 name); the record is followed in the stage's table through the embedded DynamoDB. A refused
 bundle prints the rejection reason. Exit status: 0 decided, 2 refused, 3 timed out, 1 other.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,11 @@ UNCHANGED_AFTER = 6.0  # s: a final record not touched since the upload is an un
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("submit-bundle", help="upload a KYC bundle zip and follow it to its decision")
-    p.add_argument("file", metavar="FILE.zip", help="{app_uuid}.zip holding {app_uuid}_details.csv, "
-                   "{app_uuid}_selfie.png and {app_uuid}_license.png")
+    p.add_argument(
+        "file",
+        metavar="FILE.zip",
+        help="{app_uuid}.zip holding {app_uuid}_details.csv, {app_uuid}_selfie.png and {app_uuid}_license.png",
+    )
     p.add_argument("--tenant", required=True)
     p.add_argument("--aws-port", type=int, default=5000, help="embedded AWS port (default 5000)")
     p.add_argument("--stage", default="local")
@@ -51,6 +55,7 @@ def record_email(data: bytes, app_uuid: str) -> str:
         return app_uuid.lower()
     try:
         from chalicelib.http.validation import normalise_email
+
         return normalise_email(email)
     except Exception:  # noqa: BLE001 - an invalid e-mail: the service refuses the bundle, the follow shows why
         return email.lower()
@@ -61,9 +66,13 @@ def _records(ddb, table: str, tenant: str, email: str, app_uuid: str) -> list[di
 
     des = TypeDeserializer()
     try:
-        items = ddb.query(TableName=table, KeyConditionExpression="#pk = :pk", ConsistentRead=True,
-                          ExpressionAttributeNames={"#pk": "tenant#email"},
-                          ExpressionAttributeValues={":pk": {"S": keys.record_pk(tenant, email)}})["Items"]
+        items = ddb.query(
+            TableName=table,
+            KeyConditionExpression="#pk = :pk",
+            ConsistentRead=True,
+            ExpressionAttributeNames={"#pk": "tenant#email"},
+            ExpressionAttributeValues={":pk": {"S": keys.record_pk(tenant, email)}},
+        )["Items"]
     except ddb.exceptions.ResourceNotFoundException:
         return []
     out = [{k: des.deserialize(v) for k, v in item.items()} for item in items]
@@ -97,14 +106,21 @@ def _final(record: dict[str, Any] | None) -> bool:
     return lv.get("status") != "pending"
 
 
-def follow(path: Path, tenant: str, endpoint: str, stage: str = "local", timeout: float = 180.0,
-           on_wait: Callable[[], Any] | None = None, console=None,
-           api_url: str = "http://127.0.0.1:8000") -> tuple[int, dict[str, Any]]:
+def follow(
+    path: Path,
+    tenant: str,
+    endpoint: str,
+    stage: str = "local",
+    timeout: float = 180.0,
+    on_wait: Callable[[], Any] | None = None,
+    console=None,
+    api_url: str = "http://127.0.0.1:8000",
+) -> tuple[int, dict[str, Any]]:
     """Upload and follow; (exit status, result). `on_wait` runs between polls (tests drive pollers)."""
     from rich.console import Console
 
     console = console or Console()
-    app_uuid = path.name[:-len(".zip")] if path.name.endswith(".zip") else ""
+    app_uuid = path.name[: -len(".zip")] if path.name.endswith(".zip") else ""
     if not keys.is_bundle_key(app_uuid):
         console.print(f"[red]the file must be named {{app_uuid}}.zip (letters, digits, '-', '_'), not {path.name}")
         return 1, {"status": "bad_name"}

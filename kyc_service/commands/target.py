@@ -4,6 +4,7 @@ stage through the operator's own AWS credentials (region and profile as the AWS 
 `--stage local` (the default) or `--aws-port M` means the local stack (port 5000 unless given);
 any other stage is a deployed one, its resource names taken from .chalice/config.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,12 @@ LOCAL_AWS_PORT = 5000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stage", default="local",
-                        help="the stage (default local: the local stack; another: a deployed stage)")
-    parser.add_argument("--aws-port", type=int,
-                        help=f"the local stack's embedded AWS (default {LOCAL_AWS_PORT} for --stage local)")
+    parser.add_argument(
+        "--stage", default="local", help="the stage (default local: the local stack; another: a deployed stage)"
+    )
+    parser.add_argument(
+        "--aws-port", type=int, help=f"the local stack's embedded AWS (default {LOCAL_AWS_PORT} for --stage local)"
+    )
 
 
 def is_local(args: argparse.Namespace) -> bool:

@@ -11,6 +11,7 @@ caller's: `python -m kyc_service.infra.chalice_patches package|deploy ...` (pack
 deploy.py start it). This module imports nothing of the project: Chalice loads the staged
 project's own app.py and chalicelib/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,8 @@ def allow_s3_events_in_sam() -> None:
         if rules:
             props["Filter"] = {"S3Key": {"Rules": rules}}
         template["Resources"][function]["Properties"].setdefault("Events", {})[
-            to_cfn_resource_name(resource.resource_name)] = {"Type": "S3", "Properties": props}
+            to_cfn_resource_name(resource.resource_name)
+        ] = {"Type": "S3", "Properties": props}
 
     chalice_package.SAMTemplateGenerator._generate_s3bucketnotification = s3_event
 
@@ -65,8 +67,10 @@ def run_deploy(project_dir: str, stage: str, policy_file: str, environment: dict
     from chalice.utils import UI
 
     factory = CLIFactory(project_dir=project_dir, environ=os.environ)
-    config = factory.create_config_obj(chalice_stage_name=stage, user_provided_params={
-        "iam_policy_file": policy_file, "environment_variables": environment})
+    config = factory.create_config_obj(
+        chalice_stage_name=stage,
+        user_provided_params={"iam_policy_file": policy_file, "environment_variables": environment},
+    )
     session = factory.create_botocore_session()
     ui = UI()
     deployer = factory.create_default_deployer(session=session, config=config, ui=ui)
@@ -76,13 +80,18 @@ def run_deploy(project_dir: str, stage: str, policy_file: str, environment: dict
     return 0
 
 
-def run(action: str, runtime: str, args: list[str], env: dict[str, str],
-        project_root: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    action: str, runtime: str, args: list[str], env: dict[str, str], project_root: Path
+) -> subprocess.CompletedProcess[str]:
     """Run `action` ("package" or "deploy") in a fresh interpreter that imports this module from
     project_root; output captured."""
     env = dict(env, PYTHONPATH=os.pathsep.join(filter(None, [str(project_root), env.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "kyc_service.infra.chalice_patches", action,
-                           "--runtime", runtime, *args], env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "kyc_service.infra.chalice_patches", action, "--runtime", runtime, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ resources stack from infra/resources.yaml, then `chalice deploy` with the stack'
 ARN, user pool), then the hardening (kyc_service.infra.hardening). The SAM path is
 kyc_service.infra.packaging.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,15 @@ from kyc_service.infra.template import (
 )
 
 
-def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
-                           endpoint_url: str | None = None,
-                           existing_user_pool_id: str | None = None, ddb=None,
-                           console_url: str | None = None) -> dict[str, str]:
+def deploy_resources_stack(
+    stage: str,
+    cfn=None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    existing_user_pool_id: str | None = None,
+    ddb=None,
+    console_url: str | None = None,
+) -> dict[str, str]:
     """Create or update the stack `kyc-service-<stage>-resources`; returns its outputs.
 
     The user pool: `existing_user_pool_id`, else the stage's KYC_USER_POOL_ID unless it
@@ -44,17 +50,21 @@ def deploy_resources_stack(stage: str, cfn=None, region: str | None = None,
     session = boto3.session.Session(region_name=region)
     cfn = cfn or session.client("cloudformation", endpoint_url=endpoint_url)
     env = stage_environment(stage)
-    params = {"Stage": stage, "DocumentBucketName": env.get("KYC_BUCKET", ""),
-              "ExistingUserPoolId": existing_user_pool_id or (
-                  "" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"]),
-              **stage_parameters(env)}
+    params = {
+        "Stage": stage,
+        "DocumentBucketName": env.get("KYC_BUCKET", ""),
+        "ExistingUserPoolId": existing_user_pool_id
+        or ("" if is_placeholder(env.get("KYC_USER_POOL_ID")) else env["KYC_USER_POOL_ID"]),
+        **stage_parameters(env),
+    }
     exists = stack_status(cfn, stack_name(stage)) is not None
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
     if console_url is not None:
         parameters.append({"ParameterKey": "ConsoleUrl", "ParameterValue": console_url})
     elif exists and _stack_parameters(cfn, stack_name(stage)).get("ConsoleUrl"):  # kept from the last update
-        parameters.append({"ParameterKey": "ConsoleUrl",
-                           "ParameterValue": _stack_parameters(cfn, stack_name(stage))["ConsoleUrl"]})
+        parameters.append(
+            {"ParameterKey": "ConsoleUrl", "ParameterValue": _stack_parameters(cfn, stack_name(stage))["ConsoleUrl"]}
+        )
     kw = {"StackName": stack_name(stage), "TemplateBody": TEMPLATE_PATH.read_text(), "Parameters": parameters}
     if exists:
         ddb = ddb or session.client("dynamodb", endpoint_url=endpoint_url)
@@ -85,26 +95,33 @@ def _update(cfn, kw: dict) -> None:
 
 def _table_names(stage: str, params: dict) -> dict[str, str]:
     r = resolver(stage, **{k: v for k, v in params.items() if k != "Stage"})
-    return {lid: r.properties(lid)["TableName"] for lid, res in r.template["Resources"].items()
-            if res["Type"] == "AWS::DynamoDB::Table"}
+    return {
+        lid: r.properties(lid)["TableName"]
+        for lid, res in r.template["Resources"].items()
+        if res["Type"] == "AWS::DynamoDB::Table"
+    }
 
 
 def _index_steps(stage: str, ddb, params: dict) -> list[dict]:
     return index_steps(load_template(), live_indexes(ddb, _table_names(stage, params)))
 
 
-def deploy(stage: str, region: str | None = None, project_dir: str | None = None,
-           out_dir: str | os.PathLike | None = None,
-           existing_user_pool_id: str | None = None) -> dict:
+def deploy(
+    stage: str,
+    region: str | None = None,
+    project_dir: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    existing_user_pool_id: str | None = None,
+) -> dict:
     """Resources stack, then `chalice deploy` wired to its outputs, then hardening."""
     import boto3
 
     session = boto3.session.Session(region_name=region)
     region = session.region_name or "us-east-1"
-    outputs = deploy_resources_stack(stage, cfn=session.client("cloudformation"),
-                                     existing_user_pool_id=existing_user_pool_id)
-    missing = {"UserPoolId", "TokenIssuer", "KycTableStreamArn",
-               "StreamFailureQueueArn"} - set(outputs)
+    outputs = deploy_resources_stack(
+        stage, cfn=session.client("cloudformation"), existing_user_pool_id=existing_user_pool_id
+    )
+    missing = {"UserPoolId", "TokenIssuer", "KycTableStreamArn", "StreamFailureQueueArn"} - set(outputs)
     if missing:
         raise RuntimeError(f"stack {stack_name(stage)} lacks outputs {sorted(missing)}")
     account = session.client("sts").get_caller_identity()["Account"]
@@ -113,10 +130,12 @@ def deploy(stage: str, region: str | None = None, project_dir: str | None = None
     policy = render_policy_file(stage, region, account, outputs["UserPoolId"])
     policy_file = out / "policy.json"
     policy_file.write_text(json.dumps(policy, indent=2))
-    overrides = {"KYC_STREAM_ARN": outputs["KycTableStreamArn"],
-                 "KYC_USER_POOL_ID": outputs["UserPoolId"],
-                 "KYC_TOKEN_ISSUER": outputs["TokenIssuer"],
-                 "KYC_BUCKET": outputs["DocumentBucketName"]}
+    overrides = {
+        "KYC_STREAM_ARN": outputs["KycTableStreamArn"],
+        "KYC_USER_POOL_ID": outputs["UserPoolId"],
+        "KYC_TOKEN_ISSUER": outputs["TokenIssuer"],
+        "KYC_BUCKET": outputs["DocumentBucketName"],
+    }
     project = Path(project_dir or ROOT).resolve()
     proj = stage_project(project, out, build_vendor(project, cache_dir=DIST / ".vendor"))
     # chalice deploy keeps its state in .chalice/deployed/<stage>.json: carry it over.
@@ -124,15 +143,17 @@ def deploy(stage: str, region: str | None = None, project_dir: str | None = None
     if deployed.is_dir():
         shutil.copytree(deployed, proj / ".chalice" / "deployed")
     env = dict(os.environ, KYC_STREAM_ARN=outputs["KycTableStreamArn"], AWS_DEFAULT_REGION=region)
-    proc = chalice_patches.run("deploy", LAMBDA_RUNTIME, [str(proj), stage, str(policy_file), json.dumps(overrides)],
-                               env, project_root=ROOT)
+    proc = chalice_patches.run(
+        "deploy", LAMBDA_RUNTIME, [str(proj), stage, str(policy_file), json.dumps(overrides)], env, project_root=ROOT
+    )
     print(proc.stdout)
     if proc.returncode != 0:
         raise RuntimeError(f"chalice deploy failed:\n{proc.stderr}")
     if (proj / ".chalice" / "deployed").is_dir():
         shutil.copytree(proj / ".chalice" / "deployed", deployed, dirs_exist_ok=True)
-    hardened = harden_mappings(stage, lambda_client=session.client("lambda"),
-                               failure_queue_arn=outputs["StreamFailureQueueArn"])
+    hardened = harden_mappings(
+        stage, lambda_client=session.client("lambda"), failure_queue_arn=outputs["StreamFailureQueueArn"]
+    )
     state = json.loads((deployed / f"{stage}.json").read_text())
     for res in state.get("resources", []):
         if res.get("resource_type") == "rest_api":
@@ -140,8 +161,12 @@ def deploy(stage: str, region: str | None = None, project_dir: str | None = None
             # the review console's sign-in comes back to the console's URL, known only now
             console = res.get("rest_api_url", "").rstrip("/") + "/console"
             if res.get("rest_api_url") and "ConsoleClientId" in outputs and outputs.get("ConsoleUrl") != console:
-                outputs = deploy_resources_stack(stage, cfn=session.client("cloudformation"),
-                                                 existing_user_pool_id=existing_user_pool_id, console_url=console)
+                outputs = deploy_resources_stack(
+                    stage,
+                    cfn=session.client("cloudformation"),
+                    existing_user_pool_id=existing_user_pool_id,
+                    console_url=console,
+                )
     # records saved before the review queue's status index existed get its key (once)
     backfilled = backfill_status_keys(session.client("dynamodb"), outputs["KycTableName"])
     return {"outputs": outputs, "hardened": hardened, "status_keys_backfilled": backfilled}

@@ -7,6 +7,7 @@ gives them, each one index closer to the template, and `deploy.deploy_resources_
 them in order, waiting for every index to be ACTIVE before the next step. A new table is created
 with all its indexes at once; nothing steps there.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,10 +27,16 @@ def live_indexes(ddb: Any, tables: dict[str, str]) -> dict[str, dict[str, Any]]:
         except ddb.exceptions.ResourceNotFoundException:
             continue
         live[logical] = {
-            "indexes": {i["IndexName"]: {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"],
-                                         "Projection": i.get("Projection", {"ProjectionType": "ALL"})}
-                        for i in table.get("GlobalSecondaryIndexes", [])},
-            "attributes": {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}}
+            "indexes": {
+                i["IndexName"]: {
+                    "IndexName": i["IndexName"],
+                    "KeySchema": i["KeySchema"],
+                    "Projection": i.get("Projection", {"ProjectionType": "ALL"}),
+                }
+                for i in table.get("GlobalSecondaryIndexes", [])
+            },
+            "attributes": {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]},
+        }
     return live
 
 
@@ -53,8 +60,9 @@ def index_steps(template: dict[str, Any], live: dict[str, dict[str, Any]]) -> li
     """The templates to apply in order so that no update changes more than one index of a table;
     the last one is `template` itself (alone when no table needs steps). Removals go first, one
     at a time, then additions in the template's order."""
-    tables = {lid: res for lid, res in template.get("Resources", {}).items()
-              if res.get("Type") == TABLE and lid in live}
+    tables = {
+        lid: res for lid, res in template.get("Resources", {}).items() if res.get("Type") == TABLE and lid in live
+    }
     state = {lid: dict(live[lid]["indexes"]) for lid in tables}
     steps: list[dict[str, Any]] = []
     while True:
@@ -74,10 +82,13 @@ def index_steps(template: dict[str, Any], live: dict[str, dict[str, Any]]) -> li
                 continue
             changed = True
             order = [n for n in wanted if n in have] + [n for n in have if n not in wanted]
-            types = {**live[lid]["attributes"],
-                     **{a["AttributeName"]: a["AttributeType"] for a in props.get("AttributeDefinitions", [])}}
-            _with_indexes(step["Resources"][lid]["Properties"],
-                          [copy.deepcopy(wanted.get(n, have[n])) for n in order], types)
+            types = {
+                **live[lid]["attributes"],
+                **{a["AttributeName"]: a["AttributeType"] for a in props.get("AttributeDefinitions", [])},
+            }
+            _with_indexes(
+                step["Resources"][lid]["Properties"], [copy.deepcopy(wanted.get(n, have[n])) for n in order], types
+            )
         if not changed:
             break
         steps.append(step)
@@ -90,9 +101,14 @@ def wait_active(ddb: Any, table_names: list[str], timeout: float = 3600, poll: f
     """Wait until every index of the tables is ACTIVE (backfilled) before the next index."""
     deadline = time.monotonic() + timeout
     while True:
-        busy = [name for name in table_names
-                if any(i.get("IndexStatus") != "ACTIVE"
-                       for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", []))]
+        busy = [
+            name
+            for name in table_names
+            if any(
+                i.get("IndexStatus") != "ACTIVE"
+                for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+            )
+        ]
         if not busy:
             return
         if time.monotonic() > deadline:

@@ -3,6 +3,7 @@ deployment.zip (app.py, chalicelib/, Lambda wheels) and sam.json (Chalice's temp
 the stage resources, kyc_service.infra.sam), deployable with `sam deploy` or
 `aws cloudformation package/deploy`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,9 +73,24 @@ def build_vendor(project_dir: Path, cache_dir: Path | None = None) -> Path:
     req_file.write_text("\n".join(reqs) + "\n")
     platforms = [f"manylinux_2_{m}_x86_64" for m in range(17, LAMBDA_GLIBC_MINOR + 1)]
     platforms.append("manylinux2014_x86_64")
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "--target", str(work), "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
-           "--only-binary=:all:", "--no-compile", "-r", str(req_file)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--target",
+        str(work),
+        "--implementation",
+        "cp",
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--only-binary=:all:",
+        "--no-compile",
+        "-r",
+        str(req_file),
+    ]
     for p in platforms:
         cmd += ["--platform", p]
     subprocess.run(cmd, check=True)
@@ -92,8 +108,14 @@ def build_vendor(project_dir: Path, cache_dir: Path | None = None) -> Path:
 # Files nothing imports at runtime. rapidfuzz's *_avx2 extension modules are optional
 # speed-ups: rapidfuzz imports them inside contextlib.suppress(ImportError) and falls
 # back to the baseline (SSE2) modules, which stay.
-TRIM_GLOBS = ("**/*.pyi", "**/__pycache__", "**/*.pyc", "rapidfuzz/**/*_avx2*.so",
-              "rapidfuzz/__pyinstaller", "**/py.typed")
+TRIM_GLOBS = (
+    "**/*.pyi",
+    "**/__pycache__",
+    "**/*.pyc",
+    "rapidfuzz/**/*_avx2*.so",
+    "rapidfuzz/__pyinstaller",
+    "**/py.typed",
+)
 
 
 def trim(site: Path) -> None:
@@ -119,8 +141,9 @@ def stage_project(project_dir: Path, stage_dir: Path, vendor: Path) -> Path:
     (proj / ".chalice").mkdir(parents=True)
     shutil.copy2(project_dir / "app.py", proj / "app.py")
     if (project_dir / "chalicelib").is_dir():
-        shutil.copytree(project_dir / "chalicelib", proj / "chalicelib",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            project_dir / "chalicelib", proj / "chalicelib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     for f in (project_dir / ".chalice").glob("*.json"):
         shutil.copy2(f, proj / ".chalice" / f.name)
     shutil.copytree(vendor, proj / "vendor", ignore=shutil.ignore_patterns(".complete"))
@@ -128,16 +151,16 @@ def stage_project(project_dir: Path, stage_dir: Path, vendor: Path) -> Path:
     return proj
 
 
-def chalice_package(project_dir: Path, stage: str, out_dir: Path,
-                    env: dict[str, str] | None = None) -> dict:
+def chalice_package(project_dir: Path, stage: str, out_dir: Path, env: dict[str, str] | None = None) -> dict:
     """`chalice package` (the venv's chalice, patched: chalice_patches.py) in a fresh interpreter;
     returns sam.json."""
     shutil.rmtree(out_dir, ignore_errors=True)
     run_env = dict(os.environ)
     run_env.setdefault("AWS_DEFAULT_REGION", run_env.get("AWS_REGION", "us-east-1"))
     run_env.update(env or {})
-    proc = chalice_patches.run("package", LAMBDA_RUNTIME, [str(project_dir), stage, str(out_dir)], run_env,
-                               project_root=ROOT)
+    proc = chalice_patches.run(
+        "package", LAMBDA_RUNTIME, [str(project_dir), stage, str(out_dir)], run_env, project_root=ROOT
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"chalice package failed:\n{proc.stdout}\n{proc.stderr}")
     return json.loads((out_dir / "sam.json").read_text())
@@ -149,14 +172,20 @@ def zip_report(path: Path) -> dict:
         for info in zf.infolist():
             top = info.filename.split("/", 1)[0]
             tops[top] = tops.get(top, 0) + info.compress_size
-    return {"bytes": path.stat().st_size, "mb": round(path.stat().st_size / 2**20, 2),
-            "top_level": dict(sorted(tops.items(), key=lambda kv: -kv[1]))}
+    return {
+        "bytes": path.stat().st_size,
+        "mb": round(path.stat().st_size / 2**20, 2),
+        "top_level": dict(sorted(tops.items(), key=lambda kv: -kv[1])),
+    }
 
 
-def package(stage: str, project_dir: str | os.PathLike | None = None,
-            out_dir: str | os.PathLike | None = None,
-            resources_template: dict | None = None,
-            vendor_cache: str | os.PathLike | None = None) -> dict:
+def package(
+    stage: str,
+    project_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    resources_template: dict | None = None,
+    vendor_cache: str | os.PathLike | None = None,
+) -> dict:
     """Build dist/<stage>/: sam.json (merged, hardened) and deployment.zip.
 
     Returns {"template": path, "zip": path, "zip_mb": float, "chalice_template": path}.
@@ -168,8 +197,9 @@ def package(stage: str, project_dir: str | os.PathLike | None = None,
     proj = stage_project(project, out, vendor)
     env = stage_environment(stage, root=project)
     chalice_out = out / "chalice"
-    sam = chalice_package(proj, stage, chalice_out,
-                          env={"KYC_STREAM_ARN": resource_names(stage, env).placeholder_stream_arn()})
+    sam = chalice_package(
+        proj, stage, chalice_out, env={"KYC_STREAM_ARN": resource_names(stage, env).placeholder_stream_arn()}
+    )
     merged = merge(sam, resources_template or load_template(), stage=stage, environment=env)
     for r in merged["Resources"].values():
         if r.get("Type") == "AWS::Serverless::Function":
@@ -178,6 +208,10 @@ def package(stage: str, project_dir: str | os.PathLike | None = None,
     (out / "sam.json").write_text(json.dumps(merged, indent=2) + "\n")
     shutil.rmtree(proj, ignore_errors=True)
     report = zip_report(out / "deployment.zip")
-    return {"template": str(out / "sam.json"), "zip": str(out / "deployment.zip"),
-            "zip_mb": report["mb"], "zip_top_level": report["top_level"],
-            "chalice_template": str(chalice_out / "sam.json")}
+    return {
+        "template": str(out / "sam.json"),
+        "zip": str(out / "deployment.zip"),
+        "zip_mb": report["mb"],
+        "zip_top_level": report["top_level"],
+        "chalice_template": str(chalice_out / "sam.json"),
+    }

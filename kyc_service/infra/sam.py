@@ -4,6 +4,7 @@ to the KYC table's stream with hardened settings, the S3 handler to the document
 handlers to the licence queues, the IAM placeholders to real ARNs and the API's 401/403 bodies
 to the contract's error shape (docs/deploy.md).
 """
+
 from __future__ import annotations
 
 import copy
@@ -87,8 +88,9 @@ def _sub_placeholders(value: Any, pool_expr: Any) -> Any:
     return value
 
 
-def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
-          environment: dict[str, str] | None = None) -> dict:
+def merge(
+    chalice_sam_template: dict, resources: dict, stage: str | None = None, environment: dict[str, str] | None = None
+) -> dict:
     """One template: Chalice's SAM output + the stage resources, hardened.
 
     * every DynamoDB event: Stream = KycTable.StreamArn, ReportBatchItemFailures,
@@ -127,8 +129,11 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
     stream_arn = {"Fn::GetAtt": ["KycTable", "StreamArn"]}
     failure_arn = {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
     names = resource_names(stage, env)
-    queue_ids = {names.license_queue: "LicenseQueue", names.license_dlq: "LicenseDlq",
-                 names.webhook_queue: "WebhookQueue"}
+    queue_ids = {
+        names.license_queue: "LicenseQueue",
+        names.license_dlq: "LicenseDlq",
+        names.webhook_queue: "WebhookQueue",
+    }
     bucket_name = names.bucket
 
     for logical, r in sam["Resources"].items():
@@ -140,15 +145,13 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
             variables["KYC_TOKEN_ISSUER"] = issuer_expr
             # The bucket's name from parameters only: a Ref to DocumentBucket would make
             # a cycle (bucket notification -> function -> bucket).
-            variables["KYC_BUCKET"] = copy.deepcopy(
-                res["Resources"]["DocumentBucket"]["Properties"]["BucketName"])
+            variables["KYC_BUCKET"] = copy.deepcopy(res["Resources"]["DocumentBucket"]["Properties"]["BucketName"])
             for event in props.get("Events", {}).values():
                 ep = event.setdefault("Properties", {})
                 if event["Type"] == "DynamoDB":
                     ep["Stream"] = stream_arn
                     ep.update(copy.deepcopy(STREAM_MAPPING_SETTINGS))
-                    ep["DestinationConfig"] = {"OnFailure": {"Type": "SQS",
-                                                             "Destination": failure_arn}}
+                    ep["DestinationConfig"] = {"OnFailure": {"Type": "SQS", "Destination": failure_arn}}
                 elif event["Type"] == "SQS":
                     queue = json.dumps(ep.get("Queue"))
                     for name, queue_id in queue_ids.items():
@@ -157,14 +160,14 @@ def merge(chalice_sam_template: dict, resources: dict, stage: str | None = None,
                     ep.update(copy.deepcopy(SQS_MAPPING_SETTINGS))
                 elif event["Type"] == "S3":
                     if ep.get("Bucket") not in (bucket_name, {"Ref": "DocumentBucket"}):
-                        raise ValueError(f"{logical}: S3 event on {ep.get('Bucket')!r}, "
-                                         f"not the stage bucket {bucket_name!r}")
+                        raise ValueError(
+                            f"{logical}: S3 event on {ep.get('Bucket')!r}, not the stage bucket {bucket_name!r}"
+                        )
                     ep["Bucket"] = {"Ref": "DocumentBucket"}
         elif r.get("Type") == "AWS::IAM::Role":
             props["Policies"] = _sub_placeholders(props.get("Policies", []), pool_expr)
         elif r.get("Type") == "AWS::Serverless::Api" and "DefinitionBody" in props:
-            props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = \
-                gateway_response_definitions()
+            props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = gateway_response_definitions()
     wire_console(sam, stage)
     return sam
 

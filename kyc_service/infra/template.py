@@ -6,6 +6,7 @@ every use (deployments, the local stack, the IAM policy, the tests).
 * `table_definitions(stage)` gives the three tables as the template defines them;
   `create_tables(ddb, stage)` creates just those (in-process moto: tests, benchmarks).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,11 @@ from chalicelib.stage import ROOT, resource_names
 TEMPLATE_PATH = ROOT / "infra" / "resources.yaml"
 # Template parameters a stage sets in .chalice/config.json, as environment variables there (the
 # retention periods, docs/privacy.md); deployments pass them, the local stack resolves with them.
-STAGE_PARAMETERS = {"UploadExpirationDays": "KYC_UPLOAD_EXPIRATION_DAYS",
-                    "DocumentRetentionDays": "KYC_DOCUMENT_RETENTION_DAYS",
-                    "BiometricRetentionDays": "KYC_BIOMETRIC_RETENTION_DAYS"}
+STAGE_PARAMETERS = {
+    "UploadExpirationDays": "KYC_UPLOAD_EXPIRATION_DAYS",
+    "DocumentRetentionDays": "KYC_DOCUMENT_RETENTION_DAYS",
+    "BiometricRetentionDays": "KYC_BIOMETRIC_RETENTION_DAYS",
+}
 
 
 def stage_parameters(environment: dict[str, str]) -> dict[str, str]:
@@ -45,8 +48,9 @@ class Resolver:
     -> what Fn::GetAtt returns. Unknown references raise KeyError.
     """
 
-    def __init__(self, template: dict, params: dict[str, Any], region: str = "us-east-1",
-                 account: str = "123456789012"):
+    def __init__(
+        self, template: dict, params: dict[str, Any], region: str = "us-east-1", account: str = "123456789012"
+    ):
         self.template = template
         self.params = {}
         for name, spec in template.get("Parameters", {}).items():
@@ -54,13 +58,16 @@ class Resolver:
             if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
                 value = [v.strip() for v in value.split(",")]
             self.params[name] = value
-        self.refs: dict[str, Any] = {"AWS::Region": region, "AWS::AccountId": account,
-                                     "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
-                                     "AWS::NoValue": None}
+        self.refs: dict[str, Any] = {
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
         self.attrs: dict[tuple[str, str], Any] = {}
         self.lenient = False
-        self.conditions = {name: self._eval(expr)
-                           for name, expr in template.get("Conditions", {}).items()}
+        self.conditions = {name: self._eval(expr) for name, expr in template.get("Conditions", {}).items()}
 
     def _eval(self, expr: Any) -> Any:
         return self.resolve(expr)
@@ -80,7 +87,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.lookup(arg)
             if key == "Fn::GetAtt":
@@ -100,6 +107,7 @@ class Resolver:
                         logical, attr = name.split(".", 1)
                         return str(self.attrs[(logical, attr)])
                     return str(self.lookup(name))
+
                 return re.sub(r"\$\{([^}!]+)\}", sub, text)
             if key == "Fn::If":
                 cond, yes, no = arg
@@ -120,8 +128,9 @@ class Resolver:
         return self.resolve(self.template["Resources"][logical_id].get("Properties", {}))
 
 
-def resolver(stage: str, region: str = "us-east-1", account: str = "123456789012",
-             template: dict | None = None, **params: Any) -> Resolver:
+def resolver(
+    stage: str, region: str = "us-east-1", account: str = "123456789012", template: dict | None = None, **params: Any
+) -> Resolver:
     params = {k: v for k, v in params.items() if v is not None}
     params["Stage"] = stage
     return Resolver(template or load_template(), params, region=region, account=account)
@@ -141,20 +150,23 @@ def table_definitions(stage: str, **params: Any) -> list[dict]:
             continue
         p = r.properties(logical)
         ttl = p.get("TimeToLiveSpecification") or {}
-        out.append({
-            "LogicalId": logical,
-            "TableName": p["TableName"],
-            "KeySchema": p["KeySchema"],
-            "AttributeDefinitions": p["AttributeDefinitions"],
-            "BillingMode": p.get("BillingMode", "PROVISIONED"),
-            "StreamViewType": (p.get("StreamSpecification") or {}).get("StreamViewType"),
-            "GlobalSecondaryIndexes": p.get("GlobalSecondaryIndexes", []),
-            "LocalSecondaryIndexes": p.get("LocalSecondaryIndexes", []),
-            "TimeToLiveAttribute": ttl.get("AttributeName") if ttl.get("Enabled") else None,
-            "SSEEnabled": bool((p.get("SSESpecification") or {}).get("SSEEnabled")),
-            "PointInTimeRecoveryEnabled": bool(
-                (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")),
-        })
+        out.append(
+            {
+                "LogicalId": logical,
+                "TableName": p["TableName"],
+                "KeySchema": p["KeySchema"],
+                "AttributeDefinitions": p["AttributeDefinitions"],
+                "BillingMode": p.get("BillingMode", "PROVISIONED"),
+                "StreamViewType": (p.get("StreamSpecification") or {}).get("StreamViewType"),
+                "GlobalSecondaryIndexes": p.get("GlobalSecondaryIndexes", []),
+                "LocalSecondaryIndexes": p.get("LocalSecondaryIndexes", []),
+                "TimeToLiveAttribute": ttl.get("AttributeName") if ttl.get("Enabled") else None,
+                "SSEEnabled": bool((p.get("SSESpecification") or {}).get("SSEEnabled")),
+                "PointInTimeRecoveryEnabled": bool(
+                    (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")
+                ),
+            }
+        )
     return out
 
 
@@ -168,22 +180,28 @@ def describe_tables(ddb, names: list[str]) -> list[dict]:
         stream = t.get("StreamSpecification") or {}
 
         def idx(items):
-            return [{"IndexName": i["IndexName"], "KeySchema": i["KeySchema"],
-                     "Projection": i.get("Projection")} for i in items or []]
-        out.append({
-            "TableName": t["TableName"],
-            "KeySchema": t["KeySchema"],
-            "AttributeDefinitions": t["AttributeDefinitions"],
-            "BillingMode": (t.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
-            "StreamViewType": stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
-            "GlobalSecondaryIndexes": idx(t.get("GlobalSecondaryIndexes")),
-            "LocalSecondaryIndexes": idx(t.get("LocalSecondaryIndexes")),
-            "TimeToLiveAttribute": ttl.get("AttributeName")
-            if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None,
-            "SSEEnabled": (t.get("SSEDescription") or {}).get("Status") in ("ENABLED", "ENABLING"),
-            "PointInTimeRecoveryEnabled":
-                pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED",
-        })
+            return [
+                {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i.get("Projection")}
+                for i in items or []
+            ]
+
+        out.append(
+            {
+                "TableName": t["TableName"],
+                "KeySchema": t["KeySchema"],
+                "AttributeDefinitions": t["AttributeDefinitions"],
+                "BillingMode": (t.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
+                "StreamViewType": stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+                "GlobalSecondaryIndexes": idx(t.get("GlobalSecondaryIndexes")),
+                "LocalSecondaryIndexes": idx(t.get("LocalSecondaryIndexes")),
+                "TimeToLiveAttribute": ttl.get("AttributeName")
+                if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+                else None,
+                "SSEEnabled": (t.get("SSEDescription") or {}).get("Status") in ("ENABLED", "ENABLING"),
+                "PointInTimeRecoveryEnabled": pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+                == "ENABLED",
+            }
+        )
     return out
 
 
@@ -191,8 +209,12 @@ def create_tables(ddb, stage: str) -> list[str]:
     """Create just the stage's tables from the definition (in-process moto: tests, benchmarks)."""
     names = []
     for t in table_definitions(stage):
-        kw = {"TableName": t["TableName"], "KeySchema": t["KeySchema"],
-              "AttributeDefinitions": t["AttributeDefinitions"], "BillingMode": t["BillingMode"]}
+        kw = {
+            "TableName": t["TableName"],
+            "KeySchema": t["KeySchema"],
+            "AttributeDefinitions": t["AttributeDefinitions"],
+            "BillingMode": t["BillingMode"],
+        }
         if t["StreamViewType"]:
             kw["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": t["StreamViewType"]}
         if t["GlobalSecondaryIndexes"]:

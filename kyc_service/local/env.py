@@ -1,5 +1,6 @@
 """The environment a local stage runs with (the `local` stage's variables from .chalice/config.json,
 pointed at the embedded AWS), and the one way to build a boto3 client for the embedded AWS."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def embedded_client(service: str, endpoint_url: str, region: str = REGION, confi
     """A boto3 client of the embedded AWS at `endpoint_url`, with fake credentials."""
     import boto3
 
-    return boto3.session.Session().client(service, endpoint_url=endpoint_url, region_name=region,
-                                          config=config, **FAKE_CREDENTIALS)
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint_url, region_name=region, config=config, **FAKE_CREDENTIALS
+    )
 
 
 def local_environment() -> dict[str, str]:
@@ -51,12 +53,17 @@ def apply(stage: str, aws_port: int, extra: dict[str, str] | None = None) -> dic
     from chalicelib import config
 
     env = local_environment()
-    env.update({"KYC_STAGE": stage, "KYC_AWS_ENDPOINT": endpoint(aws_port),
-                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"]),
-                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY",
-                                                        FAKE_CREDENTIALS["aws_secret_access_key"]),
-                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"})
+    env.update(
+        {
+            "KYC_STAGE": stage,
+            "KYC_AWS_ENDPOINT": endpoint(aws_port),
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"]),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"]),
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+    )
     env.update(extra or {})
     os.environ.update(env)
     config.reset()
@@ -80,6 +87,9 @@ def user_pool(stage: str, aws_port: int) -> tuple[str, str]:
 def token_settings(stage: str, aws_port: int) -> dict[str, str]:
     """How the API verifies tokens of the embedded Cognito pool (moto signs them like Cognito)."""
     pool_id, client_id = user_pool(stage, aws_port)
-    return {"KYC_USER_POOL_ID": pool_id, "KYC_TOKEN_AUDIENCE": client_id,
-            "KYC_TOKEN_ISSUER": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
-            "KYC_JWKS_URL": f"{endpoint(aws_port)}/{pool_id}/.well-known/jwks.json"}
+    return {
+        "KYC_USER_POOL_ID": pool_id,
+        "KYC_TOKEN_AUDIENCE": client_id,
+        "KYC_TOKEN_ISSUER": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+        "KYC_JWKS_URL": f"{endpoint(aws_port)}/{pool_id}/.well-known/jwks.json",
+    }

@@ -6,6 +6,7 @@ deployment template) give 401/403 bodies the contract's error shape. Chalice's
 local gateway turns such an exception into a 500 and uses its own bodies; this
 module makes it behave as the deployed API does.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,11 +41,13 @@ def install() -> None:
         try:
             return original(self, raw_path, lambda_event, lambda_context)
         except local.NotAuthorizedError as exc:
-            raise local.NotAuthorizedError({**exc.headers, **_HEADERS},
-                                           error_json("unauthorized", "missing or invalid token")) from None
+            raise local.NotAuthorizedError(
+                {**exc.headers, **_HEADERS}, error_json("unauthorized", "missing or invalid token")
+            ) from None
         except local.ForbiddenError as exc:
-            raise local.ForbiddenError({**exc.headers, **_HEADERS},
-                                       error_json("forbidden", "this token is not valid for that resource")) from None
+            raise local.ForbiddenError(
+                {**exc.headers, **_HEADERS}, error_json("forbidden", "this token is not valid for that resource")
+            ) from None
         except local.LocalGatewayException:
             raise
         except Exception as exc:
@@ -52,7 +55,8 @@ def install() -> None:
                 raise
             raise local.NotAuthorizedError(
                 {"x-amzn-ErrorType": "UnauthorizedException", **_HEADERS},
-                error_json("unauthorized", "missing or invalid token")) from None
+                error_json("unauthorized", "missing or invalid token"),
+            ) from None
 
     cls.authorize = authorize
     cls._kyc_gateway_responses = True

@@ -1,4 +1,5 @@
 """The local stack as a child process (end-to-end tests and benchmarks)."""
+
 from __future__ import annotations
 
 import os
@@ -23,13 +24,25 @@ class StackProcess:
 
     def __init__(self, *extra: str, state_dir: str | None = None):
         self.api_port, self.aws_port = free_port(), free_port()
-        args = [sys.executable, "-m", "kyc_service", "run", "--api-port", str(self.api_port),
-                "--aws-port", str(self.aws_port), "--stage", "local", *extra]
+        args = [
+            sys.executable,
+            "-m",
+            "kyc_service",
+            "run",
+            "--api-port",
+            str(self.api_port),
+            "--aws-port",
+            str(self.aws_port),
+            "--stage",
+            "local",
+            *extra,
+        ]
         if state_dir:
             args += ["--state-dir", state_dir]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "AWS_"))}
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.output: list[str] = []
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ rule's days; an item expires once its TTL attribute (epoch seconds) lies in the 
 injectable: tests move it forward instead of waiting. The local stack sweeps once a minute
 (`LocalStack.sweep_interval`); nothing else deletes on that account.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,11 @@ class ExpiryRule:
 def expiry_rules(r: Resolver) -> list[ExpiryRule]:
     """The document bucket's expiration rules as the template defines them for the stage."""
     rules = r.properties("DocumentBucket").get("LifecycleConfiguration", {}).get("Rules", [])
-    return [ExpiryRule(rule["Id"], rule.get("Prefix", ""), int(rule["ExpirationInDays"]))
-            for rule in rules if rule.get("Status") == "Enabled" and "ExpirationInDays" in rule]
+    return [
+        ExpiryRule(rule["Id"], rule.get("Prefix", ""), int(rule["ExpirationInDays"]))
+        for rule in rules
+        if rule.get("Status") == "Enabled" and "ExpirationInDays" in rule
+    ]
 
 
 def ttl_attributes(r: Resolver) -> dict[str, str]:
@@ -64,8 +68,14 @@ def ttl_attributes(r: Resolver) -> dict[str, str]:
 class Sweeper:
     """Applies the stage's expiration rules and TTL to the embedded AWS at `endpoint`."""
 
-    def __init__(self, endpoint: str, stage: str, parameters: dict[str, Any] | None = None,
-                 clock: Callable[[], float] = time.time, region: str = REGION):
+    def __init__(
+        self,
+        endpoint: str,
+        stage: str,
+        parameters: dict[str, Any] | None = None,
+        clock: Callable[[], float] = time.time,
+        region: str = REGION,
+    ):
         r = resolver(stage, region=region, **(parameters or {}))
         self.bucket = r.properties("DocumentBucket")["BucketName"]
         self.rules = expiry_rules(r)
@@ -86,10 +96,11 @@ class Sweeper:
     def _expire_objects(self, rule: ExpiryRule, now: float) -> int:
         expired = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=rule.prefix):
-            expired += [{"Key": o["Key"]} for o in page.get("Contents", [])
-                        if rule.expires_at(o["LastModified"]) <= now]
+            expired += [
+                {"Key": o["Key"]} for o in page.get("Contents", []) if rule.expires_at(o["LastModified"]) <= now
+            ]
         for start in range(0, len(expired), 1000):
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": expired[start:start + 1000], "Quiet": True})
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": expired[start : start + 1000], "Quiet": True})
         return len(expired)
 
     def _expire_items(self, table: str, attribute: str, now: float) -> int:
@@ -97,9 +108,12 @@ class Sweeper:
         names = {f"#k{i}": name for i, name in enumerate(keys)} | {"#ttl": attribute}
         count = 0
         for page in self.ddb.get_paginator("scan").paginate(
-                TableName=table, FilterExpression="#ttl < :now", ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":now": {"N": str(int(now))}},
-                ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys)))):
+            TableName=table,
+            FilterExpression="#ttl < :now",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":now": {"N": str(int(now))}},
+            ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys))),
+        ):
             for item in page.get("Items", []):
                 self.ddb.delete_item(TableName=table, Key=item)
                 count += 1

@@ -4,6 +4,7 @@ moto server is the embedded AWS (resources created from infra/resources.yaml, th
 definition deployments use), the Chalice app serves the API through Chalice's
 local server, and the local pollers run every event handler the app declares.
 """
+
 from __future__ import annotations
 
 import threading
@@ -79,6 +80,7 @@ class LocalStack:
         if self.state_dir:
             from kyc_service.infra.backfill import backfill_status_keys
             from kyc_service.local.state import restore
+
             restore(self.state_dir, self.aws_url)
             # a state saved before the review queue's status index: its records get the index key
             backfill_status_keys(localenv.embedded_client("dynamodb", self.aws_url), resource_names(self.stage).table)
@@ -87,11 +89,15 @@ class LocalStack:
         else:
             self.provider_problem = engines_available()
             self.provider = "selfhosted" if self.provider_problem is None else "none"
-        localenv.apply(self.stage, self.aws_port, {
-            **localenv.token_settings(self.stage, self.aws_port),
-            "KYC_PROVIDER": self.provider,
-            "KYC_LICENSE_VALIDATOR_URL": f"{self.api_url}/mock/license-validator",
-        })
+        localenv.apply(
+            self.stage,
+            self.aws_port,
+            {
+                **localenv.token_settings(self.stage, self.aws_port),
+                "KYC_PROVIDER": self.provider,
+                "KYC_LICENSE_VALIDATOR_URL": f"{self.api_url}/mock/license-validator",
+            },
+        )
         self._start_api()
         self._start_events()
         self._start_retention()
@@ -114,8 +120,12 @@ class LocalStack:
         install()
         import app as app_module
 
-        config = Config.create(chalice_stage=self.stage, app_name=app_module.app.app_name,
-                               project_dir=str(ROOT), config_from_disk=chalice_config())
+        config = Config.create(
+            chalice_stage=self.stage,
+            app_name=app_module.app.app_name,
+            project_dir=str(ROOT),
+            config_from_disk=chalice_config(),
+        )
         self._api = create_local_server(app_module.app, config, self.host, self.api_port)
         self._api_thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
         self._api_thread.start()
@@ -128,9 +138,18 @@ class LocalStack:
         if self.provider == "none":  # never let moto's canned CompareFaces decide an application
             handlers = [h for h in handlers if h != "verify_records"]
         names = resource_names(self.stage)
-        self._events = EventSourceManager(app_module, EventSourceOptions(
-            endpoint=self.aws_url, region=localenv.REGION, stage=self.stage, handlers=tuple(handlers),
-            stream_table=names.table, starting_position="TRIM_HORIZON", failure_queue=names.failure_queue))
+        self._events = EventSourceManager(
+            app_module,
+            EventSourceOptions(
+                endpoint=self.aws_url,
+                region=localenv.REGION,
+                stage=self.stage,
+                handlers=tuple(handlers),
+                stream_table=names.table,
+                starting_position="TRIM_HORIZON",
+                failure_queue=names.failure_queue,
+            ),
+        )
         self._events.start()
 
     def stop(self) -> None:
@@ -143,6 +162,7 @@ class LocalStack:
             self._api.server.server_close()
         if self.state_dir and self._moto is not None:
             from kyc_service.local.state import save
+
             save(self.state_dir, self.aws_url)
         if self._moto is not None:
             self._moto.stop()
@@ -154,8 +174,10 @@ class LocalStack:
         if self.provider == "selfhosted":
             provider = "self-hosted engines (dlib face embedding, RapidOCR, zxing-cpp, mrz)"
         else:
-            provider = (f"NONE - automatic verification is OFF: {self.provider_problem}. "
-                        "Install them with: .venv/bin/pip install -r requirements-engines.txt")
+            provider = (
+                f"NONE - automatic verification is OFF: {self.provider_problem}. "
+                "Install them with: .venv/bin/pip install -r requirements-engines.txt"
+            )
         token = f"python -m kyc_service token --tenant acme --email me@example.com --aws-port {self.aws_port}"
         body = '{"email": "me@example.com", "first_name": "Ada", "last_name": "Lovelace",'  # continued below
         return f"""
@@ -163,11 +185,11 @@ kyc-service local stack, stage '{stage}'
   API           {api}
   embedded AWS  {self.aws_url}   (aws --endpoint-url {self.aws_url} ...)
   provider      {provider}
-  resources     table {o.get('KycTableName')}, identity {o.get('IdentityTableName')},
-                events {o.get('EventsTableName')}, bucket {o.get('DocumentBucketName')},
-                topic {o.get('NotificationsTopicArn')},
+  resources     table {o.get("KycTableName")}, identity {o.get("IdentityTableName")},
+                events {o.get("EventsTableName")}, bucket {o.get("DocumentBucketName")},
+                topic {o.get("NotificationsTopicArn")},
                 queues {names.license_queue}, {names.license_dlq}, {names.failure_queue},
-                user pool {o.get('UserPoolId')}
+                user pool {o.get("UserPoolId")}
 
 Try it (another terminal, from the project folder):
   TOKEN=$(.venv/bin/{token} | tail -1)

@@ -6,6 +6,7 @@ the document bucket, and the user pool's users with their attributes and groups.
 On start, after the resources exist again, it loads them back. Messages in flight
 on queues and topics are not kept (see docs/local.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ def _clients(endpoint: str):
 
 def _stage_names() -> tuple[list[str], str, str]:
     from chalicelib.config import settings
+
     s = settings()
     # the events table first: restored idempotency markers keep replayed decisions from notifying twice
     return [s.events_table_name, s.identity_table_name, s.table_name], s.bucket, resource_names(s.stage).user_pool
@@ -46,7 +48,8 @@ def save(state_dir: str, endpoint: str) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(head["Body"].read())
             (target.parent / (target.name + ".meta.json")).write_text(
-                json.dumps({"ContentType": head.get("ContentType", "binary/octet-stream")}))
+                json.dumps({"ContentType": head.get("ContentType", "binary/octet-stream")})
+            )
     users = []
     for pool in idp.list_user_pools(MaxResults=60)["UserPools"]:
         if pool["Name"] != pool_name:
@@ -54,8 +57,12 @@ def save(state_dir: str, endpoint: str) -> None:
         for page in idp.get_paginator("list_users").paginate(UserPoolId=pool["Id"]):
             for user in page["Users"]:
                 groups = idp.admin_list_groups_for_user(UserPoolId=pool["Id"], Username=user["Username"])["Groups"]
-                users.append({"attributes": [a for a in user["Attributes"] if a["Name"] not in SKIP_USER_ATTRIBUTES],
-                              "groups": [g["GroupName"] for g in groups]})
+                users.append(
+                    {
+                        "attributes": [a for a in user["Attributes"] if a["Name"] not in SKIP_USER_ATTRIBUTES],
+                        "groups": [g["GroupName"] for g in groups],
+                    }
+                )
     (root / "users.json").write_text(json.dumps(users))
 
 
@@ -76,8 +83,12 @@ def restore(state_dir: str, endpoint: str) -> None:
         for path in objects.rglob("*"):
             if path.is_file() and not path.name.endswith(".meta.json"):
                 meta = json.loads((path.parent / (path.name + ".meta.json")).read_text())
-                s3.put_object(Bucket=bucket, Key=str(path.relative_to(objects)), Body=path.read_bytes(),
-                              ContentType=meta["ContentType"])
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=str(path.relative_to(objects)),
+                    Body=path.read_bytes(),
+                    ContentType=meta["ContentType"],
+                )
     users_path = root / "users.json"
     pools = [p for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == pool_name]
     if users_path.exists() and pools:
@@ -85,8 +96,9 @@ def restore(state_dir: str, endpoint: str) -> None:
         for user in json.loads(users_path.read_text()):
             email = next(a["Value"] for a in user["attributes"] if a["Name"] == "email")
             try:
-                idp.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=user["attributes"],
-                                      MessageAction="SUPPRESS")
+                idp.admin_create_user(
+                    UserPoolId=pool_id, Username=email, UserAttributes=user["attributes"], MessageAction="SUPPRESS"
+                )
             except idp.exceptions.UsernameExistsException:
                 continue
             for group in user["groups"]:

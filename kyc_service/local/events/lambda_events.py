@@ -1,5 +1,6 @@
 """What Lambda hands a handler, built locally: event records' shapes (times, DynamoDB JSON, S3
 keys), the invocation context, and Lambda's reading of a ReportBatchItemFailures response."""
+
 from __future__ import annotations
 
 import base64
@@ -53,8 +54,9 @@ def s3_key_encode(key: str) -> str:
     return quote_plus(key, safe="/")
 
 
-def make_context(function_name: str, function_arn: str = "", memory_size: int = MEMORY_MB,
-                 timeout_seconds: float = TIMEOUT_S) -> Any:
+def make_context(
+    function_name: str, function_arn: str = "", memory_size: int = MEMORY_MB, timeout_seconds: float = TIMEOUT_S
+) -> Any:
     """A Lambda context object (chalice.local.LambdaContext) for one invocation."""
     from chalice.local import LambdaContext
 

@@ -17,6 +17,7 @@ Tests drive the same pollers synchronously with `mgr.poll_once()` / `mgr.drain()
 Log lines carry counts, sequence numbers and message ids only: records hold PII.
 docs/local.md ("Event sources") lists every difference from AWS.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -39,20 +40,20 @@ from kyc_service.local.events.streams import StreamPoller
 class EventSourceOptions:
     """How the local event sources run. The defaults are Lambda's; tests make them quicker."""
 
-    endpoint: str                                  # the embedded AWS, "http://127.0.0.1:5000"
-    region: str = "us-east-1"                      # of the clients and of the event records
-    stage: str = "local"                           # in function names and ARNs
-    handlers: tuple[str, ...] | None = None        # the app's handlers to run (None: every one)
+    endpoint: str  # the embedded AWS, "http://127.0.0.1:5000"
+    region: str = "us-east-1"  # of the clients and of the event records
+    stage: str = "local"  # in function names and ARNs
+    handlers: tuple[str, ...] | None = None  # the app's handlers to run (None: every one)
     # the table whose stream the stream handlers read instead of the one their stream_arn
     # names: one name for all, or {handler name: table}
     stream_table: str | Mapping[str, str] | None = None
-    starting_position: str | None = None           # None: each handler's own
-    failure_queue: str | None = None               # stream mappings' on-failure destination (None: none)
-    max_retries: int = 3                           # MaximumRetryAttempts of each stream mapping
-    s3_max_retries: int = 2                        # Lambda's asynchronous invocation retries
-    poll_interval: float = 0.25                    # s between idle polls
-    retry_delay: float = 1.0                       # s before a failed batch or S3 event is retried
-    sqs_wait_seconds: int = 1                      # long polling of the queues
+    starting_position: str | None = None  # None: each handler's own
+    failure_queue: str | None = None  # stream mappings' on-failure destination (None: none)
+    max_retries: int = 3  # MaximumRetryAttempts of each stream mapping
+    s3_max_retries: int = 2  # Lambda's asynchronous invocation retries
+    poll_interval: float = 0.25  # s between idle polls
+    retry_delay: float = 1.0  # s before a failed batch or S3 event is retried
+    sqs_wait_seconds: int = 1  # long polling of the queues
 
 
 class _Clients:
@@ -104,17 +105,19 @@ class EventSourceManager:
         for cfg in getattr(self.app, "event_sources", []):
             if only is not None and cfg.name not in only:
                 continue
-            kind = {DynamoDBEventConfig: StreamPoller, SQSEventConfig: SQSPoller,
-                    S3EventConfig: S3Poller}.get(type(cfg))
+            kind = {DynamoDBEventConfig: StreamPoller, SQSEventConfig: SQSPoller, S3EventConfig: S3Poller}.get(
+                type(cfg)
+            )
             if kind is None:
-                log.info("event source %s (%s) is not emulated locally", cfg.name,
-                         type(cfg).__name__)
+                log.info("event source %s (%s) is not emulated locally", cfg.name, type(cfg).__name__)
                 continue
             attr = cfg.handler_string.rsplit(".", 1)[-1]
             handler = getattr(self.app_module, attr, None)
             if handler is None or not callable(handler):
-                raise LookupError(f"handler {cfg.handler_string!r} not found in "
-                                  f"{getattr(self.app_module, '__name__', self.app_module)}")
+                raise LookupError(
+                    f"handler {cfg.handler_string!r} not found in "
+                    f"{getattr(self.app_module, '__name__', self.app_module)}"
+                )
             pollers.append(kind(self, cfg, handler))
         return pollers
 
@@ -189,13 +192,15 @@ class EventSourceManager:
         self._stop.clear()
         self._threads = []
         for p in self.pollers:
-            t = threading.Thread(target=p.run, args=(self._stop,), daemon=True,
-                                 name=f"poller-{p.kind}-{p.name}")
+            t = threading.Thread(target=p.run, args=(self._stop,), daemon=True, name=f"poller-{p.kind}-{p.name}")
             p.thread = t
             self._threads.append(t)
             t.start()
-        log.info("event sources: %d poller(s) started (%s)", len(self.pollers),
-                 ", ".join(f"{p.kind}:{p.name}" for p in self.pollers) or "none")
+        log.info(
+            "event sources: %d poller(s) started (%s)",
+            len(self.pollers),
+            ", ".join(f"{p.kind}:{p.name}" for p in self.pollers) or "none",
+        )
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -206,8 +211,7 @@ class EventSourceManager:
             t.join(max(0.0, deadline - time.monotonic()))
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
-            log.warning("event sources: %d poller(s) still busy at shutdown: %s",
-                        len(alive), ", ".join(alive))
+            log.warning("event sources: %d poller(s) still busy at shutdown: %s", len(alive), ", ".join(alive))
         else:
             log.info("event sources: stopped")
 

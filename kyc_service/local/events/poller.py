@@ -1,5 +1,6 @@
 """What every local poller shares: the handler it invokes as Lambda would (with a context), and
 the loop its thread runs."""
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,9 @@ class Poller:
         try:
             return True, self.handler(event, ctx), None
         except Exception as exc:  # the handler's failure is data here
-            log.warning("%s %s: handler raised %s (request %s)", self.kind, self.name,
-                        type(exc).__name__, ctx.aws_request_id)
+            log.warning(
+                "%s %s: handler raised %s (request %s)", self.kind, self.name, type(exc).__name__, ctx.aws_request_id
+            )
             log.debug("%s %s: handler traceback", self.kind, self.name, exc_info=True)
             return False, None, type(exc).__name__
 

@@ -1,4 +1,5 @@
 """S3 -> Lambda notifications for the local stack, carried by an internal SQS queue inside moto."""
+
 from __future__ import annotations
 
 import itertools
@@ -60,12 +61,13 @@ class S3Poller(Poller):
             log.debug("s3 %s: bucket not there yet", self.name)
             return False
         if self.queue_url is None:
-            self.queue_url = sqs.create_queue(QueueName=self.queue_name,
-                                              Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        entry: dict[str, Any] = {"Id": self.config_id, "QueueArn": queue_arn,
-                                 "Events": self.events}
+            self.queue_url = sqs.create_queue(QueueName=self.queue_name, Attributes={"VisibilityTimeout": "900"})[
+                "QueueUrl"
+            ]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        entry: dict[str, Any] = {"Id": self.config_id, "QueueArn": queue_arn, "Events": self.events}
         rules = []
         if self.prefix:
             rules.append({"Name": "prefix", "Value": self.prefix})
@@ -76,15 +78,12 @@ class S3Poller(Poller):
         with self.mgr.s3_config_lock:  # read-modify-write of the bucket's notifications
             current = s3.get_bucket_notification_configuration(Bucket=self.bucket)
             current.pop("ResponseMetadata", None)
-            queues = [q for q in current.get("QueueConfigurations", [])
-                      if q.get("Id") != self.config_id]
+            queues = [q for q in current.get("QueueConfigurations", []) if q.get("Id") != self.config_id]
             queues.append(entry)
             current["QueueConfigurations"] = queues
-            s3.put_bucket_notification_configuration(Bucket=self.bucket,
-                                                     NotificationConfiguration=current)
+            s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration=current)
         self.ready = True
-        log.info("s3 %s: bucket %s notifies internal queue %s", self.name, self.bucket,
-                 self.queue_name)
+        log.info("s3 %s: bucket %s notifies internal queue %s", self.name, self.bucket, self.queue_name)
         return True
 
     def _lambda_record(self, r: dict) -> dict:
@@ -107,10 +106,8 @@ class S3Poller(Poller):
             "eventName": r.get("eventName", "ObjectCreated:Put"),
             "userIdentity": {"principalId": "AWS:LOCAL"},
             "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
-                                 "x-amz-id-2": uuid.uuid4().hex},
-            "s3": {"s3SchemaVersion": "1.0", "configurationId": self.config_id,
-                   "bucket": bucket, "object": obj},
+            "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": uuid.uuid4().hex},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": self.config_id, "bucket": bucket, "object": obj},
         }
 
     def poll_once(self, wait: bool = False) -> int:
@@ -119,10 +116,12 @@ class S3Poller(Poller):
                 return 0
         sqs = self.mgr.clients("sqs")
         resp = sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=MAX_SQS_RECEIVE,
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=MAX_SQS_RECEIVE,
             WaitTimeSeconds=self.mgr.options.sqs_wait_seconds if wait else 0,
             AttributeNames=["ApproximateReceiveCount"],
-            MessageSystemAttributeNames=["ApproximateReceiveCount"])
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
         delivered = 0
         for m in resp.get("Messages", []):
             try:
@@ -140,18 +139,33 @@ class S3Poller(Poller):
             seq = event["Records"][0]["s3"]["object"]["sequencer"]
             if ok:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
-                log.info("s3 %s: delivered 1 event (bucket %s, sequencer %s, attempt %d)",
-                         self.name, self.bucket, seq, attempt)
+                log.info(
+                    "s3 %s: delivered 1 event (bucket %s, sequencer %s, attempt %d)",
+                    self.name,
+                    self.bucket,
+                    seq,
+                    attempt,
+                )
             elif attempt > self.mgr.options.s3_max_retries:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
                 self.dropped += 1
-                log.error("s3 %s: giving up on an event of bucket %s after %d attempts "
-                          "(message %s)", self.name, self.bucket, attempt, m["MessageId"])
+                log.error(
+                    "s3 %s: giving up on an event of bucket %s after %d attempts (message %s)",
+                    self.name,
+                    self.bucket,
+                    attempt,
+                    m["MessageId"],
+                )
             else:
                 delay = int(self.mgr.options.retry_delay) if wait else 0
-                sqs.change_message_visibility(QueueUrl=self.queue_url,
-                                              ReceiptHandle=m["ReceiptHandle"],
-                                              VisibilityTimeout=delay)
-                log.info("s3 %s: event failed (attempt %d of %d), retry in %ds", self.name,
-                         attempt, self.mgr.options.s3_max_retries + 1, delay)
+                sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=delay
+                )
+                log.info(
+                    "s3 %s: event failed (attempt %d of %d), retry in %ds",
+                    self.name,
+                    attempt,
+                    self.mgr.options.s3_max_retries + 1,
+                    delay,
+                )
         return delivered

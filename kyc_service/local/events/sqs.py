@@ -1,5 +1,6 @@
 """SQS event source mappings: batches received (long polling), deleted when handled, left for
 redelivery when reported as failed."""
+
 from __future__ import annotations
 
 import base64
@@ -40,11 +41,9 @@ class SQSPoller(Poller):
             url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
         except sqs.exceptions.QueueDoesNotExist:
             return False
-        self.queue_arn = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.queue_url = url
-        log.info("sqs %s: mapped to queue %s (batch %d)", self.name, self.queue_name,
-                 self.batch_size)
+        log.info("sqs %s: mapped to queue %s (batch %d)", self.name, self.queue_name, self.batch_size)
         return True
 
     def _receive(self, wait: bool) -> list[dict]:
@@ -56,8 +55,10 @@ class SQSPoller(Poller):
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(MAX_SQS_RECEIVE, self.batch_size - len(messages)),
                 WaitTimeSeconds=self.mgr.options.sqs_wait_seconds if (wait and not messages) else 0,
-                AttributeNames=["All"], MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"])
+                AttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
             got = resp.get("Messages", [])
             seen = {m["MessageId"]: i for i, m in enumerate(messages)}
             again = False
@@ -80,8 +81,7 @@ class SQSPoller(Poller):
         attrs = dict(m.get("Attributes", {}))
         mattrs = {}
         for k, v in (m.get("MessageAttributes") or {}).items():
-            a: dict[str, Any] = {"stringListValues": [], "binaryListValues": [],
-                                 "dataType": v.get("DataType")}
+            a: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": v.get("DataType")}
             if "StringValue" in v:
                 a["stringValue"] = v["StringValue"]
             if "BinaryValue" in v:
@@ -119,13 +119,18 @@ class SQSPoller(Poller):
         if done:
             sqs = self.mgr.clients("sqs")
             for i in range(0, len(done), 10):
-                chunk = done[i:i + 10]
-                sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                    {"Id": str(n), "ReceiptHandle": r["receiptHandle"]}
-                    for n, r in enumerate(chunk)])
+                chunk = done[i : i + 10]
+                sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(n), "ReceiptHandle": r["receiptHandle"]} for n, r in enumerate(chunk)],
+                )
         n_failed = len(records) - len(done)
-        log.info("sqs %s: %d message(s) received, %d deleted, %d left for redelivery%s",
-                 self.name, len(records), len(done), n_failed,
-                 (" (" + ", ".join(r["messageId"] for r in records
-                                   if r not in done) + ")") if n_failed else "")
+        log.info(
+            "sqs %s: %d message(s) received, %d deleted, %d left for redelivery%s",
+            self.name,
+            len(records),
+            len(done),
+            n_failed,
+            (" (" + ", ".join(r["messageId"] for r in records if r not in done) + ")") if n_failed else "",
+        )
         return len(records)

@@ -1,5 +1,6 @@
 """DynamoDB stream event source mappings: one poller per stream handler, with its own shard
 iterators and checkpoints, partial batch failures, bounded retries and an on-failure destination."""
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,10 @@ class _Shard:
         self.parent = parent
         self.iterator: str | None = None
         self.started = False
-        self.closed = False          # no NextShardIterator any more
+        self.closed = False  # no NextShardIterator any more
         self.buffer: list[dict] = []  # fetched, not yet checkpointed
-        self.last_seq: str | None = None   # last record fetched (for re-reading)
-        self.attempts = 0            # failed attempts of the batch at the head
+        self.last_seq: str | None = None  # last record fetched (for re-reading)
+        self.attempts = 0  # failed attempts of the batch at the head
         self.head_seq: str | None = None
         self.retry_at = 0.0
         self.window_start: float | None = None
@@ -47,8 +48,7 @@ class StreamPoller(Poller):
         self.table_name = override or table_name_from_stream_arn(config.stream_arn)
         self.batch_size = max(1, int(config.batch_size or 100))
         self.window = float(config.maximum_batching_window_in_seconds or 0)
-        self.starting_position = (mgr.options.starting_position or config.starting_position
-                                  or "LATEST").upper()
+        self.starting_position = (mgr.options.starting_position or config.starting_position or "LATEST").upper()
         self.stream_arn: str | None = None
         self.shards: dict[str, _Shard] = {}
         self._last_describe = 0.0
@@ -75,9 +75,14 @@ class StreamPoller(Poller):
             log.debug("dynamodb %s: table has no stream yet", self.name)
             return False
         self.stream_arn = arn
-        log.info("dynamodb %s: mapped to the stream of table %s (%s, batch %d, window %.1fs)",
-                 self.name, self.table_name, self.starting_position, self.batch_size,
-                 self.window)
+        log.info(
+            "dynamodb %s: mapped to the stream of table %s (%s, batch %d, window %.1fs)",
+            self.name,
+            self.table_name,
+            self.starting_position,
+            self.batch_size,
+            self.window,
+        )
         return True
 
     def _refresh_shards(self, force: bool = False) -> None:
@@ -103,8 +108,7 @@ class StreamPoller(Poller):
         elif shard.parent is not None and shard.parent in self.shards:
             kw["ShardIteratorType"] = "TRIM_HORIZON"  # a child shard is read from its start
         else:
-            kw["ShardIteratorType"] = ("TRIM_HORIZON" if self.starting_position == "TRIM_HORIZON"
-                                       else "LATEST")
+            kw["ShardIteratorType"] = "TRIM_HORIZON" if self.starting_position == "TRIM_HORIZON" else "LATEST"
         return self._streams().get_shard_iterator(**kw).get("ShardIterator")
 
     def prime(self) -> bool:
@@ -131,8 +135,7 @@ class StreamPoller(Poller):
         streams = self._streams()
         try:
             resp = streams.get_records(ShardIterator=shard.iterator, Limit=1000)
-        except (streams.exceptions.ExpiredIteratorException,
-                streams.exceptions.TrimmedDataAccessException):
+        except (streams.exceptions.ExpiredIteratorException, streams.exceptions.TrimmedDataAccessException):
             shard.iterator = self._iterator(shard)
             resp = streams.get_records(ShardIterator=shard.iterator, Limit=1000)
         records = resp.get("Records", [])
@@ -216,8 +219,14 @@ class StreamPoller(Poller):
         if failed is not WHOLE_BATCH and not failed:
             del shard.buffer[: len(batch)]
             shard.head_seq, shard.attempts = None, 0
-            log.info("dynamodb %s: %s delivered %d record(s) %s..%s", self.name,
-                     shard.shard_id, len(batch), seqs[0], seqs[-1])
+            log.info(
+                "dynamodb %s: %s delivered %d record(s) %s..%s",
+                self.name,
+                shard.shard_id,
+                len(batch),
+                seqs[0],
+                seqs[-1],
+            )
             return len(batch)
 
         if failed is WHOLE_BATCH:
@@ -228,14 +237,25 @@ class StreamPoller(Poller):
         if first > 0:
             del shard.buffer[:first]
             shard.head_seq, shard.attempts = seqs[first], 1
-            log.info("dynamodb %s: %s partial failure, checkpoint before %s "
-                     "(%d record(s) done, %d to redeliver)", self.name, shard.shard_id,
-                     seqs[first], first, len(batch) - first)
+            log.info(
+                "dynamodb %s: %s partial failure, checkpoint before %s (%d record(s) done, %d to redeliver)",
+                self.name,
+                shard.shard_id,
+                seqs[first],
+                first,
+                len(batch) - first,
+            )
         else:
             shard.attempts += 1
-            log.info("dynamodb %s: %s batch %s..%s failed (attempt %d of %d)", self.name,
-                     shard.shard_id, seqs[0], seqs[-1], shard.attempts,
-                     self.mgr.options.max_retries + 1)
+            log.info(
+                "dynamodb %s: %s batch %s..%s failed (attempt %d of %d)",
+                self.name,
+                shard.shard_id,
+                seqs[0],
+                seqs[-1],
+                shard.attempts,
+                self.mgr.options.max_retries + 1,
+            )
         if shard.attempts > self.mgr.options.max_retries:
             retry_batch = batch[first:]  # what was just attempted, from the checkpoint
             self._send_failure(shard, retry_batch, error, shard.attempts)
@@ -245,11 +265,9 @@ class StreamPoller(Poller):
             shard.retry_at = time.monotonic() + self.mgr.options.retry_delay
         return len(batch)
 
-    def _send_failure(self, shard: _Shard, batch: list[dict], error: str | None,
-                      attempts: int) -> None:
+    def _send_failure(self, shard: _Shard, batch: list[dict], error: str | None, attempts: int) -> None:
         times = [r["dynamodb"]["ApproximateCreationDateTime"] for r in batch]
-        start, end = (batch[0]["dynamodb"]["SequenceNumber"],
-                      batch[-1]["dynamodb"]["SequenceNumber"])
+        start, end = (batch[0]["dynamodb"]["SequenceNumber"], batch[-1]["dynamodb"]["SequenceNumber"])
         response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if error is not None:
             response_context["functionError"] = "Unhandled"
@@ -275,10 +293,17 @@ class StreamPoller(Poller):
         }
         self.failures_sent += 1
         sent = self.mgr.send_failure_record(record)
-        log.error("dynamodb %s: %s retries exhausted for %d record(s) %s..%s; %s; moving on",
-                  self.name, shard.shard_id, len(batch), start, end,
-                  f"failure record sent to {self.mgr.options.failure_queue}" if sent
-                  else "failure record NOT sent (no failure queue)")
+        log.error(
+            "dynamodb %s: %s retries exhausted for %d record(s) %s..%s; %s; moving on",
+            self.name,
+            shard.shard_id,
+            len(batch),
+            start,
+            end,
+            f"failure record sent to {self.mgr.options.failure_queue}"
+            if sent
+            else "failure record NOT sent (no failure queue)",
+        )
 
 
 def table_name_from_stream_arn(arn: str) -> str:
