@@ -3,7 +3,8 @@ and docs/performance.md rewritten with the figures, their goals and how each was
 
 Sections (one module each in this package): verification (the verifier with fakes of the
 provider port of fixed latency), local_stack (end to end, self-hosted engines), engines (the
-self-hosted engines on real documents) and deploy (the deployment package).
+self-hosted engines on real documents), deploy (the deployment package) and memory (one
+verification's peak memory on hostile images).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ GOALS = {
     "id_read_cpu_max_s": "<= 4.04 (the reader before issue 10)",
     "deploy_zip_mb": "<= 5",
     "import_app_vs_bare": "<= 1.5",
+    "mem_png16_7700_extra_mb": "0 (refused from its header)",
+    "mem_png_rgba16_extra_mb": "0 (refused from its header)",
+    "mem_png_tall_extra_mb": "0 (refused from its header)",
+    "mem_jpeg_49mp_extra_mb": "<= 512 (decoded at reduced scale, read at 2560 px)",
 }
 
 
@@ -51,6 +56,7 @@ SECTIONS = [
     ("Local stack end to end (HTTP, embedded AWS, self-hosted engines)", _module_run("kyc_service.bench.local_stack")),
     ("Self-hosted engines", _module_run("kyc_service.bench.engines")),
     ("Deployment package", _module_run("kyc_service.bench.deploy")),
+    ("Memory of one verification on hostile images (self-hosted engines)", _module_run("kyc_service.bench.memory")),
 ]
 
 

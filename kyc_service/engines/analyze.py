@@ -68,12 +68,18 @@ def _mrz_mismatches(machine: dict[str, Field], printed: dict[str, Field]) -> lis
     return out
 
 
+# Larger images are scaled down before reading (a JPEG decodes at reduced scale): a card filling
+# most of a phone's 4032 x 3024 photograph is still ~1500 px wide, as wide as the sharpest fixture
+# specimen, and a 49-megapixel image costs tens of MB instead of ~0.4 GB (make bench SECTIONS=memory).
+ID_MAX_SIDE = 2560
+
+
 def analyze(front_bytes: bytes, back_bytes: bytes | None = None, claim: dict | None = None) -> dict:
     """Textract-AnalyzeID-shaped response for one document (front, optional back)."""
     from .images import load_rgb
 
-    front = load_rgb(front_bytes)
-    back = load_rgb(back_bytes) if back_bytes else None
+    front = load_rgb(front_bytes, ID_MAX_SIDE)
+    back = load_rgb(back_bytes, ID_MAX_SIDE) if back_bytes else None
     reading = read_front(front)
     printed = reading.fields
     fields: dict[str, Field] = dict(printed)
