@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("PIL", reason="the self-hosted engines' requirements are not installed")
 
-from chalicelib.providers.port import UnusableInput  # noqa: E402
-from kyc_service.engines import images  # noqa: E402
+from chalicelib.providers.port import UnusableInput
+from kyc_service.engines import images
 
 
 def png_header(width: int, height: int, depth: int, colour: int) -> bytes:
@@ -66,7 +66,7 @@ def test_16_bit_grey_is_stretched_to_8_bits():
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray((np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)).save(buf, "PNG")
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).save(buf, "PNG")
     rgb = np.asarray(images.load_rgb(buf.getvalue()))
     assert rgb.dtype == np.uint8 and rgb.shape == (64, 64, 3)
     assert rgb.min() == 0 and rgb.max() == 255
