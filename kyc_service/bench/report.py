@@ -128,6 +128,11 @@ def write_report(results: list[tuple[str, list, str | None]]) -> Path:
         "- `id_read_cpu_s` / `id_read_cpu_max_s`: process CPU seconds (onnxruntime's threads counted) per "
         "`analyze()` of each real card, models warm, mean and maximum. Before issue 10 the reader cost 2.43 / 4.04 s "
         "on the same cards measured the same way.",
+        "- `mem_*_extra_mb`: each case in a fresh process; the engines are warmed on a real selfie and a real card, "
+        "then one verification (face comparison and ID reading) gets the case's image as selfie and ID front; the "
+        "figure is the rise of the peak resident memory (`ru_maxrss`) above the warm peak. A refused image costs "
+        "nothing: PNG and JPEG are measured from their header bytes before Pillow parses them "
+        "(`kyc_service/bench/memory.py` lists the cases). Values vary by some 60 MB between runs.",
         "- Engines and deployment figures: see `kyc_service/bench/engines.py`, `kyc_service/bench/deploy.py`, "
         "docs/engines.md and docs/deploy.md.",
         "",
