@@ -98,6 +98,7 @@ def test_table_definitions_follow_the_brief():
     assert [(i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in kyc["GlobalSecondaryIndexes"]] == [
         ("tenant-updated", ["tenant", "last_updated_time"]),
         ("tenant-status-updated", ["tenant#status", "last_updated_time"]),
+        ("tenant-id-number", ["tenant#id"]),
     ]
 
 

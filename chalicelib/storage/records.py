@@ -18,6 +18,7 @@ from chalicelib.domain.submission import ManualDecision, Submission
 from chalicelib.errors import Conflict, DecisionFinal, NotFound
 from chalicelib.keys import record_pk, record_sk, status_key
 from chalicelib.logs import logger, ref
+from chalicelib.storage.duplicates import record_id_key
 from chalicelib.storage.evidence import EvidencePinner, Pinned
 from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain, set_status
 
@@ -196,6 +197,7 @@ class RecordStore:
         record.email_verified, record.phone_verified = email_verified, phone_verified
         record.validation_status, record.verify = "pending", True
         record.tenant_status = status_key(tenant, "pending")
+        record.id_number_key = record_id_key(tenant, id_type, id_value)
         record.checks, record.reasons = {}, []
         record.decided_by = record.decided_time = record.decision_id = record.decision_final = None
         record.submission_id = uuid.uuid4().hex
