@@ -216,3 +216,16 @@ def face_collection(stage: str, tenant: str) -> str:
     """The Rekognition collection of a stage's tenant: `{stage}-kyc-{tenant}` (one per tenant:
     SearchFacesByImage never sees another tenant's faces)."""
     return f"{stage}-kyc-{tenant}"
+
+
+def liveness_prefix(tenant: str, email: str) -> str:
+    """Where a customer's Face Liveness sessions write their reference image: their biometric
+    evidence (retention and erasure as selfies). The verifier accepts a session's reference image
+    only from here: a session of another customer or tenant is refused."""
+    return f"{evidence_prefix('biometric', tenant, email)}liveness/"
+
+
+def liveness_failures_pk(tenant: str, email: str) -> str:
+    """The events table's partition of a customer's failed liveness checks (the route's throttle;
+    the owner hashed, items expire after minutes)."""
+    return f"liveness{SEP}{tenant}{SEP}{owner_ref(email)}"

@@ -16,15 +16,22 @@ from typing import Any
 from chalicelib.config import settings
 from chalicelib.domain.decision import Decision
 from chalicelib.domain.problems import VERIFIED
-from chalicelib.domain.quality import DUPLICATE_REASON, LIVENESS_UNAVAILABLE, combine
-from chalicelib.keys import evidence_key, owner_ref
+from chalicelib.domain.quality import DUPLICATE_REASON, LIVENESS_FAILED, LIVENESS_MISSING, LIVENESS_UNAVAILABLE, combine
+from chalicelib.keys import evidence_key, liveness_prefix, owner_ref
 from chalicelib.logs import logger, ref
-from chalicelib.providers.port import ImageRef, VerificationProvider, face_index, liveness_of
+from chalicelib.providers.port import ImageRef, UnusableInput, VerificationProvider, face_index, liveness_of
 from chalicelib.storage import duplicates, faces
 from chalicelib.storage.models import KycRecordBase, plain
 
 
-def _selfie(record: KycRecordBase) -> dict[str, Any] | None:
+def _selfie(record: KycRecordBase, checks: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The selfie a decision verified (`checks.evidence.selfie`: the pinned upload, or a liveness
+    session's reference image), else the record's selfie link."""
+    verified = plain((checks if checks is not None else plain(record.checks)).get("evidence")).get("selfie")
+    if isinstance(verified, dict) or hasattr(verified, "as_dict"):
+        selfie = plain(verified)
+        if selfie.get("evidence_key"):
+            return selfie
     for link in map(plain, record.document_links or []):
         if link.get("kind") == "selfie" and link.get("evidence_key"):
             return link
@@ -39,13 +46,15 @@ def _add_review(decision: Decision, reason: str) -> None:
 # -- the duplicate check -----------------------------------------------------------------------
 
 
-def duplicate_check(record: KycRecordBase, provider: VerificationProvider, threshold: float) -> dict[str, Any]:
+def duplicate_check(
+    record: KycRecordBase, provider: VerificationProvider, threshold: float, checks: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The `duplicate` check: the same face (at least `threshold`, the tenant's review threshold, on
     the 1:1 scale) among the tenant's indexed faces, and the same ID number on another verified
     customer of the tenant. The customer's own entries never count."""
     own = owner_ref(record.email)
     matched: dict[tuple[str, str], dict[str, Any]] = {}
-    searcher, selfie = face_index(provider), _selfie(record)
+    searcher, selfie = face_index(provider), _selfie(record, checks)
     if searcher is not None and selfie is not None:
         tenant, image = record.tenant, ImageRef(settings().bucket, selfie["evidence_key"])
         hits = searcher.search_faces(tenant, image, threshold, lambda: faces.stored_embeddings(tenant))
@@ -68,7 +77,7 @@ def duplicate_check(record: KycRecordBase, provider: VerificationProvider, thres
 def apply_duplicate_check(
     decision: Decision, record: KycRecordBase, provider: VerificationProvider, threshold: float
 ) -> None:
-    check = duplicate_check(record, provider, threshold)
+    check = duplicate_check(record, provider, threshold, decision.checks)
     decision.checks = {**decision.checks, "duplicate": check}
     if not check["passed"]:
         _add_review(decision, DUPLICATE_REASON)
@@ -130,10 +139,52 @@ def portrait_link(record: KycRecordBase, decision: Decision) -> dict[str, Any] |
 
 # -- liveness ------------------------------------------------------------------------------------
 
+NOT_COMPLETED = "the liveness check was not completed; do the liveness check again"
+NOT_OWN_SESSION = "the liveness session does not belong to this application; do the liveness check again"
 
-def apply_liveness(decision: Decision, provider: VerificationProvider) -> None:
-    """A tenant that requires liveness, on a provider without a liveness engine: the decision
-    says so and asks for review (never a silent pass)."""
-    if liveness_of(provider) is None:
-        decision.checks = {**decision.checks, "liveness": {"passed": False, "confidence": None, "available": False}}
-        _add_review(decision, LIVENESS_UNAVAILABLE)
+
+def liveness_gate(record: KycRecordBase, provider: VerificationProvider, min_confidence: float) -> LivenessOutcome:
+    """A tenant that requires liveness. Without a liveness engine (self-hosted): the decision will say
+    so and ask for review, never a silent pass. With one (AWS): the record's liveness session must
+    have succeeded with at least `min_confidence`, and its reference image (the selfie the face
+    match uses) must lie under this customer's liveness prefix; otherwise a rejection the customer
+    can act on (do it again), and the failure counts for the liveness route's throttle."""
+    live = liveness_of(provider)
+    if live is None:
+        return LivenessOutcome({"passed": False, "confidence": None, "available": False}, review=LIVENESS_UNAVAILABLE)
+    link = next((plain(x) for x in record.document_links or [] if plain(x).get("kind") == "liveness"), None)
+    if link is None or not link.get("session_id"):
+        return LivenessOutcome({"passed": False, "confidence": None}, reject=LIVENESS_MISSING)
+    session = str(link["session_id"])
+    try:
+        result = live.liveness_result(session)
+    except UnusableInput as exc:
+        return LivenessOutcome({"passed": False, "confidence": None}, reject=exc.reason)
+    status, confidence = str(result.get("Status") or ""), float(result.get("Confidence") or 0.0)
+    check = {"passed": False, "confidence": round(confidence, 2), "status": status}
+    reference = (result.get("ReferenceImage") or {}).get("S3Object") or {}
+    key = str(reference.get("Name") or "")
+    if status != "SUCCEEDED" or confidence < min_confidence:
+        from chalicelib.storage.liveness import record_failure
+
+        record_failure(record.tenant, record.email, session)
+        return LivenessOutcome(check, reject=NOT_COMPLETED if status != "SUCCEEDED" else LIVENESS_FAILED)
+    if reference.get("Bucket") != settings().bucket or not key.startswith(liveness_prefix(record.tenant, record.email)):
+        return LivenessOutcome(check, reject=NOT_OWN_SESSION)
+    return LivenessOutcome({**check, "passed": True}, selfie={"evidence_key": key, "sha256": None})
+
+
+class LivenessOutcome:
+    def __init__(
+        self,
+        check: dict[str, Any],
+        selfie: dict[str, Any] | None = None,
+        reject: str | None = None,
+        review: str | None = None,
+    ) -> None:
+        self.check, self.selfie, self.reject, self.review = check, selfie, reject, review
+
+    def apply(self, decision: Decision) -> None:
+        decision.checks = {**decision.checks, "liveness": self.check}
+        if self.review:
+            _add_review(decision, self.review)

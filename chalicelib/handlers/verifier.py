@@ -116,11 +116,19 @@ def evaluate_submission(
 
 
 def evaluate(
-    record: KycRecordBase, provider: VerificationProvider, bucket: str, today: dt.date, rules: Rules
+    record: KycRecordBase,
+    provider: VerificationProvider,
+    bucket: str,
+    today: dt.date,
+    rules: Rules,
+    selfie: dict[str, Any] | None = None,
 ) -> Decision:
     """A record's decision: its ID front (and back) and selfie through `evaluate_submission`, read
-    from the evidence pinned at save (never from the uploads, which their owner can overwrite)."""
+    from the evidence pinned at save (never from the uploads, which their owner can overwrite).
+    `selfie`: a liveness session's reference image in place of the selfie link."""
     links = {kind: _first(record, kind) for kind in ("id_front", "id_back", "selfie")}
+    if selfie is not None:
+        links["selfie"] = selfie
     selfie, front, back = links["selfie"], links["id_front"], links["id_back"]
     if not selfie or not front:
         return decide_unusable(MISSING_DOCUMENTS, review=True)
@@ -216,11 +224,20 @@ def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = N
         return
     rules = tenant_rules(record.tenant)  # the tenant's settings over the stage's (storage/tenants.py)
     provider = (provider_factory or services.provider)()
-    decision = evaluate(record, provider, settings().bucket, today=utc_today(), rules=rules.rules)
+    live = (  # a tenant that requires liveness (handlers/signals.py)
+        signals.liveness_gate(record, provider, settings().integrations.liveness_min_confidence)
+        if rules.require_liveness
+        else None
+    )
+    if live is not None and live.reject:  # no face match without a live selfie
+        decision = decide_unusable(live.reject, review=False)
+    else:
+        selfie = live.selfie if live is not None else None
+        decision = evaluate(record, provider, settings().bucket, utc_today(), rules.rules, selfie=selfie)
+    if live is not None:
+        live.apply(decision)
     decision.checks = {**decision.checks, "rules": rules.as_check()}  # every decision records its rules
     portrait = signals.portrait_link(record, decision)
-    if rules.require_liveness:
-        signals.apply_liveness(decision, provider)
     if rules.duplicate_check:
         signals.apply_duplicate_check(decision, record, provider, rules.rules.review_threshold)
     from chalicelib.handlers import licence

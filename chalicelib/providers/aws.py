@@ -58,6 +58,10 @@ _UNUSABLE: dict[str, tuple[str, bool]] = {
     "UnsupportedDocumentException": ("the document is not in a supported format", False),
     "BadDocumentException": ("the document image could not be read", False),
     "DocumentTooLargeException": ("the document image is too large to be processed", False),
+    "SessionNotFoundException": (
+        "the liveness session was not found or has expired; do the liveness check again",
+        False,
+    ),
 }
 _INVALID_PARAMETER = {
     "CompareFaces": "no usable face was found in the selfie or the ID photo",
@@ -198,6 +202,28 @@ class AwsProvider:
             for m in response.get("FaceMatches") or []
             if m.get("Face", {}).get("ExternalImageId")
         ]
+
+    # -- Face Liveness ------------------------------------------------------------------------
+
+    def create_liveness_session(self, output_prefix: str) -> str:
+        """CreateFaceLivenessSession; the reference image goes to `output_prefix` of the stage bucket."""
+        from chalicelib.config import settings
+
+        settings_ = {
+            "OutputConfig": {"S3Bucket": settings().bucket, "S3KeyPrefix": output_prefix},
+            "AuditImagesLimit": 0,
+        }
+        response = self._call(
+            "CreateFaceLivenessSession", lambda: self.rekognition.create_face_liveness_session(Settings=settings_)
+        )
+        return str(response["SessionId"])
+
+    def liveness_result(self, session_id: str) -> dict[str, Any]:
+        response = self._call(
+            "GetFaceLivenessSessionResults",
+            lambda: self.rekognition.get_face_liveness_session_results(SessionId=session_id),
+        )
+        return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
     def _create_collection(self, collection: str) -> None:
         with contextlib.suppress(self.rekognition.exceptions.ResourceAlreadyExistsException):  # made meanwhile

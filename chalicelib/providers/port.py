@@ -239,9 +239,13 @@ class FaceIndex(Protocol):
 
 
 class LivenessProvider(Protocol):
-    def create_liveness_session(self, tenant: str, owner: str) -> str: ...
+    """Face Liveness (optional on a provider: `liveness_of(provider)`; the self-hosted one has none)."""
 
-    def liveness_result(self, session_id: str) -> dict[str, Any]: ...
+    def create_liveness_session(self, output_prefix: str) -> str:
+        """A new session whose reference image is written under `output_prefix` of the stage bucket."""
+
+    def liveness_result(self, session_id: str) -> dict[str, Any]:
+        """GetFaceLivenessSessionResults' answer (SessionId, Status, Confidence, ReferenceImage)."""
 
 
 def face_index(provider: object) -> FaceIndex | None:

@@ -43,7 +43,8 @@ def plain(value: Any) -> dict[str, Any]:
 
 class DocumentLink(MapAttribute[str, Any]):
     kind = UnicodeAttribute()
-    key = UnicodeAttribute()  # what the caller linked (an upload, or a bundle's copy)
+    key = UnicodeAttribute(null=True)  # what the caller linked (an upload, or a bundle's copy); None: liveness
+    session_id = UnicodeAttribute(null=True)  # a liveness link: the Face Liveness session
     filename = UnicodeAttribute(null=True)
     evidence_key = UnicodeAttribute(null=True)  # the bytes pinned at save (storage/evidence.py)
     sha256 = UnicodeAttribute(null=True)

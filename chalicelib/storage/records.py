@@ -172,7 +172,9 @@ class RecordStore:
         record = self.get(tenant, email, id_type, id_value)
         if record is not None and record.decision_final:
             raise DecisionFinal(FINAL_MESSAGE)
-        pinned = self.pin_documents(tenant, email, submission.document_links, record)
+        documents = [link for link in submission.document_links if link.get("key") is not None]
+        sessions = [dict(link) for link in submission.document_links if link.get("key") is None]  # liveness
+        pinned = self.pin_documents(tenant, email, documents, record)
         digest = content_hash(submission, [p.sha256 for p in pinned])
         if record is not None and record.content_hash == digest:
             return record, False, False
@@ -188,10 +190,10 @@ class RecordStore:
         for name, value in d.items():
             setattr(record, name, value)
         record.document_links = (
-            [p.link(link.get("filename")) for p, link in zip(pinned, submission.document_links, strict=True)]
+            [p.link(link.get("filename")) for p, link in zip(pinned, documents, strict=True)]
             if pinned
-            else [dict(link) for link in submission.document_links]
-        )
+            else [dict(link) for link in documents]
+        ) + sessions
         record.redrive_count = None
         record.source, record.app_uuid = source, app_uuid
         record.email_verified, record.phone_verified = email_verified, phone_verified
