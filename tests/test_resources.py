@@ -292,6 +292,7 @@ def test_policy_is_least_privilege(stage):
         iam.POOL_TOKEN,
         f"/aws/lambda/kyc-service-{stage}-",
         f"{stage}-kyc-webhooks",
+        f"collection/{stage}-kyc-",  # the duplicate check's face collections, one per tenant
     )
     actions = set()
     for st in doc["Statement"]:
@@ -320,6 +321,11 @@ def test_policy_is_least_privilege(stage):
         "sqs:SendMessage",
         "cognito-idp:AdminGetUser",
         "rekognition:CompareFaces",
+        "rekognition:IndexFaces",
+        "rekognition:SearchFacesByImage",
+        "rekognition:DeleteFaces",
+        "rekognition:CreateFaceLivenessSession",
+        "rekognition:GetFaceLivenessSessionResults",
         "textract:AnalyzeID",
         "xray:PutTraceSegments",
         "logs:PutLogEvents",

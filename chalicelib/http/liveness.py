@@ -17,7 +17,7 @@ from chalice.app import Response
 
 from chalicelib import services
 from chalicelib.config import settings
-from chalicelib.errors import ApiError, InvalidInput, NotFound, Throttled
+from chalicelib.errors import InvalidInput, LivenessUnavailable, NotFound, Throttled
 from chalicelib.http.auth import Caller, require_record_access, require_tenant
 from chalicelib.http.validation import check_path_echo, check_tenant, normalise_email, parse_json_body
 from chalicelib.keys import liveness_prefix
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from chalice.app import Request
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-
-
-class LivenessUnavailable(ApiError):
-    status, code = 400, "liveness_unavailable"
 
 
 def create_session(request: Request, stage: str, tenant: str) -> Response:
