@@ -284,3 +284,37 @@ def moto_url_stack():
         yield embedded_client("cognito-idp", url), outputs
     finally:
         server.stop()
+
+
+def test_backfill_gives_old_records_their_id_number_key(aws):
+    """The duplicate check's index key, `tenant#id`, for records saved before it existed."""
+    from kyc_service.infra.backfill import backfill_id_number_keys
+
+    ddb = boto3.client("dynamodb")
+    template.create_tables(ddb, "local")
+    table = "local_kyc_service"
+    for email, number in (("a@x.com", "D1234-5678"), ("b@x.com", "d12345678")):
+        ddb.put_item(
+            TableName=table,
+            Item={
+                "tenant#email": {"S": f"acme#{email}"},
+                "id_type#id": {"S": f"Driving license#{number}"},
+                "tenant": {"S": "acme"},
+                "id_type": {"S": "Driving license"},
+                "id_value": {"S": number},
+                "validation_status": {"S": "verified"},
+                "last_updated_time": {"N": "1"},
+            },
+        )
+    assert backfill_id_number_keys(ddb, table) == 2
+    assert backfill_id_number_keys(ddb, table) == 0  # idempotent
+    found = ddb.query(
+        TableName=table,
+        IndexName="tenant-id-number",
+        KeyConditionExpression="#k = :k",
+        ExpressionAttributeNames={"#k": "tenant#id"},
+        ExpressionAttributeValues={":k": {"S": "acme#Driving license#d12345678"}},
+    )["Items"]
+    # both spellings of the number meet under one key; the index projects the status
+    assert sorted(i["tenant#email"]["S"] for i in found) == ["acme#a@x.com", "acme#b@x.com"]
+    assert {i["validation_status"]["S"] for i in found} == {"verified"}
