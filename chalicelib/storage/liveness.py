@@ -19,7 +19,7 @@ def record_failure(tenant: str, email: str, session_id: str) -> None:
     now = int(time.time())
     tables().events(
         liveness_failures_pk(tenant, email),
-        f"{now:010d}#{uuid.uuid5(uuid.NAMESPACE_URL, session_id).hex[:16]}",  # a replay writes the same item
+        uuid.uuid5(uuid.NAMESPACE_URL, session_id).hex,  # one failure per session: a replay writes it again
         kind="liveness_failure",
         created_time=now,
         expires_at=now + WINDOW_S,
@@ -29,9 +29,8 @@ def record_failure(tenant: str, email: str, session_id: str) -> None:
 def recent_failures(tenant: str, email: str, now: float | None = None) -> int:
     since = int(now if now is not None else time.time()) - WINDOW_S
     events = tables().events
-    return sum(
-        1 for _ in events.query(liveness_failures_pk(tenant, email), events.sk >= f"{since:010d}", consistent_read=True)
-    )
+    items = events.query(liveness_failures_pk(tenant, email), consistent_read=True)
+    return sum(1 for item in items if int(item.created_time) >= since)
 
 
 def throttled(tenant: str, email: str) -> bool:
