@@ -133,6 +133,12 @@ def test_the_same_face_or_id_number_in_a_tenant_asks_for_review_never_across_ten
     assert number.validation_status == "needs_review"
     assert [m["via"] for m in number.checks.as_dict()["duplicate"]["matched"]] == ["id_number"]
 
+    # a number held by an unverified customer of the tenant (second: needs_review), and verified
+    # only in another tenant: no match (an impostor cannot block a number; tenants never meet)
+    alex = _apply(faces_stage, TENANT, "sixth@example.com", "alex_lacamoire_1.jpg", "alex_lacamoire_2.jpg", "D100-0002")
+    assert alex.validation_status == "verified", alex.reasons
+    assert alex.checks.as_dict()["duplicate"]["matches"] == 0
+
     # the customer sees that it matched, not whom; the tenant's admin sees the matched record
     from tests.erasure_support import api_client
 
@@ -154,7 +160,7 @@ def test_the_same_face_or_id_number_in_a_tenant_asks_for_review_never_across_ten
             headers={"Authorization": f"Bearer {admin}"},
         )
         assert r.status_code == 200, r.body
-    assert [e.email for e in _registry(TENANT)] == ["third@example.com"]
+    assert sorted(e.email for e in _registry(TENANT)) == ["sixth@example.com", "third@example.com"]
     assert [e.email for e in _registry(OTHER)] == ["first@example.com"]  # the other tenant's customer stays
     listed = faces_stage.s3.list_object_versions(Bucket="local-kyc-documents", Prefix=portrait[0]["evidence_key"])
     assert not listed.get("Versions")
@@ -174,3 +180,36 @@ def test_a_replayed_decision_indexes_the_face_once(faces_stage):
     provider = RealFacesProvider()
     assert signals.follow_decision(record, provider) == "kept"
     assert [e.sk for e in _registry(TENANT) if e.email == "replay@example.com"] == [mine[0].sk]
+
+
+def test_the_face_index_follows_an_admins_decisions(faces_stage, env, issuer):
+    """An admin who verifies the customer a duplicate held for review puts their face in the index;
+    a later rejection takes it out again (only verified customers are indexed)."""
+    from tests.erasure_support import api_client
+
+    first = _apply(faces_stage, TENANT, "rose1@example.com", "rose_leslie_1.jpg", "rose_leslie_2.jpg", "R1")
+    assert first.validation_status == "verified", first.reasons
+    second = _apply(faces_stage, TENANT, "rose2@example.com", "rose_leslie_2.jpg", "rose_leslie_1.jpg", "R2")
+    assert second.validation_status == "needs_review"
+
+    def validate(status: str) -> None:
+        body = {"id_type": "Driving license", "id_value": "R2", "verification_status": status, "reason": "checked"}
+        if status == "rejected":
+            body["final"] = False
+        with api_client(env, issuer) as http:
+            r = http.http.post(
+                f"/kyc/stage/local/tenant/{TENANT}/email/{quote('rose2@example.com')}/validate",
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {issuer.token(tenant=TENANT, email='admin@example.com', admin=True)}",
+                },
+                body=json.dumps(body),
+            )
+            assert r.status_code == 200, r.body
+        faces_stage.manager.drain()
+
+    validate("verified")
+    assert "rose2@example.com" in {e.email for e in _registry(TENANT)}
+    validate("rejected")
+    assert "rose2@example.com" not in {e.email for e in _registry(TENANT)}
+    assert "rose1@example.com" in {e.email for e in _registry(TENANT)}
