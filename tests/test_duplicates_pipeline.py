@@ -192,13 +192,13 @@ def test_the_face_index_follows_an_admins_decisions(faces_stage, env, issuer):
     second = _apply(faces_stage, TENANT, "rose2@example.com", "rose_leslie_2.jpg", "rose_leslie_1.jpg", "R2")
     assert second.validation_status == "needs_review"
 
-    def validate(status: str) -> None:
-        body = {"id_type": "Driving license", "id_value": "R2", "verification_status": status, "reason": "checked"}
+    def validate(status: str, email: str = "rose2@example.com", number: str = "R2") -> None:
+        body = {"id_type": "Driving license", "id_value": number, "verification_status": status, "reason": "checked"}
         if status == "rejected":
             body["final"] = False
         with api_client(env, issuer) as http:
             r = http.http.post(
-                f"/kyc/stage/local/tenant/{TENANT}/email/{quote('rose2@example.com')}/validate",
+                f"/kyc/stage/local/tenant/{TENANT}/email/{quote(email)}/validate",
                 headers={
                     "Content-Type": "application/json",
                     "Authorization": f"Bearer {issuer.token(tenant=TENANT, email='admin@example.com', admin=True)}",
@@ -213,3 +213,10 @@ def test_the_face_index_follows_an_admins_decisions(faces_stage, env, issuer):
     validate("rejected")
     assert "rose2@example.com" not in {e.email for e in _registry(TENANT)}
     assert "rose1@example.com" in {e.email for e in _registry(TENANT)}
+
+    # a tenant that stops the duplicate check: a record's next decision takes its face out
+    from chalicelib.storage.tenants import save_overrides
+
+    save_overrides(TENANT, {"duplicate_check": False})
+    validate("verified", "rose1@example.com", "R1")
+    assert "rose1@example.com" not in {e.email for e in _registry(TENANT)}

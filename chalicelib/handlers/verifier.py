@@ -257,14 +257,22 @@ def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = N
 def follow_decision(record: KycRecordBase, provider_factory: ProviderFactory | None = None) -> None:
     """A decision's own stream record (automatic or an admin's): where the tenant runs the duplicate
     check, a verified record's face is indexed and any other decision removes it (handlers/signals.py).
-    Never for a customer erased since (a late stream record brings no face back)."""
+    Never for a customer erased since (a late stream record brings no face back); a tenant that
+    stopped the duplicate check has the record's face removed at its next decision."""
+    from chalicelib.storage import faces
     from chalicelib.storage.tombstones import erased_after
 
     if not tenant_rules(record.tenant).duplicate_check:
+        entry = faces.get(record.tenant, record.email, record.sk)
+        if entry is not None:
+            faces.remove(record.tenant, entry)
         return
     if erased_after(record.tenant, record.email, record.created_time):
         return
-    signals.follow_decision(record, (provider_factory or services.provider)())
+    if signals.follow_decision(record, (provider_factory or services.provider)()) == "indexed" and erased_after(
+        record.tenant, record.email, record.created_time
+    ):  # an erasure started while the face was indexed: its faces step may have run already
+        faces.erase_faces(record.tenant, record.email)
 
 
 def count_attempt(record: KycRecordBase, decision: Decision, max_attempts: int | None) -> bool:
