@@ -160,6 +160,11 @@ def test_the_same_face_or_id_number_in_a_tenant_asks_for_review_never_across_ten
             headers={"Authorization": f"Bearer {admin}"},
         )
         assert r.status_code == 200, r.body
+        # the matched customer is gone: the admin sees a match that no longer resolves
+        seen = http.http.get(path, headers={"Authorization": f"Bearer {admin}"}).json_body["records"][0]
+        assert seen["checks"]["duplicate"]["records"] == [
+            {"via": "face", "similarity": pytest.approx(98.5, abs=1.5), "found": False}
+        ]
     assert sorted(e.email for e in _registry(TENANT)) == ["sixth@example.com", "third@example.com"]
     assert [e.email for e in _registry(OTHER)] == ["first@example.com"]  # the other tenant's customer stays
     listed = faces_stage.s3.list_object_versions(Bucket="local-kyc-documents", Prefix=portrait[0]["evidence_key"])
