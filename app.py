@@ -47,6 +47,14 @@ def get_records(stage, tenant, email):
     return api.get_records(app.current_request, stage, tenant, email)
 
 
+@app.route(TENANT + "/liveness", methods=["POST"], authorizer=jwt_auth)
+@api.json_errors
+def create_liveness_session(stage, tenant):
+    from chalicelib.http import liveness
+
+    return liveness.create_session(app.current_request, stage, tenant)
+
+
 @app.route(TENANT + "/email/{email}", methods=["DELETE"], authorizer=jwt_auth)
 @api.json_errors
 def erase_customer(stage, tenant, email):

@@ -129,6 +129,7 @@ class IntegrationSettings:
     require_liveness: bool
     require_license_check: bool  # every driving licence waits for the licence check (bundles: see licence.py)
     duplicate_check: bool
+    liveness_min_confidence: float  # 0-100: a Face Liveness session must reach it (KYC_LIVENESS_MIN_CONFIDENCE)
     max_attempts: int | None  # rejected submissions before a final rejection; None: no limit
     accepted_id_types: tuple[str, ...]
     verify_threshold_bounds: tuple[float, float]  # what a tenant may set (inclusive)
@@ -161,6 +162,7 @@ def _parse_integrations(queue: str, dlq: str, key_alias: str, production: bool) 
         require_liveness=_bool("KYC_REQUIRE_LIVENESS", False),
         require_license_check=_bool("KYC_REQUIRE_LICENSE_CHECK", False),
         duplicate_check=_bool("KYC_DUPLICATE_CHECK", False),
+        liveness_min_confidence=min(max(_float("KYC_LIVENESS_MIN_CONFIDENCE", 90.0), 50.0), 100.0),
         max_attempts=max_attempts if max_attempts > 0 else None,
         accepted_id_types=types or ID_TYPES,
         verify_threshold_bounds=_bounds("KYC_VERIFY_THRESHOLD", (90.0, 99.9)),

@@ -46,6 +46,12 @@ class DecisionFinal(ApiError):
     status, code = 409, "decision_final"
 
 
+class LivenessUnavailable(ApiError):
+    """The stage's provider has no liveness engine (the self-hosted one): POST .../liveness."""
+
+    status, code = 400, "liveness_unavailable"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 

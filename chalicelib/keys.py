@@ -188,3 +188,44 @@ def idempotency_customer_pk(tenant: str, email: str) -> str:
 def attempts_pk(tenant: str, email: str) -> str:
     """A customer's rejected submissions (max_attempts)."""
     return f"attempts{SEP}{tenant}{SEP}{email}"
+
+
+# -- fraud signals: duplicate identities (issue 16) -------------------------------------------
+
+
+def id_number_key(tenant: str, id_type: str, normalized_id: str) -> str:
+    """A KYC record's `tenant#id`: the key of the ID-number index (`tenant-id-number`), the tenant,
+    the ID type and the number normalised (storage/duplicates.py), so that "D1234-5678" and
+    "d12345678" meet and no tenant ever reads another's partition."""
+    return f"{tenant}{SEP}{id_type}{SEP}{normalized_id}"
+
+
+def face_registry_pk(tenant: str) -> str:
+    """The events table's partition of a tenant's indexed faces (storage/faces.py): one item per
+    verified record, never shared between tenants."""
+    return f"faces{SEP}{tenant}"
+
+
+def face_registry_sk(email: str, record_sk: str) -> str:
+    """`{owner}#{record}`: the customer's part first (erasure reads their entries with one Query), then
+    the record's `id_type#id` hashed (no ID number in a key)."""
+    return f"{owner_ref(email)}{SEP}{hashlib.sha256(record_sk.encode()).hexdigest()[:16]}"
+
+
+def face_collection(stage: str, tenant: str) -> str:
+    """The Rekognition collection of a stage's tenant: `{stage}-kyc-{tenant}` (one per tenant:
+    SearchFacesByImage never sees another tenant's faces)."""
+    return f"{stage}-kyc-{tenant}"
+
+
+def liveness_prefix(tenant: str, email: str) -> str:
+    """Where a customer's Face Liveness sessions write their reference image: their biometric
+    evidence (retention and erasure as selfies). The verifier accepts a session's reference image
+    only from here: a session of another customer or tenant is refused."""
+    return f"{evidence_prefix('biometric', tenant, email)}liveness/"
+
+
+def liveness_failures_pk(tenant: str, email: str) -> str:
+    """The events table's partition of a customer's failed liveness checks (the route's throttle;
+    the owner hashed, items expire after minutes)."""
+    return f"liveness{SEP}{tenant}{SEP}{owner_ref(email)}"

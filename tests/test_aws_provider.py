@@ -128,8 +128,15 @@ ANALYZE_ID_RESPONSE = {
 # --- compare_faces ---------------------------------------------------------------------------
 
 
+def _core(result: FaceComparison) -> tuple:
+    """What the face check reads: similarity and face counts (quality and portrait tested apart)."""
+    return result.similarity, result.source_face_count, result.target_face_count
+
+
 def _expect_detect(stub, count: int) -> None:
-    stub.add_response("detect_faces", _detect_faces_response(count), {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]})
+    stub.add_response(
+        "detect_faces", _detect_faces_response(count), {"Image": _s3(SELFIE), "Attributes": ["DEFAULT", "SUNGLASSES"]}
+    )
 
 
 def _expect_compare(stub, response: dict) -> None:
@@ -143,7 +150,7 @@ def test_match_returns_best_similarity_and_counts_target_faces(rekognition):
     _expect_detect(stub, 1)
     _expect_compare(stub, _compare_faces_response([99.1, 12.5], unmatched=1))
     result = _provider(client).compare_faces(SELFIE, FRONT)
-    assert result == FaceComparison(similarity=99.1, source_face_count=1, target_face_count=3)
+    assert _core(result) == _core(FaceComparison(similarity=99.1, source_face_count=1, target_face_count=3))
 
 
 def test_no_match_keeps_low_similarity(rekognition):
@@ -151,7 +158,7 @@ def test_no_match_keeps_low_similarity(rekognition):
     _expect_detect(stub, 1)
     _expect_compare(stub, _compare_faces_response([7.25]))
     result = _provider(client).compare_faces(SELFIE, FRONT)
-    assert result == FaceComparison(similarity=7.25, source_face_count=1, target_face_count=1)
+    assert _core(result) == _core(FaceComparison(similarity=7.25, source_face_count=1, target_face_count=1))
 
 
 def test_no_face_on_the_id_gives_no_similarity(rekognition):
@@ -159,7 +166,7 @@ def test_no_face_on_the_id_gives_no_similarity(rekognition):
     _expect_detect(stub, 1)
     _expect_compare(stub, _compare_faces_response([]))
     result = _provider(client).compare_faces(SELFIE, FRONT)
-    assert result == FaceComparison(similarity=None, source_face_count=1, target_face_count=0)
+    assert _core(result) == _core(FaceComparison(similarity=None, source_face_count=1, target_face_count=0))
 
 
 @pytest.mark.parametrize("count", [0, 2])
@@ -360,14 +367,24 @@ def test_recorded_mrz_code_is_kept_with_its_line_break(textract):
 def test_recorded_rekognition_responses_through_the_adapter(rekognition, detect, compare, expected):
     client, stub = rekognition
     stub.add_response(
-        "detect_faces", _recorded(f"aws/rekognition/{detect}.json"), {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]}
+        "detect_faces",
+        _recorded(f"aws/rekognition/{detect}.json"),
+        {"Image": _s3(SELFIE), "Attributes": ["DEFAULT", "SUNGLASSES"]},
     )
     stub.add_response(
         "compare_faces",
         _recorded(f"aws/rekognition/{compare}.json"),
         {"SourceImage": _s3(SELFIE), "TargetImage": _s3(FRONT), "SimilarityThreshold": 0},
     )
-    assert _provider(client).compare_faces(SELFIE, FRONT) == expected
+    result = _provider(client).compare_faces(SELFIE, FRONT)
+    assert _core(result) == _core(expected)
+    # the quality gates' measurements and the ID portrait's box, from the same recorded responses
+    detail = _recorded(f"aws/rekognition/{detect}.json")["FaceDetails"][0]
+    assert result.quality.size == pytest.approx(detail["BoundingBox"]["Height"])
+    assert result.quality.yaw == pytest.approx(detail["Pose"]["Yaw"])
+    assert result.quality.confidence == pytest.approx(detail["Confidence"])
+    best = max(_recorded(f"aws/rekognition/{compare}.json")["FaceMatches"], key=lambda m: m["Similarity"])
+    assert result.portrait.box == pytest.approx(best["Face"]["BoundingBox"])
 
 
 def test_recorded_face_detail_of_a_two_face_selfie_skips_compare_faces(rekognition):
@@ -376,6 +393,8 @@ def test_recorded_face_detail_of_a_two_face_selfie_skips_compare_faces(rekogniti
     client, stub = rekognition
     detail = _recorded("aws/rekognition/riv_detect_faces_lambda_output.json")["FaceDetail"]
     stub.add_response(
-        "detect_faces", {"FaceDetails": [detail, detail]}, {"Image": _s3(SELFIE), "Attributes": ["DEFAULT"]}
+        "detect_faces",
+        {"FaceDetails": [detail, detail]},
+        {"Image": _s3(SELFIE), "Attributes": ["DEFAULT", "SUNGLASSES"]},
     )
     assert _provider(client).compare_faces(SELFIE, FRONT) == FaceComparison(None, 2, 0)

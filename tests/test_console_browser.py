@@ -106,7 +106,7 @@ def test_an_admin_finds_sees_and_decides_a_record_in_the_browser(running):
             "return imgs.length && imgs.every(i => i.complete && i.naturalWidth > 0) && "
             "[...document.querySelectorAll('#images figcaption')].map(c => c.textContent)",
         )
-        assert kinds == ["ID, front", "ID, back", "Selfie"]
+        assert kinds == ["ID, front", "ID, back", "Selfie", "Face on the ID"]  # the ID portrait, kept for audit
         assert driver.switch_to.active_element.get_attribute("id") == "record-title"
         text = driver.find_element("id", "record").text
         assert "Needs review" in text and "the selfie matches the photo on the ID" in text

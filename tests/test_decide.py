@@ -330,7 +330,7 @@ def test_decide_gives_what_the_stream_verifier_decides(stage, tmp_path, monkeypa
             front = stage.evidence_key(TENANT, email, "id_front", front)
             selfie = stage.evidence_key(TENANT, email, "selfie", selfie)
             rek_stub.add_response(
-                "detect_faces", recorded.load(detect), {"Image": image(selfie), "Attributes": ["DEFAULT"]}
+                "detect_faces", recorded.load(detect), {"Image": image(selfie), "Attributes": ["DEFAULT", "SUNGLASSES"]}
             )
             rek_stub.add_response(
                 "compare_faces",

@@ -14,6 +14,7 @@ import yaml
 from kyc_service.infra import indexes, template
 
 QUEUE_INDEXES = ["tenant-updated", "tenant-status-updated"]
+ALL_INDEXES = [*QUEUE_INDEXES, "tenant-id-number"]  # the duplicate check's index came in the same release
 
 
 @pytest.fixture
@@ -46,10 +47,10 @@ def _live(names: list[str], tpl: dict) -> dict:
     }
 
 
-def test_two_new_indexes_go_one_update_at_a_time():
+def test_three_new_indexes_go_one_update_at_a_time():
     tpl = template.load_template()
     steps = indexes.index_steps(tpl, _live([], tpl))
-    assert [_gsi(s) for s in steps] == [["tenant-updated"], QUEUE_INDEXES]
+    assert [_gsi(s) for s in steps] == [["tenant-updated"], QUEUE_INDEXES, ALL_INDEXES]
     assert steps[-1] is tpl
     first = steps[0]["Resources"]["KycTable"]["Properties"]
     # exactly the attributes the keys use (DynamoDB refuses others)
@@ -66,8 +67,9 @@ def test_two_new_indexes_go_one_update_at_a_time():
 
 def test_one_change_or_none_needs_no_step_and_a_new_table_is_created_whole():
     tpl = template.load_template()
-    assert indexes.index_steps(tpl, _live(["tenant-updated"], tpl)) == [tpl]
     assert indexes.index_steps(tpl, _live(QUEUE_INDEXES, tpl)) == [tpl]
+    assert indexes.index_steps(tpl, _live(ALL_INDEXES, tpl)) == [tpl]
+    assert [_gsi(s) for s in indexes.index_steps(tpl, _live(["tenant-updated"], tpl))] == [QUEUE_INDEXES, ALL_INDEXES]
     assert indexes.index_steps(tpl, {}) == [tpl]  # the table does not exist yet
 
 
@@ -75,25 +77,26 @@ def test_a_later_issues_third_index_and_removals_step_too():
     tpl = template.load_template()
     later = copy.deepcopy(tpl)
     props = later["Resources"]["KycTable"]["Properties"]
-    props["AttributeDefinitions"].append({"AttributeName": "tenant#id", "AttributeType": "S"})
+    props["AttributeDefinitions"].append({"AttributeName": "tenant#phone", "AttributeType": "S"})
     props["GlobalSecondaryIndexes"].append(
         {
-            "IndexName": "tenant-id",
-            "KeySchema": [{"AttributeName": "tenant#id", "KeyType": "HASH"}],
+            "IndexName": "tenant-phone",
+            "KeySchema": [{"AttributeName": "tenant#phone", "KeyType": "HASH"}],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
         }
     )
     steps = indexes.index_steps(later, _live([], tpl))
-    assert [_gsi(s) for s in steps] == [["tenant-updated"], QUEUE_INDEXES, [*QUEUE_INDEXES, "tenant-id"]]
+    assert [_gsi(s) for s in steps] == [["tenant-updated"], QUEUE_INDEXES, ALL_INDEXES, [*ALL_INDEXES, "tenant-phone"]]
     # back to none: one removal per update
     bare = copy.deepcopy(tpl)
     del bare["Resources"]["KycTable"]["Properties"]["GlobalSecondaryIndexes"]
-    steps = indexes.index_steps(bare, _live(QUEUE_INDEXES, tpl))
-    assert [_gsi(s) for s in steps] == [["tenant-updated"], []]
+    steps = indexes.index_steps(bare, _live(ALL_INDEXES, tpl))
+    assert [_gsi(s) for s in steps] == [QUEUE_INDEXES, ["tenant-updated"], []]
 
 
 def test_the_deployment_updates_the_stack_one_index_at_a_time(aws):
-    """A stack deployed before the review queue: the next deploy adds its two indexes in two updates."""
+    """A stack deployed before the review queue: the next deploy adds its two indexes and the duplicate
+    check's in three updates."""
     import warnings
 
     from kyc_service.infra import deploy
@@ -151,9 +154,9 @@ def test_the_deployment_updates_the_stack_one_index_at_a_time(aws):
                 return getattr(cfn, name)
 
         deploy.deploy_resources_stack("beta", cfn=CloudFormation(), ddb=ddb)
-    assert sent == [["tenant-updated"], QUEUE_INDEXES]
+    assert sent == [["tenant-updated"], QUEUE_INDEXES, ALL_INDEXES]
     live = ddb.describe_table(TableName="beta_kyc_service")["Table"]["GlobalSecondaryIndexes"]
-    assert sorted(i["IndexName"] for i in live) == sorted(QUEUE_INDEXES)
+    assert sorted(i["IndexName"] for i in live) == sorted(ALL_INDEXES)
 
 
 def test_backfill_gives_old_records_their_status_key(aws):
@@ -281,3 +284,37 @@ def moto_url_stack():
         yield embedded_client("cognito-idp", url), outputs
     finally:
         server.stop()
+
+
+def test_backfill_gives_old_records_their_id_number_key(aws):
+    """The duplicate check's index key, `tenant#id`, for records saved before it existed."""
+    from kyc_service.infra.backfill import backfill_id_number_keys
+
+    ddb = boto3.client("dynamodb")
+    template.create_tables(ddb, "local")
+    table = "local_kyc_service"
+    for email, number in (("a@x.com", "D1234-5678"), ("b@x.com", "d12345678")):
+        ddb.put_item(
+            TableName=table,
+            Item={
+                "tenant#email": {"S": f"acme#{email}"},
+                "id_type#id": {"S": f"Driving license#{number}"},
+                "tenant": {"S": "acme"},
+                "id_type": {"S": "Driving license"},
+                "id_value": {"S": number},
+                "validation_status": {"S": "verified"},
+                "last_updated_time": {"N": "1"},
+            },
+        )
+    assert backfill_id_number_keys(ddb, table) == 2
+    assert backfill_id_number_keys(ddb, table) == 0  # idempotent
+    found = ddb.query(
+        TableName=table,
+        IndexName="tenant-id-number",
+        KeyConditionExpression="#k = :k",
+        ExpressionAttributeNames={"#k": "tenant#id"},
+        ExpressionAttributeValues={":k": {"S": "acme#Driving license#d12345678"}},
+    )["Items"]
+    # both spellings of the number meet under one key; the index projects the status
+    assert sorted(i["tenant#email"]["S"] for i in found) == ["acme#a@x.com", "acme#b@x.com"]
+    assert {i["validation_status"]["S"] for i in found} == {"verified"}

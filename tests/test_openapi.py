@@ -170,7 +170,13 @@ def test_create_body_matches_validation():
     assert props["document_links"]["maxItems"] == MAX_LINKS
     link = component("DocumentLink")
     assert tuple(link["properties"]["kind"]["enum"]) == tuple(LINK_KINDS)
-    assert tuple(component("StoredDocumentLink")["properties"]["kind"]["enum"]) == tuple(LINK_KINDS)
+    stored = tuple(component("StoredDocumentLink")["properties"]["kind"]["enum"])
+    assert stored == (*LINK_KINDS, "liveness", "id_portrait")  # the liveness link; the service's portrait
+    from chalicelib.http.validation import SESSION_ID_RE
+
+    liveness = component("LivenessLink")
+    assert liveness["properties"]["session_id"]["pattern"] == SESSION_ID_RE.pattern.replace("\\Z", "$")
+    assert set(liveness["properties"]) == {"kind", "session_id"}
     assert set(link["properties"]) == {"kind", "key", "url", "filename"}
     for field in SERVICE_OWNED:
         assert f"`{field}`" in body["description"], field

@@ -98,6 +98,7 @@ def test_table_definitions_follow_the_brief():
     assert [(i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in kyc["GlobalSecondaryIndexes"]] == [
         ("tenant-updated", ["tenant", "last_updated_time"]),
         ("tenant-status-updated", ["tenant#status", "last_updated_time"]),
+        ("tenant-id-number", ["tenant#id"]),
     ]
 
 
@@ -291,6 +292,7 @@ def test_policy_is_least_privilege(stage):
         iam.POOL_TOKEN,
         f"/aws/lambda/kyc-service-{stage}-",
         f"{stage}-kyc-webhooks",
+        f"collection/{stage}-kyc-",  # the duplicate check's face collections, one per tenant
     )
     actions = set()
     for st in doc["Statement"]:
@@ -319,6 +321,11 @@ def test_policy_is_least_privilege(stage):
         "sqs:SendMessage",
         "cognito-idp:AdminGetUser",
         "rekognition:CompareFaces",
+        "rekognition:IndexFaces",
+        "rekognition:SearchFacesByImage",
+        "rekognition:DeleteFaces",
+        "rekognition:CreateFaceLivenessSession",
+        "rekognition:GetFaceLivenessSessionResults",
         "textract:AnalyzeID",
         "xray:PutTraceSegments",
         "logs:PutLogEvents",

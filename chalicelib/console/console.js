@@ -245,10 +245,21 @@ function images(record, name) {
   const shown = (record.document_links || []).filter((link) => link.view_url);
   if (!shown.length) return [el("p", {}, "No document image can be shown for this application.")];
   return shown.map((link) => {
-    const label = KINDS[link.kind] || link.kind;
-    return el("figure", {}, el("img", { src: link.view_url, alt: `${label} of ${name || record.email}`, loading: "lazy" }),
-      el("figcaption", {}, label));
+    const label = KINDS[link.kind] || link.kind, alt = `${label} of ${name || record.email}`;
+    const picture = link.kind === "id_portrait" && link.bounding_box && !link.sha256
+      ? croppedFace(link.view_url, link.bounding_box, alt) : el("img", { src: link.view_url, alt, loading: "lazy" });
+    return el("figure", {}, picture, el("figcaption", {}, label));
   });
+}
+
+function croppedFace(url, box, alt) { // the AWS path keeps the ID face as a box on the ID front
+  const canvas = el("canvas", { role: "img", "aria-label": alt }), img = new Image(), f = (v) => Math.min(Math.max(+v || 0, 0), 1);
+  img.onload = () => {
+    const W = img.naturalWidth, H = img.naturalHeight, sx = f(box.Left) * W, sy = f(box.Top) * H;
+    const sw = Math.max(1, Math.min(f(box.Width) * W, W - sx)), sh = Math.max(1, Math.min(f(box.Height) * H, H - sy));
+    [canvas.width, canvas.height] = [Math.round(sw), Math.round(sh)];
+    canvas.getContext("2d").drawImage(img, sx, sy, sw, sh, 0, 0, canvas.width, canvas.height);
+  }; img.src = url; return canvas;
 }
 
 function details(record) {
@@ -288,7 +299,8 @@ function checkText(name, c) {
         ? "the licence issuer's check did not confirm the licence." : "the licence issuer's check has not answered.";
     case "duplicate":
       return c.passed ? "no other customer of this tenant has the same face or ID number."
-        : `${c.matches || "some"} other customer(s) of this tenant have the same face or ID number.`;
+        : `${c.matches || "some"} other customer(s) of this tenant have the same face or ID number: ` + (c.records || [])
+          .map((r) => (r.found ? `${r.email} (same ${r.via === "face" ? "face" : "ID number"})` : "a customer erased or no longer verified")).join("; ");
     case "liveness":
       return c.passed ? `the selfie came from a live person (confidence ${pct(c.confidence)}).` : `the liveness check failed (confidence ${pct(c.confidence)}).`;
     default:

@@ -19,7 +19,8 @@ decision rests on the document alone and `checks` has no `face_match`.
 Every date rule is judged against `today`, a parameter: the verifier passes the real date.
 
 Reasons are plain sentences, one per problem, always in the same order: face, first name,
-last name, date of birth, document number, expiry, consistency. A reason that only asks
+last name, date of birth, document number, expiry, consistency. The selfie's quality gates
+(quality.py) follow the face's reasons; each failed gate asks for review with what to retake. A reason that only asks
 for a human ends with "(review)". Reasons never quote the values compared.
 """
 
@@ -33,7 +34,8 @@ from typing import Any
 from chalicelib.domain import dates
 from chalicelib.domain.details import CLEAR_CONFIDENCE, details_check
 from chalicelib.domain.problems import NEEDS_REVIEW, REJECTED, Problems
-from chalicelib.providers.port import FaceComparison, IdReading
+from chalicelib.domain.quality import quality_check
+from chalicelib.providers.port import FaceComparison, IdReading, Portrait
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Decision:
     status: str  # "verified" | "rejected" | "needs_review"
     reasons: list[str] = field(default_factory=list)
     checks: dict[str, Any] = field(default_factory=dict)
+    portrait: Portrait | None = None  # the face on the ID the selfie was compared with (kept for audit)
 
 
 def date_convention_for(id_type: str | None) -> str:
@@ -127,6 +130,10 @@ def decide(
     checks: dict[str, Any] = {}
     if face is not None:
         checks["face_match"] = _face_check(face, verify_threshold, review_threshold, problems)
+        if face.quality is not None and face.source_face_count == 1:
+            checks["quality"], retake = quality_check(face.quality)  # the selfie's gates (quality.py)
+            for reason in retake:
+                problems.review(reason)
     checks["details_match"] = details_check(submitted, reading, convention, today, clear_confidence, problems)
     return Decision(status=problems.status(), reasons=problems.reasons(), checks=checks)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LINK_KINDS = ("id_front", "id_back", "selfie")  # the documents a submission links
+LIVENESS_KIND = "liveness"  # a Face Liveness session in place of the selfie: {"kind", "session_id"}
 ALLOWED_CONTENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}  # what a linked document may be
 
 

@@ -187,6 +187,14 @@ class TenantRules:
         return bool(self.values["require_license_check"])
 
     @property
+    def require_liveness(self) -> bool:
+        return bool(self.values["require_liveness"])
+
+    @property
+    def duplicate_check(self) -> bool:
+        return bool(self.values["duplicate_check"])
+
+    @property
     def max_attempts(self) -> int | None:
         value = self.values["max_attempts"]
         return int(value) if value is not None else None

@@ -25,8 +25,9 @@ from chalicelib.config import settings
 from chalicelib.domain.decision import Decision, Rules, date_convention_for, decide, decide_unusable
 from chalicelib.domain.problems import REJECTED
 from chalicelib.domain.tenant_rules import attempts_check
+from chalicelib.handlers import signals
 from chalicelib.handlers.batch import process_batch, raw_record
-from chalicelib.handlers.streams import as_model, images
+from chalicelib.handlers.streams import as_model, decision_changed, images
 from chalicelib.logs import logger, ref
 from chalicelib.providers.port import (
     FaceComparison,
@@ -100,7 +101,7 @@ def evaluate_submission(
             reading = reading_from_analyze_id(id_f.result())
         except UnusableInput as exc:
             return decide_unusable(exc.reason, exc.review)
-    return decide(
+    decision = decide(
         details,
         face,
         reading,
@@ -110,14 +111,24 @@ def evaluate_submission(
         date_convention=date_convention_for(details.get("id_type")),
         clear_confidence=rules.clear_confidence,
     )
+    decision.portrait = face.portrait if face is not None else None
+    return decision
 
 
 def evaluate(
-    record: KycRecordBase, provider: VerificationProvider, bucket: str, today: dt.date, rules: Rules
+    record: KycRecordBase,
+    provider: VerificationProvider,
+    bucket: str,
+    today: dt.date,
+    rules: Rules,
+    selfie: dict[str, Any] | None = None,
 ) -> Decision:
     """A record's decision: its ID front (and back) and selfie through `evaluate_submission`, read
-    from the evidence pinned at save (never from the uploads, which their owner can overwrite)."""
+    from the evidence pinned at save (never from the uploads, which their owner can overwrite).
+    `selfie`: a liveness session's reference image in place of the selfie link."""
     links = {kind: _first(record, kind) for kind in ("id_front", "id_back", "selfie")}
+    if selfie is not None:
+        links["selfie"] = selfie
     selfie, front, back = links["selfie"], links["id_front"], links["id_back"]
     if not selfie or not front:
         return decide_unusable(MISSING_DOCUMENTS, review=True)
@@ -136,7 +147,13 @@ def evaluate(
     return decision
 
 
-def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = "system", final: bool = True) -> bool:
+def write_decision(
+    record: KycRecordBase,
+    decision: Decision,
+    decided_by: str = "system",
+    final: bool = True,
+    portrait: dict[str, Any] | None = None,
+) -> bool:
     """Write the decision if the record is still the submission that was verified.
 
     final=False (a licence check the decision waits for): checks and reasons are written
@@ -152,6 +169,9 @@ def write_decision(record: KycRecordBase, decision: Decision, decided_by: str = 
         ]
     else:
         actions = set_status(kyc, record.tenant, "pending")
+    if portrait is not None:  # the ID portrait (service-owned link) replaces an earlier one
+        links = [plain(x) for x in record.document_links or [] if plain(x).get("kind") != "id_portrait"]
+        actions.append(kyc.document_links.set([*links, portrait]))
     try:
         record.update(
             actions=actions
@@ -195,27 +215,64 @@ ProviderFactory = Callable[[], VerificationProvider]
 def verify_one(raw: dict[str, Any], provider_factory: ProviderFactory | None = None) -> None:
     if raw.get("eventName") == "REMOVE":
         return
-    _old, new = images(raw)
+    old_image, new = images(raw)
     record = as_model(tables().kyc, new)
+    if record is not None and decision_changed(as_model(tables().kyc, old_image), record):
+        follow_decision(record, provider_factory)  # the face index follows decisions
+        return
     if record is None or record.verify is not True or not still_current(record):
         return
     rules = tenant_rules(record.tenant)  # the tenant's settings over the stage's (storage/tenants.py)
-    decision = evaluate(
-        record, (provider_factory or services.provider)(), settings().bucket, today=utc_today(), rules=rules.rules
+    provider = (provider_factory or services.provider)()
+    live = (  # a tenant that requires liveness (handlers/signals.py)
+        signals.liveness_gate(record, provider, settings().integrations.liveness_min_confidence)
+        if rules.require_liveness
+        else None
     )
+    if live is not None and live.reject:  # no face match without a live selfie
+        decision = decide_unusable(live.reject, review=False)
+    else:
+        selfie = live.selfie if live is not None else None
+        decision = evaluate(record, provider, settings().bucket, utc_today(), rules.rules, selfie=selfie)
+    if live is not None:
+        live.apply(decision)
     decision.checks = {**decision.checks, "rules": rules.as_check()}  # every decision records its rules
+    portrait = signals.portrait_link(record, decision)
+    if rules.duplicate_check:
+        signals.apply_duplicate_check(decision, record, provider, rules.rules.review_threshold)
     from chalicelib.handlers import licence
 
     if licence.applies(record, rules.require_license_check):  # the licence check follows (handlers/licence.py)
         decision, final = licence.hold(decision, rules.require_license_check)
         licence.enqueue(record)  # before the write: a lost message cannot strand a waiting record
-        write_decision(record, decision, final=final)
+        write_decision(record, decision, final=final, portrait=portrait)
         return
     counted = count_attempt(record, decision, rules.max_attempts)
-    if not write_decision(record, decision) and counted:
+    if not write_decision(record, decision, portrait=portrait) and counted:
         from chalicelib.storage.attempts import uncount_rejection
 
         uncount_rejection(record.tenant, record.email, record.submission_id)
+
+
+def follow_decision(record: KycRecordBase, provider_factory: ProviderFactory | None = None) -> None:
+    """A decision's own stream record (automatic or an admin's): where the tenant runs the duplicate
+    check, a verified record's face is indexed and any other decision removes it (handlers/signals.py).
+    Never for a customer erased since (a late stream record brings no face back); a tenant that
+    stopped the duplicate check has the record's face removed at its next decision."""
+    from chalicelib.storage import faces
+    from chalicelib.storage.tombstones import erased_after
+
+    if not tenant_rules(record.tenant).duplicate_check:
+        entry = faces.get(record.tenant, record.email, record.sk)
+        if entry is not None:
+            faces.remove(record.tenant, entry)
+        return
+    if erased_after(record.tenant, record.email, record.created_time):
+        return
+    if signals.follow_decision(record, (provider_factory or services.provider)()) == "indexed" and erased_after(
+        record.tenant, record.email, record.created_time
+    ):  # an erasure started while the face was indexed: its faces step may have run already
+        faces.erase_faces(record.tenant, record.email)
 
 
 def count_attempt(record: KycRecordBase, decision: Decision, max_attempts: int | None) -> bool:

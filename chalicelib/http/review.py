@@ -41,12 +41,23 @@ _LIMIT_RE = re.compile(r"^[0-9]{1,4}\Z")
 
 def public_record(record: KycRecordBase, caller: Caller) -> dict[str, Any]:
     """The record as the contract returns it; for an admin of its tenant each link also has
-    `view_url`, a presigned GET (at most 300 s) of exactly the bytes that were verified."""
+    `view_url`, a presigned GET (at most 300 s) of exactly the bytes that were verified, and the
+    duplicate check names the matched records (`checks.duplicate.records`); a customer sees only
+    `passed` and `matches` of it."""
     from chalicelib.storage.documents import view_url
     from chalicelib.storage.records import to_public
 
     data = to_public(record)
-    if caller.admin and caller.tenant == record.tenant:
+    admin = caller.admin and caller.tenant == record.tenant
+    duplicate = data["checks"].get("duplicate")
+    if isinstance(duplicate, dict):  # a customer never sees whom they matched; an admin does
+        from chalicelib.storage.duplicates import public_duplicate, resolve_matches
+
+        shown = public_duplicate(duplicate)
+        if admin:
+            shown["records"] = resolve_matches(record, duplicate)
+        data["checks"]["duplicate"] = shown
+    if admin:
         s3, bucket = aws.client("s3"), settings().bucket
         for link in data["document_links"]:
             url = view_url(s3, bucket, record.tenant, link)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from chalicelib.config import ID_TYPES, Settings
-from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, LINK_KINDS, ManualDecision, Submission
+from chalicelib.domain.submission import ALLOWED_CONTENT_TYPES, LINK_KINDS, LIVENESS_KIND, ManualDecision, Submission
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 from chalicelib.keys import bundle_email, tenant_key_prefixes, uploads_prefix
 
@@ -177,7 +177,7 @@ def require_own_uploads(submission: Submission, tenant: str) -> None:
     """A user may link only documents uploaded for their own e-mail (admins: anything in the tenant)."""
     prefix = uploads_prefix(tenant, submission.email)
     for i, link in enumerate(submission.document_links):
-        if not str(link["key"]).startswith(prefix):
+        if link.get("key") is not None and not str(link["key"]).startswith(prefix):
             field = f"document_links[{i}]"
             raise InvalidInput(
                 f"{field} was not uploaded for this e-mail (use the documents route)",
@@ -246,11 +246,14 @@ def _links(value: Any, tenant: str, settings: Settings) -> list[dict[str, str | 
         raise InvalidInput(
             f"at most {MAX_LINKS} document links are allowed", [{"field": "document_links", "problem": "too_many"}]
         )
-    links = []
+    links: list[dict[str, str | None]] = []
     for i, link in enumerate(value):
         field = f"document_links[{i}]"
         if not isinstance(link, dict):
             raise InvalidInput(f"{field} must be an object", [{"field": field, "problem": "type"}])
+        if link.get("kind") == LIVENESS_KIND:  # a liveness session in place of the selfie
+            links.append(_liveness_link(link, field, links))
+            continue
         unknown = sorted(set(link) - {"kind", "key", "url", "filename"})
         if unknown:
             raise InvalidInput(
@@ -276,6 +279,26 @@ def _links(value: Any, tenant: str, settings: Settings) -> list[dict[str, str | 
         filename = _string(link, "filename", 255, required=False)
         links.append({"kind": kind, "key": key, "filename": filename})
     return links
+
+
+SESSION_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+def _liveness_link(link: dict[str, Any], field: str, links: list[dict[str, str | None]]) -> dict[str, str | None]:
+    """`{"kind": "liveness", "session_id": "<uuid>"}` (from the liveness route), at most one."""
+    if sorted(link) != ["kind", "session_id"]:
+        raise InvalidInput(
+            f"{field}: a liveness link has kind and session_id only", [{"field": field, "problem": "unknown"}]
+        )
+    session = link["session_id"]
+    if not isinstance(session, str) or not SESSION_ID_RE.match(session):
+        raise InvalidInput(
+            f"{field}.session_id must be a session id from the liveness route",
+            [{"field": f"{field}.session_id", "problem": "invalid"}],
+        )
+    if any(other["kind"] == LIVENESS_KIND for other in links):
+        raise InvalidInput("at most one liveness link is allowed", [{"field": field, "problem": "duplicate"}])
+    return {"kind": LIVENESS_KIND, "session_id": session}
 
 
 def parse_submission(

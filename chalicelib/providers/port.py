@@ -10,6 +10,7 @@ services as S3 object references; the self-hosted adapter reads the bytes itself
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +32,61 @@ class FaceComparison:
     similarity: float | None
     source_face_count: int
     target_face_count: int
+    quality: FaceQuality | None = None  # the selfie's one face, measured (the quality gates)
+    portrait: Portrait | None = None  # the face on the ID that the selfie was compared with
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    """What a provider measured of the selfie's one face; `domain/quality.py` judges it.
+
+    source: "aws" (DetectFaces attributes) or "selfhosted" (dlib's 5-point landmarks). None where
+    the provider does not measure it. Angles in degrees; size: the face box's height as a fraction
+    of the image's; confidence 0-100; sharpness: AWS's Quality.Sharpness (0-100) or the variance
+    of the Laplacian of the face crop (self-hosted, grey levels)."""
+
+    source: str
+    size: float | None = None
+    confidence: float | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    sharpness: float | None = None
+    brightness: float | None = None
+    sunglasses: bool | None = None
+
+
+@dataclass(frozen=True)
+class Portrait:
+    """The face found on the ID front: its bounding box (fractions of the image, as Rekognition
+    gives them) and, from a provider that decodes images, the crop's JPEG bytes."""
+
+    box: dict[str, float]
+    crop: bytes | None = None
+
+
+@dataclass(frozen=True)
+class FaceHit:
+    """A stored face that resembles the probe: whose it is (`external_id`, the owner reference the
+    face was indexed under) and how closely (0-100, on the 1:1 scale)."""
+
+    external_id: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class IndexedFace:
+    """A face stored for the duplicate search: Rekognition's face ids in `collection`, or (the
+    self-hosted provider) the embedding, base64 of 128 little-endian float32."""
+
+    face_ids: tuple[str, ...] = ()
+    collection: str | None = None
+    embedding: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    external_id: str
+    embedding: str
 
 
 class ProviderError(Exception):
@@ -51,6 +107,10 @@ class UnusableInput(ProviderError):
         super().__init__(reason)
         self.reason = reason
         self.review = review  # True: needs_review rather than rejected
+
+
+class LivenessUnavailable(ProviderError):
+    """The provider has no liveness engine (the self-hosted one): never a silent pass."""
 
 
 class ProviderUnavailable(ProviderError):
@@ -161,3 +221,41 @@ def reading_from_analyze_id(response: dict[str, Any]) -> IdReading:
         claim=claim,
         documents=len(documents),
     )
+
+
+class FaceIndex(Protocol):
+    """The duplicate search (optional on a provider: `face_index(provider)`). Tenant-scoped: every
+    call names the tenant, and neither adapter can reach another tenant's faces."""
+
+    def index_face(self, tenant: str, image: ImageRef, external_id: str) -> IndexedFace | None:
+        """Store the image's one face under `external_id`; None when it holds no usable face."""
+
+    def search_faces(
+        self, tenant: str, image: ImageRef, threshold: float, stored: Callable[[], Iterable[StoredFace]]
+    ) -> list[FaceHit]:
+        """The tenant's stored faces at least `threshold` (0-100) similar to the image's face.
+        `stored` yields the tenant's stored embeddings (the self-hosted search; AWS searches its
+        collection)."""
+
+
+class LivenessProvider(Protocol):
+    """Face Liveness (optional on a provider: `liveness_of(provider)`; the self-hosted one has none)."""
+
+    def create_liveness_session(self, output_prefix: str) -> str:
+        """A new session whose reference image is written under `output_prefix` of the stage bucket."""
+
+    def liveness_result(self, session_id: str) -> dict[str, Any]:
+        """GetFaceLivenessSessionResults' answer (SessionId, Status, Confidence, ReferenceImage)."""
+
+
+def face_index(provider: object) -> FaceIndex | None:
+    """The provider's duplicate search, if it has one."""
+    if callable(getattr(provider, "index_face", None)) and callable(getattr(provider, "search_faces", None)):
+        return provider  # type: ignore[return-value]
+    return None
+
+
+def liveness_of(provider: object) -> LivenessProvider | None:
+    if callable(getattr(provider, "create_liveness_session", None)):
+        return provider  # type: ignore[return-value]
+    return None

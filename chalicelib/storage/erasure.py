@@ -10,7 +10,9 @@ holds about one customer of one tenant, gone, with the audit trail kept as PII-f
 4. the tombstone marked complete. A later erasure of the same customer finds nothing (None: the
    API answers 404) unless a new customer with that e-mail came since.
 
-Adding a step (issue 16: face data): write a function
+The face data of the duplicate search (storage/faces.py: the registry's entries, Rekognition
+collection faces, stored embeddings) is the "faces" step; ID portrait crops are biometric evidence,
+deleted with the documents. Adding a step: write a function
 `(tenant, email) -> {"name": count}` that deletes what it finds and returns what it deleted, and
 insert `Step("name", function, remains)` into STEPS where the comment says. A step that needs the
 customer's records (their links, app_uuid or face ids) must come before "records".
@@ -272,6 +274,18 @@ def erase_idempotency_responses(tenant: str, email: str) -> dict[str, int]:
     return {"idempotency_responses": erase_idempotency(tenant, email)}
 
 
+def erase_face_data(tenant: str, email: str) -> Counts:
+    from chalicelib.storage.faces import erase_faces
+
+    return erase_faces(tenant, email)
+
+
+def faces_remain(tenant: str, email: str) -> bool:
+    from chalicelib.storage.faces import faces_remain as remain
+
+    return remain(tenant, email)
+
+
 def erase_rejection_counts(tenant: str, email: str) -> dict[str, int]:
     from chalicelib.storage.attempts import erase_attempts
 
@@ -281,7 +295,7 @@ def erase_rejection_counts(tenant: str, email: str) -> dict[str, int]:
 STEPS: tuple[Step, ...] = (
     Step("documents", erase_documents, documents_remain),  # reads the records' links: before "records"
     Step("bundles", erase_bundles),  # reads the records' app_uuid: before "records"
-    # issue 16 (face data kept for matching) goes here if it reads face ids off the records
+    Step("faces", erase_face_data, faces_remain),  # the duplicate search's faces (collection, embeddings)
     Step("records", erase_records, records_remain),
     Step("identity", erase_identity, identity_remains),
     Step("audit", reduce_audit, audit_remains),

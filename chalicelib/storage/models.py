@@ -43,10 +43,13 @@ def plain(value: Any) -> dict[str, Any]:
 
 class DocumentLink(MapAttribute[str, Any]):
     kind = UnicodeAttribute()
-    key = UnicodeAttribute()  # what the caller linked (an upload, or a bundle's copy)
+    key = UnicodeAttribute(null=True)  # what the caller linked (an upload, or a bundle's copy); None: liveness
+    session_id = UnicodeAttribute(null=True)  # a liveness link: the Face Liveness session
     filename = UnicodeAttribute(null=True)
     evidence_key = UnicodeAttribute(null=True)  # the bytes pinned at save (storage/evidence.py)
     sha256 = UnicodeAttribute(null=True)
+    # an id_portrait link (service-owned): where the face is on the ID front, fractions of the image
+    bounding_box: MapAttribute[str, Any] = MapAttribute(null=True)
 
 
 class KycRecordBase(Model):
@@ -75,6 +78,9 @@ class KycRecordBase(Model):
     # `tenant#status`, kept with validation_status by every write (set_status): the key of the
     # review queue's status index (storage/queue.py); `tenant` keys the other one
     tenant_status = UnicodeAttribute(null=True, attr_name="tenant#status")
+    # `tenant#id`: the tenant, ID type and normalised number (storage/duplicates.py), set by every
+    # save: the key of the ID-number index (the duplicate check)
+    id_number_key = UnicodeAttribute(null=True, attr_name="tenant#id")
     verify = BooleanAttribute(default=True)
     email_verified = BooleanAttribute(null=True)
     phone_verified = BooleanAttribute(null=True)

@@ -18,6 +18,7 @@ from chalicelib.domain.submission import ManualDecision, Submission
 from chalicelib.errors import Conflict, DecisionFinal, NotFound
 from chalicelib.keys import record_pk, record_sk, status_key
 from chalicelib.logs import logger, ref
+from chalicelib.storage.duplicates import record_id_key
 from chalicelib.storage.evidence import EvidencePinner, Pinned
 from chalicelib.storage.models import KycRecordBase, Tables, condition_failed, plain, set_status
 
@@ -171,7 +172,9 @@ class RecordStore:
         record = self.get(tenant, email, id_type, id_value)
         if record is not None and record.decision_final:
             raise DecisionFinal(FINAL_MESSAGE)
-        pinned = self.pin_documents(tenant, email, submission.document_links, record)
+        documents = [link for link in submission.document_links if link.get("key") is not None]
+        sessions = [dict(link) for link in submission.document_links if link.get("key") is None]  # liveness
+        pinned = self.pin_documents(tenant, email, documents, record)
         digest = content_hash(submission, [p.sha256 for p in pinned])
         if record is not None and record.content_hash == digest:
             return record, False, False
@@ -187,15 +190,16 @@ class RecordStore:
         for name, value in d.items():
             setattr(record, name, value)
         record.document_links = (
-            [p.link(link.get("filename")) for p, link in zip(pinned, submission.document_links, strict=True)]
+            [p.link(link.get("filename")) for p, link in zip(pinned, documents, strict=True)]
             if pinned
-            else [dict(link) for link in submission.document_links]
-        )
+            else [dict(link) for link in documents]
+        ) + sessions
         record.redrive_count = None
         record.source, record.app_uuid = source, app_uuid
         record.email_verified, record.phone_verified = email_verified, phone_verified
         record.validation_status, record.verify = "pending", True
         record.tenant_status = status_key(tenant, "pending")
+        record.id_number_key = record_id_key(tenant, id_type, id_value)
         record.checks, record.reasons = {}, []
         record.decided_by = record.decided_time = record.decision_id = record.decision_final = None
         record.submission_id = uuid.uuid4().hex

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.once import once
 from chalicelib.providers.port import FaceComparison
@@ -53,6 +53,8 @@ class FaceSet:
 
     embeddings: list  # numpy arrays, 128-d
     areas: list
+    qualities: list = field(default_factory=list)  # FaceQuality per face (face_quality.py)
+    portraits: list = field(default_factory=list)  # Portrait per face (the crop, for the ID's face)
 
     @property
     def count(self) -> int:
@@ -83,10 +85,12 @@ class FaceEngine:
         """The process-wide engine: the models are loaded once."""
         return _shared_engine()
 
-    def faces(self, image_bytes: bytes) -> FaceSet:
-        """Detect every face in the image and embed each one."""
+    def faces(self, image_bytes: bytes, portraits: bool = False) -> FaceSet:
+        """Detect every face in the image and embed and measure each one (with `portraits`, crop
+        each one too: the ID's face kept for audit)."""
         import numpy as np
 
+        from .face_quality import measure, portrait
         from .images import load_rgb
 
         img = np.asarray(load_rgb(image_bytes, MAX_SIDE))
@@ -98,27 +102,48 @@ class FaceEngine:
             for rect in rects:
                 shape = self._shape(img, rect)
                 emb = np.asarray(self._net.compute_face_descriptor(img, shape, 0))
-                found.append((rect.area(), emb))
+                points = [(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)]
+                found.append((rect.area(), emb, rect, points))
         found.sort(key=lambda item: -item[0])
-        return FaceSet([e for _, e in found], [a for a, _ in found])
+        return FaceSet(
+            [e for _, e, _, _ in found],
+            [a for a, _, _, _ in found],
+            [measure(img, r, p) for _, _, r, p in found],
+            [portrait(img, r) for _, _, r, _ in found] if portraits else [],
+        )
 
     @staticmethod
     def best_distance(source: FaceSet, target: FaceSet) -> float | None:
         """Distance of the source's largest face to its nearest target face."""
+        nearest = FaceEngine.nearest(source, target)
+        return None if nearest is None else nearest[1]
+
+    @staticmethod
+    def nearest(source: FaceSet, target: FaceSet) -> tuple[int, float] | None:
+        """(index, distance) of the target face nearest to the source's largest face."""
         import numpy as np
 
         if not source.count or not target.count:
             return None
         probe = source.embeddings[0]
-        return float(min(np.linalg.norm(probe - t) for t in target.embeddings))
+        distances = [float(np.linalg.norm(probe - t)) for t in target.embeddings]
+        index = min(range(len(distances)), key=distances.__getitem__)
+        return index, distances[index]
 
     def compare(self, source_bytes: bytes, target_bytes: bytes) -> FaceComparison:
-        """Compare the selfie (source) with the ID portrait (target)."""
+        """Compare the selfie (source) with the ID portrait (target): the similarity, the selfie's
+        quality measurements and the ID face it was compared with (cropped)."""
         source = self.faces(source_bytes)
-        target = self.faces(target_bytes)
-        distance = self.best_distance(source, target)
-        similarity = None if distance is None else similarity_from_distance(distance)
-        return FaceComparison(similarity, source.count, target.count)
+        target = self.faces(target_bytes, portraits=True)
+        nearest = self.nearest(source, target)
+        similarity = None if nearest is None else similarity_from_distance(nearest[1])
+        return FaceComparison(
+            similarity,
+            source.count,
+            target.count,
+            quality=source.qualities[0] if source.count == 1 else None,
+            portrait=target.portraits[nearest[0]] if nearest is not None else None,
+        )
 
 
 @once
@@ -129,3 +154,37 @@ def _shared_engine() -> FaceEngine:
 def compare(source_bytes: bytes, target_bytes: bytes) -> FaceComparison:
     """Module-level shortcut over the shared engine."""
     return FaceEngine.shared().compare(source_bytes, target_bytes)
+
+
+def encode_embedding(embedding) -> str:
+    """A 128-d embedding as base64 of little-endian float32 (what the face registry stores)."""
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(embedding, dtype="<f4").tobytes()).decode("ascii")
+
+
+def decode_embedding(text: str):
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float64)
+
+
+def search(probe, stored, threshold: float) -> list:
+    """FaceHit per stored face at least `threshold` similar to `probe` (the 1:1 calibration)."""
+    import numpy as np
+
+    from chalicelib.providers.port import FaceHit
+
+    hits = []
+    for face in stored:
+        vector = decode_embedding(face.embedding)
+        if vector.shape != (128,):
+            continue
+        similarity = similarity_from_distance(float(np.linalg.norm(probe - vector)))
+        if similarity >= threshold:
+            hits.append(FaceHit(face.external_id, similarity))
+    return sorted(hits, key=lambda h: -h.similarity)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chalicelib.stage import ROOT, stage_environment
 from kyc_service.infra import chalice_patches
-from kyc_service.infra.backfill import backfill_status_keys
+from kyc_service.infra.backfill import backfill_id_number_keys, backfill_status_keys
 from kyc_service.infra.hardening import harden_mappings, put_gateway_responses
 from kyc_service.infra.iam import render_policy_file
 from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
@@ -169,4 +169,11 @@ def deploy(
                 )
     # records saved before the review queue's status index existed get its key (once)
     backfilled = backfill_status_keys(session.client("dynamodb"), outputs["KycTableName"])
-    return {"outputs": outputs, "hardened": hardened, "status_keys_backfilled": backfilled}
+    # and records saved before the duplicate check's ID-number index get its key (once)
+    id_keys = backfill_id_number_keys(session.client("dynamodb"), outputs["KycTableName"])
+    return {
+        "outputs": outputs,
+        "hardened": hardened,
+        "status_keys_backfilled": backfilled,
+        "id_keys_backfilled": id_keys,
+    }

@@ -165,8 +165,27 @@ def iam_policy(
             {
                 "Sid": "VerificationEngines",
                 "Effect": "Allow",
-                "Action": ["rekognition:CompareFaces", "rekognition:DetectFaces", "textract:AnalyzeID"],
+                # Face Liveness (the liveness route, the verifier): its actions take no resource
+                "Action": [
+                    "rekognition:CompareFaces",
+                    "rekognition:DetectFaces",
+                    "textract:AnalyzeID",
+                    "rekognition:CreateFaceLivenessSession",
+                    "rekognition:GetFaceLivenessSessionResults",
+                ],
                 "Resource": "*",
+            },
+            {
+                # the duplicate check: the stage's face collections only, one per tenant (keys.face_collection)
+                "Sid": "FaceCollections",
+                "Effect": "Allow",
+                "Action": [
+                    "rekognition:CreateCollection",
+                    "rekognition:IndexFaces",
+                    "rekognition:SearchFacesByImage",
+                    "rekognition:DeleteFaces",
+                ],
+                "Resource": [f"arn:aws:rekognition:{region}:{account}:collection/{stage}-kyc-*"],
             },
             {
                 "Sid": "Logs",

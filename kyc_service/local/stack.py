@@ -78,12 +78,14 @@ class LocalStack:
 
         self.outputs = create_local_resources(self.aws_url, self.stage, region=localenv.REGION)
         if self.state_dir:
-            from kyc_service.infra.backfill import backfill_status_keys
+            from kyc_service.infra.backfill import backfill_id_number_keys, backfill_status_keys
             from kyc_service.local.state import restore
 
             restore(self.state_dir, self.aws_url)
             # a state saved before the review queue's status index: its records get the index key
-            backfill_status_keys(localenv.embedded_client("dynamodb", self.aws_url), resource_names(self.stage).table)
+            ddb, table = localenv.embedded_client("dynamodb", self.aws_url), resource_names(self.stage).table
+            backfill_status_keys(ddb, table)
+            backfill_id_number_keys(ddb, table)  # and the duplicate check's ID-number index key
         if self.provider == "none":
             self.provider_problem = "disabled with --provider none"
         else:
