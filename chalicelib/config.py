@@ -76,6 +76,8 @@ class Settings:
     license_validator_token_parameter: str | None  # SSM SecureString name of the validator's token
     license_check_required: bool
     production: bool
+    tenant_quota: int  # authenticated requests per tenant and window; 0: no quota (the local stack)
+    tenant_quota_window: int  # s
     stream_arn: str  # the KYC table's stream (deployments set it; a placeholder otherwise)
     integrations: IntegrationSettings  # tenant integrations (issue 15): tenant rules, webhooks, idempotency
 
@@ -125,6 +127,8 @@ def _parse() -> Settings:
         license_validator_token_parameter=_env("KYC_LICENSE_VALIDATOR_TOKEN_PARAMETER"),
         license_check_required=_bool("KYC_LICENSE_CHECK_REQUIRED", False),
         production=_bool("KYC_PRODUCTION", stage == "prod"),
+        tenant_quota=max(_int("KYC_TENANT_QUOTA", 0), 0),
+        tenant_quota_window=max(_int("KYC_TENANT_QUOTA_WINDOW_S", 60), 1),
         stream_arn=_env("KYC_STREAM_ARN") or names.placeholder_stream_arn(),
         integrations=_parse_integrations(
             names.webhook_queue, names.webhook_dlq, names.webhook_key_alias, _bool("KYC_PRODUCTION", stage == "prod")

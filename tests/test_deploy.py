@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from chalicelib.stage import ROOT, stage_environment
-from kyc_service.infra import deploy, hardening, packaging, sam, template
+from kyc_service.infra import deploy, hardening, packaging, roles, sam, secure, template
 
 STAGES = ("dev", "beta", "prod")
 EXPECTED_SIZES = {  # handler -> (memory MB, timeout s), from the brief
@@ -467,9 +467,127 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
         text = json.dumps(doc)
         assert "${" not in text
         assert "arn:aws:dynamodb:us-east-1:123456789012:table/dev_kyc_service" in text
+        # its own role, derived from its code (roles.py): no SNS, no S3 writes, no KMS
+        assert doc == roles.function_policy(
+            "dev", "verify_records", outputs["DocumentBucketName"], "us-east-1", "123456789012", pool
+        )
+        assert not {"sns:Publish", "s3:PutObject", "kms:Decrypt"} & {a for st in doc["Statement"] for a in st["Action"]}
+        logs = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/kyc-service-dev-")
+        kept = {g["logGroupName"]: g.get("retentionInDays") for g in logs["logGroups"]}
+        days = int(stage_environment("dev")["KYC_LOG_RETENTION_DAYS"])
+        assert kept["/aws/lambda/kyc-service-dev-verify_records"] == days
+        assert result["log_groups"]["/aws/lambda/kyc-service-dev-jwt_auth"] == days
         assert (proj / ".chalice" / "deployed" / "dev.json").exists()
     finally:
         import requests
 
         requests.post(f"http://127.0.0.1:{port}/moto-api/reset", timeout=10)  # shared backends
         server.stop()
+
+
+# -- issue 17: a deployed stage secure by default -----------------------------------------------
+
+
+def _roles(template: dict) -> dict[str, dict]:
+    """Chalice function name -> its role's one policy document."""
+    out = {}
+    for logical, props in ((k, r["Properties"]) for k, r in template["Resources"].items()):
+        if template["Resources"][logical]["Type"] == "AWS::Serverless::Function":
+            role = template["Resources"][props["Role"]["Fn::GetAtt"][0]]["Properties"]
+            (policy,) = role["Policies"]
+            out[secure.chalice_function(props)] = policy["PolicyDocument"]
+    return out
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_role_is_derived_from_its_functions_calls(packaged, stage):
+    template, _ = packaged[stage]
+    found = _roles(template)
+    assert set(found) == set(roles.functions())
+    for function, doc in found.items():
+        expected = sam._sub_placeholders(
+            roles.function_policy(stage, function), template["Outputs"]["UserPoolId"]["Value"]
+        )
+        for st in expected["Statement"]:
+            if st["Sid"] == "Logs":  # its own log group, made by the stack
+                st["Resource"] = [{"Fn::GetAtt": [f"{_logical(template, function)}LogGroup", "Arn"]}]
+        assert doc == expected, function
+    actions = {a for st in found["jwt_auth"]["Statement"] for a in st["Action"]}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _logical(template: dict, function: str) -> str:
+    return next(
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function" and secure.chalice_function(r["Properties"]) == function
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_log_groups_keep_logs_for_the_stage_retention(packaged, stage):
+    template, _ = packaged[stage]
+    res = template["Resources"]
+    days = int(stage_environment(stage)["KYC_LOG_RETENTION_DAYS"])
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == days
+    for function in roles.functions():
+        logical = _logical(template, function)
+        group = res[f"{logical}LogGroup"]["Properties"]
+        assert group["LogGroupName"] == f"/aws/lambda/kyc-service-{stage}-{function}"
+        assert res[logical]["Properties"]["FunctionName"] == f"kyc-service-{stage}-{function}"
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    groups = [r for r in res.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert all("RetentionInDays" in g["Properties"] for g in groups)
+    for doc in _roles(template).values():  # the stack makes the groups: no function creates one
+        assert not [a for st in doc["Statement"] for a in st["Action"] if a == "logs:CreateLogGroup"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_stage_is_throttled_and_traced(packaged, stage):
+    template, _ = packaged[stage]
+    env = stage_environment(stage)
+    api = template["Resources"]["RestAPI"]["Properties"]
+    assert api["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+        }
+    ]
+    assert template["Parameters"]["ApiRateLimit"]["Default"] == int(env["KYC_API_RATE_LIMIT"])
+    assert template["Parameters"]["ApiBurstLimit"]["Default"] == int(env["KYC_API_BURST_LIMIT"])
+    assert api["TracingEnabled"] is True
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_token_audience_is_the_stage_app_clients(packaged, stage):
+    template, _ = packaged[stage]
+    for props in _functions(template).values():
+        assert props["Environment"]["Variables"]["KYC_TOKEN_AUDIENCE"] == {
+            "Fn::If": [
+                "CreateUserPool",
+                {"Fn::Join": [",", [{"Ref": "UserPoolClient"}, {"Ref": "ConsoleClient"}]]},
+                {"Ref": "TokenAudience"},
+            ]
+        }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_browser_uploads_are_presigned_posts_from_configured_origins(packaged, stage):
+    template, _ = packaged[stage]
+    cors = template["Resources"]["DocumentBucket"]["Properties"]["CorsConfiguration"]
+    assert cors["Fn::If"][0] == "HasCorsOrigins"  # no origin configured: no CORS rule at all
+    (rule,) = cors["Fn::If"][1]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == {"Ref": "UploadCorsOrigins"}
+    assert template["Parameters"]["UploadCorsOrigins"]["Default"] == ""  # never "*" by default
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_user_pool_names_are_case_insensitive_with_mfa_option(packaged, stage):
+    template, _ = packaged[stage]
+    pool = template["Resources"]["UserPool"]["Properties"]
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert pool["MfaConfiguration"] == {"Ref": "AdminMfa"}
+    assert template["Parameters"]["AdminMfa"]["Default"] == "OPTIONAL"

@@ -118,7 +118,11 @@ def test_bucket_definition_is_private_encrypted_tls_only():
 
     prefixes = {rule.get("Prefix") for rule in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule}
     assert prefixes == {ZIPPED, UNZIPPED, UPLOADS} | {f"{EVIDENCE}{c}/" for c in set(EVIDENCE_CLASSES.values())}
-    assert "PUT" in props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
+    assert "CorsConfiguration" not in props  # no browser origin configured: no CORS rule, never "*"
+    origins = template.resolver("beta", UploadCorsOrigins="https://app.example.com,https://admin.example.com")
+    (rule,) = origins.properties("DocumentBucket")["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]  # the documents route answers presigned POST forms
+    assert rule["AllowedOrigins"] == ["https://app.example.com", "https://admin.example.com"]
     r.attrs[("DocumentBucket", "Arn")] = "arn:aws:s3:::beta-kyc-documents"
     r.refs["DocumentBucket"] = "beta-kyc-documents"
     statement = r.properties("DocumentBucketPolicy")["PolicyDocument"]["Statement"][0]
@@ -138,7 +142,8 @@ def test_retention_periods_come_from_the_stage_config(stage):
     documents 5 years (AML) and biometric data at most 3 years (BIPA)."""
     env = stage_environment(stage)
     params = template.stage_parameters(env)
-    assert set(params) == set(template.STAGE_PARAMETERS)
+    # (no browser origin until one is configured: deployed stages leave KYC_UPLOAD_CORS_ORIGINS empty)
+    assert set(params) == set(template.STAGE_PARAMETERS) - {"UploadCorsOrigins"}
     rules = {
         rule["Prefix"]: int(rule["ExpirationInDays"])
         for rule in template.resolver(stage, **params).properties("DocumentBucket")["LifecycleConfiguration"]["Rules"]
@@ -208,7 +213,8 @@ def test_local_bucket_settings(local, moto_url):
         ("evidence/biometric/", int(env["KYC_BIOMETRIC_RETENTION_DAYS"])),
     }
     cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
-    assert cors[0]["AllowedMethods"] == ["PUT"]
+    assert cors[0]["AllowedMethods"] == ["POST"]
+    assert cors[0]["AllowedOrigins"] == [stage_environment("local")["KYC_UPLOAD_CORS_ORIGINS"]]
 
 
 def test_local_queues_topic_and_pool(local, moto_url):
@@ -225,6 +231,8 @@ def test_local_queues_topic_and_pool(local, moto_url):
     pool = idp.describe_user_pool(UserPoolId=local["UserPoolId"])["UserPool"]
     assert "custom:tenant" in [a["Name"] for a in pool["SchemaAttributes"]]
     assert pool["UsernameAttributes"] == ["email"]
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}  # Kate@ and kate@ are one user
+    assert pool["MfaConfiguration"] == "OPTIONAL"
     assert idp.get_group(GroupName="kyc-admin", UserPoolId=local["UserPoolId"])["Group"]
     client = idp.describe_user_pool_client(UserPoolId=local["UserPoolId"], ClientId=local["UserPoolClientId"])[
         "UserPoolClient"

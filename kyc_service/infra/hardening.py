@@ -5,6 +5,7 @@ REST API gets the contract's error bodies for the responses API Gateway itself m
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from chalicelib.stage import APP_NAME, function_name, resource_names, stage_environment
@@ -95,3 +96,34 @@ def put_gateway_responses(
             kw["statusCode"] = d["statusCode"]
         apigw.put_gateway_response(**kw)
     apigw.create_deployment(restApiId=rest_api_id, stageName=stage_name, description="kyc-service gateway responses")
+
+
+def throttle_stage(rest_api_id: str, env: dict[str, str], stage_name: str = "api", apigw_client=None) -> list[dict]:
+    """The SAM template's stage throttling (every method) and tracing, on the `chalice deploy` path."""
+    from kyc_service.infra.secure import DEFAULTS
+
+    rate = env.get("KYC_API_RATE_LIMIT") or DEFAULTS["KYC_API_RATE_LIMIT"]
+    burst = env.get("KYC_API_BURST_LIMIT") or DEFAULTS["KYC_API_BURST_LIMIT"]
+    ops = [
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+        {"op": "replace", "path": "/tracingEnabled", "value": "true"},
+    ]
+    apigw_client.update_stage(restApiId=rest_api_id, stageName=stage_name, patchOperations=ops)
+    return ops
+
+
+def keep_logs(stage: str, functions: list[str], logs_client, env: dict[str, str] | None = None) -> dict[str, int]:
+    """Each function's log group, with the stage's retention period (KYC_LOG_RETENTION_DAYS)."""
+    from kyc_service.infra.secure import DEFAULTS
+
+    env = env if env is not None else stage_environment(stage)
+    days = int(env.get("KYC_LOG_RETENTION_DAYS") or DEFAULTS["KYC_LOG_RETENTION_DAYS"])
+    done = {}
+    for function in functions:
+        group = f"/aws/lambda/{resource_names(stage).function_prefix}{function}"
+        with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+            logs_client.create_log_group(logGroupName=group)
+        logs_client.put_retention_policy(logGroupName=group, retentionInDays=days)
+        done[group] = days
+    return done

@@ -22,6 +22,7 @@ STAGE_PARAMETERS = {
     "UploadExpirationDays": "KYC_UPLOAD_EXPIRATION_DAYS",
     "DocumentRetentionDays": "KYC_DOCUMENT_RETENTION_DAYS",
     "BiometricRetentionDays": "KYC_BIOMETRIC_RETENTION_DAYS",
+    "UploadCorsOrigins": "KYC_UPLOAD_CORS_ORIGINS",  # browser origins of presigned POST uploads
 }
 
 
@@ -122,7 +123,8 @@ class Resolver:
                 return sep.join(str(x) for x in self.resolve(items))
             if key == "Condition":
                 return self.conditions[arg]
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not None}  # AWS::NoValue drops the property
 
     def properties(self, logical_id: str) -> dict:
         return self.resolve(self.template["Resources"][logical_id].get("Properties", {}))
