@@ -126,18 +126,24 @@ def test_bucket_queue_and_pool_resources(packaged, stage):
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
-        "SSEAlgorithm"
-    ]
+    with_key, without = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]["Fn::If"][1:]
+    assert with_key[0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Ref": "KmsKeyArn"},
+    }
+    assert without[0]["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
     deny = res["DocumentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
     queue = res["LicenseQueue"]["Properties"]
-    assert queue["VisibilityTimeout"] == 300 and queue["SqsManagedSseEnabled"] is True
+    assert queue["VisibilityTimeout"] == 300
+    assert queue["SqsManagedSseEnabled"] == {"Fn::If": ["UseCmk", {"Ref": "AWS::NoValue"}, True]}
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["LicenseDlq", "Arn"]},
         "maxReceiveCount": 5,
     }
-    assert res["NotificationsTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    assert res["NotificationsTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::If": ["UseCmk", {"Ref": "KmsKeyArn"}, "alias/aws/sns"]
+    }
     assert res["KycTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert {"KycTableStreamArn", "UserPoolId", "TokenIssuer", "LicenseQueueUrl"} <= set(template["Outputs"])
 
@@ -147,7 +153,7 @@ def _statements(template: dict):
         if res["Type"] == "AWS::IAM::Role":
             for pol in res["Properties"].get("Policies", []):
                 for st in pol["PolicyDocument"]["Statement"]:
-                    yield logical, st
+                    yield logical, st["Fn::If"][1] if "Fn::If" in st else st  # (the key's, when given)
         if res["Type"] == "AWS::Serverless::Function":
             assert "Policies" not in res["Properties"]  # no SAM policy templates
 
@@ -508,6 +514,26 @@ def test_each_role_is_derived_from_its_functions_calls(packaged, stage):
         expected = sam._sub_placeholders(
             roles.function_policy(stage, function), template["Outputs"]["UserPoolId"]["Value"]
         )
+        # the customer-managed key's statement, only when the stack is given one (KmsKeyArn)
+        conditional = [st for st in doc["Statement"] if "Fn::If" in st]
+        doc = {**doc, "Statement": [st for st in doc["Statement"] if "Fn::If" not in st]}
+        if function == "jwt_auth":
+            assert conditional == []
+        else:
+            assert conditional == [
+                {
+                    "Fn::If": [
+                        "UseCmk",
+                        {
+                            "Sid": "CustomerManagedKey",
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": [{"Fn::Sub": "${KmsKeyArn}"}],
+                        },
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                }
+            ]
         for st in expected["Statement"]:
             if st["Sid"] == "Logs":  # its own log group, made by the stack
                 st["Resource"] = [{"Fn::GetAtt": [f"{_logical(template, function)}LogGroup", "Arn"]}]
@@ -538,8 +564,8 @@ def test_log_groups_keep_logs_for_the_stage_retention(packaged, stage):
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     groups = [r for r in res.values() if r["Type"] == "AWS::Logs::LogGroup"]
     assert all("RetentionInDays" in g["Properties"] for g in groups)
-    for doc in _roles(template).values():  # the stack makes the groups: no function creates one
-        assert not [a for st in doc["Statement"] for a in st["Action"] if a == "logs:CreateLogGroup"]
+    for _, st in _statements(template):  # the stack makes the groups: no function creates one
+        assert "logs:CreateLogGroup" not in st["Action"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -591,3 +617,17 @@ def test_user_pool_names_are_case_insensitive_with_mfa_option(packaged, stage):
     assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
     assert pool["MfaConfiguration"] == {"Ref": "AdminMfa"}
     assert template["Parameters"]["AdminMfa"]["Default"] == "OPTIONAL"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_bundle_intakes_are_kept_in_a_dead_letter_queue(packaged, stage):
+    """S3 invokes intake_bundle asynchronously: after Lambda's retries an event is kept, not dropped."""
+    template, _ = packaged[stage]
+    fns = _functions(template)
+    assert fns["intake_bundle"]["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["BundleFailureQueue", "Arn"]},
+    }
+    assert [n for n, p in fns.items() if "DeadLetterQueue" in p] == ["intake_bundle"]
+    (sends,) = [st for st in _roles(template)["intake_bundle"]["Statement"] if st.get("Sid") == "BundleFailureQueue"]
+    assert sends["Action"] == ["sqs:SendMessage"]

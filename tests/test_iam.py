@@ -64,7 +64,8 @@ def test_the_authorizer_gets_nothing_but_its_logs_and_tracing():
         ("check_license", {"ssm:GetParameter", "sqs:ReceiveMessage"}, {"sns:Publish", "s3:GetObject", "kms:Decrypt"}),
         ("license_check_failed", {"sqs:ReceiveMessage"}, {"ssm:GetParameter", "sqs:SendMessage"}),
         ("deliver_webhooks", {"kms:Decrypt", "sqs:SendMessage"}, {"kms:Encrypt", "dynamodb:PutItem", "sns:Publish"}),
-        ("intake_bundle", {"s3:GetObject", "s3:PutObject"}, {"sns:Publish", "sqs:SendMessage", "kms:Decrypt"}),
+        # (its one queue: the dead-letter queue Lambda sends failed S3 events to)
+        ("intake_bundle", {"s3:GetObject", "s3:PutObject", "sqs:SendMessage"}, {"sns:Publish", "kms:Decrypt"}),
     ],
 )
 def test_each_function_gets_what_its_code_calls_and_no_more(function, has, lacks):

@@ -14,7 +14,13 @@ from pathlib import Path
 from chalicelib.stage import ROOT, stage_environment
 from kyc_service.infra import chalice_patches, roles
 from kyc_service.infra.backfill import backfill_status_keys
-from kyc_service.infra.hardening import harden_mappings, keep_logs, put_gateway_responses, throttle_stage
+from kyc_service.infra.hardening import (
+    dead_letter_bundles,
+    harden_mappings,
+    keep_logs,
+    put_gateway_responses,
+    throttle_stage,
+)
 from kyc_service.infra.iam import render_policy_file
 from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
@@ -135,7 +141,13 @@ def deploy(
     )
     for function in roles.functions():
         doc = roles.function_policy(
-            stage, function, outputs["DocumentBucketName"], region, account, outputs["UserPoolId"]
+            stage,
+            function,
+            outputs["DocumentBucketName"],
+            region,
+            account,
+            outputs["UserPoolId"],
+            kms_key=outputs.get("KmsKeyArn") or None,
         )
         (policies / f"{function}.json").write_text(json.dumps(doc, indent=2))
     overrides = {
@@ -164,6 +176,8 @@ def deploy(
         stage, lambda_client=session.client("lambda"), failure_queue_arn=outputs["StreamFailureQueueArn"]
     )
     logs = keep_logs(stage, roles.functions(), session.client("logs"))
+    if outputs.get("BundleFailureQueueArn"):
+        dead_letter_bundles(stage, outputs["BundleFailureQueueArn"], session.client("lambda"))
     state = json.loads((deployed / f"{stage}.json").read_text())
     for res in state.get("resources", []):
         if res.get("resource_type") == "rest_api":

@@ -127,3 +127,13 @@ def keep_logs(stage: str, functions: list[str], logs_client, env: dict[str, str]
         logs_client.put_retention_policy(logGroupName=group, retentionInDays=days)
         done[group] = days
     return done
+
+
+def dead_letter_bundles(stage: str, queue_arn: str, lambda_client) -> str | None:
+    """The SAM template's dead-letter queue of the asynchronously invoked bundle intake."""
+    name = f"{resource_names(stage).function_prefix}intake_bundle"
+    try:
+        lambda_client.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": queue_arn})
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return None
+    return name

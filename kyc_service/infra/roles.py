@@ -25,6 +25,7 @@ QUEUE_SETTINGS = {
     "webhook_queue_name": "WebhookQueue",
     "webhook_dlq_name": "WebhookDlq",
 }
+BUNDLE_FAILURES = "BundleFailureQueue"  # the S3-invoked intake's dead-letter queue
 EVENT_QUEUES = {"LICENSE_QUEUE": "LicenseQueue", "LICENSE_DLQ": "LicenseDlq", "WEBHOOK_QUEUE": "WebhookQueue"}
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
 SQS_POLL = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
@@ -37,7 +38,7 @@ def _names(stage: str, region: str, account: str, bucket: str | None) -> dict[st
     r = resolver(stage, region=region, account=account, DocumentBucketName=bucket or "")
     r.lenient = True
     wanted = ("KycTable", "IdentityTable", "EventsTable", "DocumentBucket", "NotificationsTopic")
-    p = {lid: r.properties(lid) for lid in (*wanted, *set(QUEUE_SETTINGS.values()))}
+    p = {lid: r.properties(lid) for lid in (*wanted, *set(QUEUE_SETTINGS.values()), BUNDLE_FAILURES)}
     sqs = f"arn:aws:sqs:{region}:{account}"
     return {
         "tables": [
@@ -46,7 +47,7 @@ def _names(stage: str, region: str, account: str, bucket: str | None) -> dict[st
         ],
         "bucket": p["DocumentBucket"]["BucketName"],
         "topic": f"arn:aws:sns:{region}:{account}:{p['NotificationsTopic']['TopicName']}",
-        "queues": {lid: f"{sqs}:{p[lid]['QueueName']}" for lid in set(QUEUE_SETTINGS.values())},
+        "queues": {lid: f"{sqs}:{p[lid]['QueueName']}" for lid in {*QUEUE_SETTINGS.values(), BUNDLE_FAILURES}},
         "key_alias": r.resolve(r.template["Resources"]["WebhookSecretsKeyAlias"]["Properties"]["AliasName"]),
     }
 
@@ -63,8 +64,10 @@ def function_policy(
     account: str = ACCOUNT_TOKEN,
     user_pool_id: str = POOL_TOKEN,
     function_name: str | None = None,
+    kms_key: str | None = None,
 ) -> dict[str, Any]:
-    """The execution policy of one Chalice function (`api_handler`, `jwt_auth`, `verify_records`, ...)."""
+    """The execution policy of one Chalice function (`api_handler`, `jwt_auth`, `verify_records`, ...).
+    `kms_key`: the stage's customer-managed key (KmsKeyArn), which encrypts the data it touches."""
     env = stage_environment(stage)
     n = _names(stage, region, account, bucket or env.get("KYC_BUCKET"))
     found = calls.function_reach()[function]
@@ -98,6 +101,8 @@ def function_policy(
         queues.setdefault(EVENT_QUEUES[str(source[1])], set()).update(SQS_POLL)
     if source and source[0] == "stream":
         queues.setdefault("StreamFailureQueue", set()).update(STREAM_FAILURES)
+    if source and source[0] == "s3":  # Lambda sends a failed asynchronous event there with this role
+        queues.setdefault(BUNDLE_FAILURES, set()).add("sqs:SendMessage")
     for lid in sorted(queues):
         allow(lid, queues[lid], [n["queues"][lid]])
     allow(
@@ -118,6 +123,10 @@ def function_policy(
     unscoped = set(by_service) - {"dynamodb", "s3", "sns", "sqs", "kms", "cognito-idp", "ssm", *NO_RESOURCE_LEVEL}
     if unscoped:
         raise ValueError(f"{function} calls {sorted(unscoped)}: say on which resources (kyc_service/infra/roles.py)")
+    # data encrypted with the customer-managed key: reading needs Decrypt, writing GenerateDataKey
+    touches_data = any(a.split(":")[0] in ("dynamodb", "s3", "sns", "sqs") for s in st for a in s["Action"])
+    if kms_key and touches_data:
+        allow("CustomerManagedKey", {"kms:Decrypt", "kms:GenerateDataKey"}, [kms_key])
     name = function_name or f"{resource_names(stage).function_prefix}{function}"
     group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}"
     allow("Logs", {"logs:CreateLogStream", "logs:PutLogEvents"}, [f"{group}:*"])

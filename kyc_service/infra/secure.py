@@ -102,14 +102,20 @@ def secure(sam: dict[str, Any], stage: str, env: dict[str, str], sub: Any) -> No
                 "Properties": {
                     "LogGroupName": f"/aws/lambda/{function_name}",
                     "RetentionInDays": {"Ref": "LogRetentionDays"},
+                    # the customer-managed key, when given (its key policy lets CloudWatch Logs use it)
+                    "KmsKeyId": {"Fn::If": ["UseCmk", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
                 },
             }
             props["Environment"]["Variables"]["KYC_TOKEN_AUDIENCE"] = copy.deepcopy(audience)
+            if any(e.get("Type") == "S3" for e in props.get("Events", {}).values()):  # invoked asynchronously
+                props["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["BundleFailureQueue", "Arn"]}}
             role = props["Role"]["Fn::GetAtt"][0]
-            policy = function_policy(stage, name, bucket=env.get("KYC_BUCKET"))
-            for statement in policy["Statement"]:
+            policy = function_policy(stage, name, bucket=env.get("KYC_BUCKET"), kms_key="${KmsKeyArn}")
+            for i, statement in enumerate(policy["Statement"]):
                 if statement["Sid"] == "Logs":
                     statement["Resource"] = [{"Fn::GetAtt": [group, "Arn"]}]
+                if statement["Sid"] == "CustomerManagedKey":  # only when the stack is given a key
+                    policy["Statement"][i] = {"Fn::If": ["UseCmk", statement, {"Ref": "AWS::NoValue"}]}
             resources[role]["Properties"]["Policies"] = [
                 {"PolicyName": f"{name}-policy", "PolicyDocument": sub(policy)}
             ]
@@ -123,3 +129,32 @@ def secure(sam: dict[str, Any], stage: str, env: dict[str, str], sub: Any) -> No
                 }
             ]
             res["Properties"]["TracingEnabled"] = True
+            add_access_logs(sam, logical)
+
+
+# API access log lines: who (the token's `sub`, pseudonymous), what route (its template: the path
+# itself holds e-mails), when, the answer. No header, body or e-mail (docs/privacy.md).
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","time":"$context.requestTime","ip":"$context.identity.sourceIp",'
+    '"caller":"$context.authorizer.principalId","tenant":"$context.authorizer.tenant",'
+    '"method":"$context.httpMethod","route":"$context.resourcePath","status":"$context.status",'
+    '"error":"$context.error.responseType","latencyMs":"$context.responseLatency"}'
+)
+
+
+def add_access_logs(sam: dict[str, Any], api: str) -> None:
+    """API Gateway access logs into a log group of the stack. API Gateway writes them with the
+    account's API Gateway CloudWatch Logs role, set once per account and region (docs/deploy.md)."""
+    sam["Resources"]["ApiAccessLogGroup"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+            "KmsKeyId": {"Fn::If": ["UseCmk", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
+        },
+    }
+    sam["Resources"][api]["Properties"]["AccessLogSetting"] = {
+        "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+        "Format": ACCESS_LOG_FORMAT,
+    }

@@ -23,6 +23,7 @@ STAGE_PARAMETERS = {
     "DocumentRetentionDays": "KYC_DOCUMENT_RETENTION_DAYS",
     "BiometricRetentionDays": "KYC_BIOMETRIC_RETENTION_DAYS",
     "UploadCorsOrigins": "KYC_UPLOAD_CORS_ORIGINS",  # browser origins of presigned POST uploads
+    "KmsKeyArn": "KYC_KMS_KEY_ARN",  # the optional customer-managed key of the stage's data
 }
 
 
@@ -80,6 +81,8 @@ class Resolver:
     def lookup(self, name: str) -> Any:
         if name in self.params:
             return self.params[name]
+        if self.lenient and name not in self.refs and name in self.template.get("Resources", {}):
+            return {"Ref": name}  # left for CloudFormation
         return self.refs[name]
 
     def resolve(self, value: Any) -> Any:
