@@ -56,7 +56,14 @@ def test_the_authorizer_gets_nothing_but_its_logs_and_tracing():
         ),
         (
             "verify_records",
-            {"rekognition:CompareFaces", "textract:AnalyzeID", "sqs:SendMessage", "dynamodb:GetRecords"},
+            # (Rekognition and Textract read the images from S3 with the caller's permissions)
+            {
+                "rekognition:CompareFaces",
+                "textract:AnalyzeID",
+                "s3:GetObject",
+                "sqs:SendMessage",
+                "dynamodb:GetRecords",
+            },
             {"s3:PutObject", "s3:DeleteObject", "dynamodb:DeleteItem", "sns:Publish", "kms:Encrypt"},
         ),
         ("notify_decisions", {"sns:Publish", "dynamodb:GetRecords"}, {"s3:GetObject", "rekognition:CompareFaces"}),

@@ -18,7 +18,9 @@ type analysis: over-approximate, never under). The AWS calls found in what is re
   they sign (the signer's role must allow it);
 * PynamoDB model operations (`.get`, `.query`, `.save`, `.update`, `.delete`, `TransactWrite`'s
   `condition_check`) in modules that use PynamoDB models;
-* Powertools' DynamoDB idempotency layer (get, put, update, delete of its items).
+* Powertools' DynamoDB idempotency layer (get, put, update, delete of its items);
+* s3:GetObject wherever Rekognition or Textract is called: they read the S3 images they are
+  given with the caller's permissions.
 
 Event sources need their own permissions (Lambda's pollers run with the function's role): a
 stream handler reads the stream and sends failures to the failure queue, an SQS handler receives
@@ -81,6 +83,8 @@ PYNAMODB_OPS = {
     "exists": "DescribeTable",
     "describe_table": "DescribeTable",
 }
+# Rekognition and Textract read the S3Object images they are given with the caller's permissions
+READS_S3_FOR_CALLER = ("rekognition:", "textract:")
 POWERTOOLS_IDEMPOTENCY = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 DUNDERS = ("__init__", "__post_init__", "__enter__", "__exit__", "__call__", "__iter__", "__next__")
 
@@ -286,6 +290,8 @@ def reach(entries: list[tuple[str, str]]) -> Reach:
                         if f"{q}.{name}" in mods[m].defs and (m, f"{q}.{name}") not in r.defs:
                             r.defs.add((m, f"{q}.{name}"))
                             todo.append((m, f"{q}.{name}"))
+    if any(a.startswith(READS_S3_FOR_CALLER) for a in r.actions):
+        r.actions.add("s3:GetObject")
     return r
 
 
