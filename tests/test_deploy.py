@@ -689,3 +689,29 @@ def test_justifications_are_not_blanket():
     for check, patterns in justified.items():
         assert patterns, check
         assert not [p for p in patterns if p in ("*", "*.*") or p.startswith("*")], (check, patterns)
+
+
+def test_chalice_deploy_path_throttles_the_stage(aws):
+    apigw = boto3.client("apigateway")
+    api = apigw.create_rest_api(name="kyc-service")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api, stageName="api")
+    hardening.throttle_stage(api, stage_environment("prod"), apigw_client=apigw)
+    stage = apigw.get_stage(restApiId=api, stageName="api")
+    every = stage["methodSettings"]["*/*"]
+    env = stage_environment("prod")
+    assert every["throttlingRateLimit"] == float(env["KYC_API_RATE_LIMIT"])
+    assert every["throttlingBurstLimit"] == int(env["KYC_API_BURST_LIMIT"])
+    assert stage["tracingEnabled"] is True
+
+
+def test_chalice_deploy_path_gives_the_bundle_intake_its_dead_letter_queue(aws):
+    """(moto 5.2.5 accepts DeadLetterConfig but does not report it back: the call is what is checked)"""
+    iam, lam = boto3.client("iam"), boto3.client("lambda")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    _function(lam, role, "kyc-service-dev-intake_bundle")
+    arn = "arn:aws:sqs:us-east-1:123456789012:dev-kyc-bundle-failures"
+    assert hardening.dead_letter_bundles("dev", arn, lam) == "kyc-service-dev-intake_bundle"
+    assert hardening.dead_letter_bundles("beta", arn, lam) is None  # no such function: nothing to do
