@@ -691,7 +691,7 @@ def test_justifications_are_not_blanket():
         assert not [p for p in patterns if p in ("*", "*.*") or p.startswith("*")], (check, patterns)
 
 
-def test_chalice_deploy_path_throttles_the_stage(aws):
+def test_chalice_deploy_path_throttles_and_logs_the_stage(aws):
     apigw = boto3.client("apigateway")
     api = apigw.create_rest_api(name="kyc-service")["id"]
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
@@ -699,7 +699,12 @@ def test_chalice_deploy_path_throttles_the_stage(aws):
     apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
     apigw.create_deployment(restApiId=api, stageName="api")
     hardening.throttle_stage(api, stage_environment("prod"), apigw_client=apigw)
+    arn = hardening.access_logs("prod", api, boto3.client("logs"), apigw)
     stage = apigw.get_stage(restApiId=api, stageName="api")
+    assert stage["accessLogSettings"] == {"destinationArn": arn, "format": secure.ACCESS_LOG_FORMAT}
+    assert arn.endswith(":log-group:/aws/apigateway/kyc-service-prod-access")
+    (group,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/apigateway/")["logGroups"]
+    assert group["retentionInDays"] == int(stage_environment("prod")["KYC_LOG_RETENTION_DAYS"])
     every = stage["methodSettings"]["*/*"]
     env = stage_environment("prod")
     assert every["throttlingRateLimit"] == float(env["KYC_API_RATE_LIMIT"])

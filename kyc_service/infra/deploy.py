@@ -15,6 +15,7 @@ from chalicelib.stage import ROOT, stage_environment
 from kyc_service.infra import chalice_patches, roles
 from kyc_service.infra.backfill import backfill_status_keys
 from kyc_service.infra.hardening import (
+    access_logs,
     dead_letter_bundles,
     harden_mappings,
     keep_logs,
@@ -183,6 +184,7 @@ def deploy(
         if res.get("resource_type") == "rest_api":
             put_gateway_responses(res["rest_api_id"], apigw_client=session.client("apigateway"))
             throttle_stage(res["rest_api_id"], stage_environment(stage), apigw_client=session.client("apigateway"))
+            access_logs(stage, res["rest_api_id"], session.client("logs"), session.client("apigateway"))
             # the review console's sign-in comes back to the console's URL, known only now
             console = res.get("rest_api_url", "").rstrip("/") + "/console"
             if res.get("rest_api_url") and "ConsoleClientId" in outputs and outputs.get("ConsoleUrl") != console:

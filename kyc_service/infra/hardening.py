@@ -137,3 +137,27 @@ def dead_letter_bundles(stage: str, queue_arn: str, lambda_client) -> str | None
     except lambda_client.exceptions.ResourceNotFoundException:
         return None
     return name
+
+
+def access_logs(stage: str, rest_api_id: str, logs_client, apigw_client, env: dict[str, str] | None = None) -> str:
+    """The SAM template's API access logs on the `chalice deploy` path: a log group with the stage's
+    retention, and the stage's access log settings (the same PII-free format)."""
+    from kyc_service.infra.secure import ACCESS_LOG_FORMAT, DEFAULTS
+
+    env = env if env is not None else stage_environment(stage)
+    group = f"/aws/apigateway/{resource_names(stage).function_prefix}access"
+    with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+        logs_client.create_log_group(logGroupName=group)
+    days = int(env.get("KYC_LOG_RETENTION_DAYS") or DEFAULTS["KYC_LOG_RETENTION_DAYS"])
+    logs_client.put_retention_policy(logGroupName=group, retentionInDays=days)
+    found = logs_client.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    arn = next(g["arn"] for g in found if g["logGroupName"] == group).removesuffix(":*")
+    apigw_client.update_stage(
+        restApiId=rest_api_id,
+        stageName="api",
+        patchOperations=[
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT},
+        ],
+    )
+    return arn
