@@ -222,8 +222,8 @@ def test_the_swap_of_issue_13_changes_no_verified_evidence_and_erasure_removes_i
     import hashlib
     from urllib.parse import quote
 
-    from kyc_service import samples
     from kyc_service.commands.demo import application
+    from kyc_service.testdata import samples
 
     tenant, email = "swap", "swap.victim@example.com"
     headers = {"Authorization": f"Bearer {_token(running, tenant, email)}"}
