@@ -7,9 +7,21 @@ STAGE ?= dev
 REQS := requirements.txt requirements-dev.txt requirements-engines.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast lint browser screenshots run bench package deploy clean
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: venv checkov-venv test test-fast lint browser screenshots run bench package deploy clean
 
 venv: $(STAMP)
+
+# checkov (the IaC scanner run over the packaged templates by tests/test_deploy.py) in its own
+# virtualenv: its pins clash with the project's. Built from the same package index as .venv.
+checkov-venv: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +31,7 @@ $(STAMP): $(REQS)
 
 # Lint (ruff), types (mypy on chalicelib), the import contracts (import-linter), then every test.
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-test: lint browser
+test: lint browser checkov-venv
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 # The review console's browser test drives Debian's Chromium and its driver: installed here when
@@ -58,4 +70,4 @@ deploy: $(STAMP)
 	$(PY) -m kyc_service deploy --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) dist
+	rm -rf $(VENV) $(CHECKOV_VENV) dist

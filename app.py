@@ -10,6 +10,7 @@ from chalicelib.stage import APP_NAME
 app = Chalice(app_name=APP_NAME)
 app.register_middleware(with_invocation_context, "all")
 app.register_middleware(api.contract_errors, "http")
+app.register_middleware(api.tenant_quota, "http")  # per-tenant quota: 429 beyond it (docs/deploy.md)
 
 # The stage's resources the event handlers are wired to (chalicelib/stage.py names them).
 # The KYC table's stream: deployments set KYC_STREAM_ARN (or the template wires it); the local

@@ -33,6 +33,10 @@ def _int(name: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (_env(name) or "").split(",") if v.strip())
+
+
 def _bool(name: str, default: bool) -> bool:
     value = _env(name)
     if value is None:
@@ -60,7 +64,7 @@ class Settings:
     token_issuer: str | None
     jwks_url: str | None
     jwks: str | None  # inline JWKS document (tests, offline setups); wins over jwks_url
-    token_audience: str | None
+    token_audience: tuple[str, ...]  # accepted `aud` values (the stage's app clients); required when deployed
     user_pool_id: str | None
     aws_endpoint: str | None  # set only by the local stack and tests
     max_body_bytes: int
@@ -68,15 +72,24 @@ class Settings:
     upload_url_ttl: int
     license_validator_url: str | None
     license_validator_timeout: float
-    license_validator_token: str | None
+    license_validator_token: str | None  # the local stack only: deployed stages use the parameter below
+    license_validator_token_parameter: str | None  # SSM SecureString name of the validator's token
     license_check_required: bool
     production: bool
+    tenant_quota: int  # authenticated requests per tenant and window; 0: no quota (the local stack)
+    tenant_quota_window: int  # s
     stream_arn: str  # the KYC table's stream (deployments set it; a placeholder otherwise)
     integrations: IntegrationSettings  # tenant integrations (issue 15): tenant rules, webhooks, idempotency
 
     @property
     def is_local(self) -> bool:
         return self.aws_endpoint is not None
+
+    @property
+    def deployed(self) -> bool:
+        """A stage on AWS (dev, beta, prod, ...): not the local stack, not a test of it.
+        Deployed stages get the secure defaults (token audience, https validator, ...)."""
+        return self.stage != "local" and not self.is_local
 
 
 def _parse() -> Settings:
@@ -102,7 +115,7 @@ def _parse() -> Settings:
         token_issuer=issuer,
         jwks_url=_env("KYC_JWKS_URL", f"{issuer}/.well-known/jwks.json" if issuer else None),
         jwks=_env("KYC_JWKS"),
-        token_audience=_env("KYC_TOKEN_AUDIENCE"),
+        token_audience=_list("KYC_TOKEN_AUDIENCE"),
         user_pool_id=_env("KYC_USER_POOL_ID"),
         aws_endpoint=_env("KYC_AWS_ENDPOINT"),
         max_body_bytes=_int("KYC_MAX_BODY_BYTES", 64 * 1024),
@@ -111,8 +124,11 @@ def _parse() -> Settings:
         license_validator_url=_env("KYC_LICENSE_VALIDATOR_URL"),
         license_validator_timeout=_float("KYC_LICENSE_VALIDATOR_TIMEOUT", 10.0),
         license_validator_token=_env("KYC_LICENSE_VALIDATOR_TOKEN"),
+        license_validator_token_parameter=_env("KYC_LICENSE_VALIDATOR_TOKEN_PARAMETER"),
         license_check_required=_bool("KYC_LICENSE_CHECK_REQUIRED", False),
         production=_bool("KYC_PRODUCTION", stage == "prod"),
+        tenant_quota=max(_int("KYC_TENANT_QUOTA", 0), 0),
+        tenant_quota_window=max(_int("KYC_TENANT_QUOTA_WINDOW_S", 60), 1),
         stream_arn=_env("KYC_STREAM_ARN") or names.placeholder_stream_arn(),
         integrations=_parse_integrations(
             names.webhook_queue, names.webhook_dlq, names.webhook_key_alias, _bool("KYC_PRODUCTION", stage == "prod")

@@ -29,6 +29,7 @@ NAME_VARIABLES = {
     "license_queue": "KYC_LICENSE_QUEUE_NAME",
     "license_dlq": "KYC_LICENSE_DLQ_NAME",
     "failure_queue": "KYC_FAILURE_QUEUE_NAME",
+    "bundle_failure_queue": "KYC_BUNDLE_FAILURE_QUEUE_NAME",
     "webhook_queue": "KYC_WEBHOOK_QUEUE_NAME",
     "webhook_dlq": "KYC_WEBHOOK_DLQ_NAME",
     "webhook_key_alias": "KYC_WEBHOOK_KEY_ALIAS",
@@ -48,6 +49,7 @@ class ResourceNames:
     license_queue: str
     license_dlq: str
     failure_queue: str  # stream handlers' on-failure destination
+    bundle_failure_queue: str  # the bundle intake's dead-letter queue (S3 invokes it asynchronously)
     webhook_queue: str  # every notification, for the tenants' webhooks (subscribed to the topic)
     webhook_dlq: str  # webhook deliveries given up on
     webhook_key_alias: str  # KMS alias of the key that encrypts webhook signing secrets
@@ -87,6 +89,7 @@ def resource_names(stage: str, environment: Mapping[str, str] | None = None) -> 
         "license_queue": f"{stage}-license-queue",
         "license_dlq": f"{stage}-license-dlq",
         "failure_queue": f"{stage}-kyc-stream-failures",
+        "bundle_failure_queue": f"{stage}-kyc-bundle-failures",
         "webhook_queue": f"{stage}-kyc-webhooks",
         "webhook_dlq": f"{stage}-kyc-webhooks-dlq",
         "webhook_key_alias": f"alias/{stage}-kyc-webhooks",

@@ -150,3 +150,16 @@ def test_email_claim_normalised_like_record_keys(configured, issuer):
 
     caller = verify_token(issuer.token(tenant="acme", email="user@xn--bcher-kva.de"), configured)
     assert caller.email == normalise_email("user@bücher.de")
+
+
+def test_deployed_stage_without_audience_trusts_no_token(configured, issuer, env):
+    """A pool's other app clients issue valid ID tokens too: a deployed stage must name its own."""
+    env.set(KYC_STAGE="dev")
+    env.unset("KYC_AWS_ENDPOINT")
+    with pytest.raises(Unauthorized):
+        verify_token(issuer.token(), settings())
+    env.set(KYC_TOKEN_AUDIENCE="app-client, client-1")  # the app and the console clients
+    assert verify_token(issuer.token(), settings()).tenant == "acme"
+    env.set(KYC_TOKEN_AUDIENCE="app-client,console-client")
+    with pytest.raises(Unauthorized):
+        verify_token(issuer.token(), settings())

@@ -104,8 +104,19 @@ def test_table_definitions_follow_the_brief():
 
 def test_bucket_definition_is_private_encrypted_tls_only():
     r = template.resolver("beta")
+    r.lenient = True  # (the access log bucket's name is CloudFormation's)
     props = r.properties("DocumentBucket")
     assert props["BucketName"] == "beta-kyc-documents"
+    assert props["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"},
+        "LogFilePrefix": "documents/",
+    }
+    assert r.active("AccessLogBucket") and r.active("AccessLogBucketPolicy")
+    logs = r.properties("AccessLogBucket")
+    assert logs["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    assert logs["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -119,7 +130,12 @@ def test_bucket_definition_is_private_encrypted_tls_only():
 
     prefixes = {rule.get("Prefix") for rule in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule}
     assert prefixes == {ZIPPED, UNZIPPED, UPLOADS} | {f"{EVIDENCE}{c}/" for c in set(EVIDENCE_CLASSES.values())}
-    assert "PUT" in props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
+    assert "CorsConfiguration" not in props  # no browser origin configured: no CORS rule, never "*"
+    origins = template.resolver("beta", UploadCorsOrigins="https://app.example.com,https://admin.example.com")
+    origins.lenient = True
+    (rule,) = origins.properties("DocumentBucket")["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]  # the documents route answers presigned POST forms
+    assert rule["AllowedOrigins"] == ["https://app.example.com", "https://admin.example.com"]
     r.attrs[("DocumentBucket", "Arn")] = "arn:aws:s3:::beta-kyc-documents"
     r.refs["DocumentBucket"] = "beta-kyc-documents"
     statement = r.properties("DocumentBucketPolicy")["PolicyDocument"]["Statement"][0]
@@ -127,10 +143,9 @@ def test_bucket_definition_is_private_encrypted_tls_only():
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert r.active("DocumentBucketPolicy")  # deployed stages enforce TLS
     # a deployed stage may name its bucket (bucket names are global)
-    assert (
-        template.resolver("prod", DocumentBucketName="acme-kyc-prod-docs").properties("DocumentBucket")["BucketName"]
-        == "acme-kyc-prod-docs"
-    )
+    named = template.resolver("prod", DocumentBucketName="acme-kyc-prod-docs")
+    named.lenient = True
+    assert named.properties("DocumentBucket")["BucketName"] == "acme-kyc-prod-docs"
 
 
 @pytest.mark.parametrize("stage", ("dev", "beta", "prod"))
@@ -139,10 +154,13 @@ def test_retention_periods_come_from_the_stage_config(stage):
     documents 5 years (AML) and biometric data at most 3 years (BIPA)."""
     env = stage_environment(stage)
     params = template.stage_parameters(env)
-    assert set(params) == set(template.STAGE_PARAMETERS)
+    # (no browser origin until one is configured, no customer-managed key unless given: both empty)
+    assert set(params) == set(template.STAGE_PARAMETERS) - {"UploadCorsOrigins", "KmsKeyArn"}
+    r = template.resolver(stage, **params)
+    r.lenient = True
     rules = {
         rule["Prefix"]: int(rule["ExpirationInDays"])
-        for rule in template.resolver(stage, **params).properties("DocumentBucket")["LifecycleConfiguration"]["Rules"]
+        for rule in r.properties("DocumentBucket")["LifecycleConfiguration"]["Rules"]
         if "ExpirationInDays" in rule
     }
     assert rules["uploads/"] == int(env["KYC_UPLOAD_EXPIRATION_DAYS"]) == 1
@@ -209,7 +227,8 @@ def test_local_bucket_settings(local, moto_url):
         ("evidence/biometric/", int(env["KYC_BIOMETRIC_RETENTION_DAYS"])),
     }
     cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
-    assert cors[0]["AllowedMethods"] == ["PUT"]
+    assert cors[0]["AllowedMethods"] == ["POST"]
+    assert cors[0]["AllowedOrigins"] == [stage_environment("local")["KYC_UPLOAD_CORS_ORIGINS"]]
 
 
 def test_local_queues_topic_and_pool(local, moto_url):
@@ -226,6 +245,8 @@ def test_local_queues_topic_and_pool(local, moto_url):
     pool = idp.describe_user_pool(UserPoolId=local["UserPoolId"])["UserPool"]
     assert "custom:tenant" in [a["Name"] for a in pool["SchemaAttributes"]]
     assert pool["UsernameAttributes"] == ["email"]
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}  # Kate@ and kate@ are one user
+    assert pool["MfaConfiguration"] == "OPTIONAL"
     assert idp.get_group(GroupName="kyc-admin", UserPoolId=local["UserPoolId"])["Group"]
     client = idp.describe_user_pool_client(UserPoolId=local["UserPoolId"], ClientId=local["UserPoolClientId"])[
         "UserPoolClient"
@@ -365,11 +386,60 @@ def test_template_names_follow_the_one_naming_rule(stage):
     ]
     assert r.properties("DocumentBucket")["BucketName"] == names.bucket
     assert r.properties("NotificationsTopic")["TopicName"] == names.topic
-    assert [r.properties(q)["QueueName"] for q in ("LicenseQueue", "LicenseDlq", "StreamFailureQueue")] == [
+    queues = ("LicenseQueue", "LicenseDlq", "StreamFailureQueue", "BundleFailureQueue")
+    assert [r.properties(q)["QueueName"] for q in queues] == [
         names.license_queue,
         names.license_dlq,
         names.failure_queue,
+        names.bundle_failure_queue,
     ]
     assert r.properties("UserPool")["UserPoolName"] == names.user_pool
     assert r.resolve(r.template["Resources"]["AdminGroup"]["Properties"]["GroupName"]) == ADMIN_GROUP
     assert template.stack_name(stage) == names.stack
+
+
+KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_customer_managed_key_encrypts_bucket_tables_topic_and_queues():
+    """Issue 17: an optional customer-managed KMS key; without it, the AWS-managed defaults."""
+    with_key = template.resolver("prod", KmsKeyArn=KEY)
+    with_key.lenient = True  # (the queues' redrive targets are left to CloudFormation)
+    sse = with_key.properties("DocumentBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY}
+    for table in ("KycTable", "IdentityTable", "EventsTable"):
+        assert with_key.properties(table)["SSESpecification"] == {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": KEY,
+        }
+    assert with_key.properties("NotificationsTopic")["KmsMasterKeyId"] == KEY
+    queues = ("LicenseQueue", "LicenseDlq", "StreamFailureQueue", "WebhookQueue", "WebhookDlq")
+    for queue in queues:
+        props = with_key.properties(queue)
+        assert props["KmsMasterKeyId"] == KEY and "SqsManagedSseEnabled" not in props
+
+    default = template.resolver("prod")
+    default.lenient = True
+    sse = default.properties("DocumentBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert default.properties("KycTable")["SSESpecification"] == {"SSEEnabled": True}
+    assert default.properties("NotificationsTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    for queue in queues:
+        props = default.properties(queue)
+        assert props["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in props
+
+
+def test_functions_may_use_the_customer_managed_key_when_given():
+    from kyc_service.infra import roles
+
+    for function in roles.functions():
+        doc = roles.function_policy("prod", function, kms_key=KEY)
+        keyed = [st for st in doc["Statement"] if st["Sid"] == "CustomerManagedKey"]
+        if function == "jwt_auth":  # touches no data
+            assert keyed == []
+        else:
+            assert keyed[0]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"] and keyed[0]["Resource"] == [KEY]
+        assert not [
+            st for st in roles.function_policy("prod", function)["Statement"] if "CustomerManagedKey" == st["Sid"]
+        ]

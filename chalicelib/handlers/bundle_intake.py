@@ -16,4 +16,4 @@ def handle_event(event: Any) -> dict[str, Any]:
     key = event.key
     if not key.endswith(".zip"):
         return {"status": "ignored"}
-    return Intake(client("s3"), store(), settings(), event.bucket).run(key)
+    return Intake(s3=client("s3"), store=store(), settings=settings(), bucket=event.bucket).run(key)

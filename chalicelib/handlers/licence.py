@@ -21,8 +21,10 @@ and stale messages change nothing.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -110,30 +112,85 @@ class Validator:
     """Where and how the stage's licence validator is called."""
 
     url: str | None
-    token: str | None
+    token: str | None  # the local stack / tests only: KYC_LICENSE_VALIDATOR_TOKEN
     timeout: float
     production: bool  # production stages never send validation_override
+    token_parameter: str | None = None  # SSM SecureString holding the token (deployed stages)
+    require_https: bool = False  # deployed stages: the token never travels in clear
 
     @classmethod
     def of(cls, s: Settings) -> Validator:
         return cls(
             url=s.license_validator_url,
-            token=s.license_validator_token,
+            # a deployed stage reads its token only from Parameter Store, never from its environment
+            token=None if s.deployed else s.license_validator_token,
             timeout=s.license_validator_timeout,
             production=s.production,
+            token_parameter=s.license_validator_token_parameter,
+            require_https=s.deployed,
         )
+
+    def bearer(self) -> str | None:
+        if self.token_parameter:
+            return _parameter(self.token_parameter)
+        return self.token
+
+
+_tokens: dict[str, str] = {}  # SSM parameter name -> its value: read at first use, kept until a cold start
+_tokens_lock = threading.Lock()
+
+
+def _parameter(name: str) -> str:
+    """The decrypted SecureString `name`, read once per process (forget_token drops it)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.aws import client
+
+    with _tokens_lock:
+        if name not in _tokens:
+            try:
+                answer = client("ssm").get_parameter(Name=name, WithDecryption=True)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                    raise CheckImpossible("the validator token parameter does not exist") from None
+                raise ValidatorUnavailable("the validator token could not be read") from None
+            except BotoCoreError:
+                raise ValidatorUnavailable("the validator token could not be read") from None
+            _tokens[name] = answer["Parameter"]["Value"]
+        return _tokens[name]
+
+
+def forget_token() -> None:
+    """Read the token again at next use (after the validator refused it: it may have been rotated)."""
+    with _tokens_lock:
+        _tokens.clear()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer, not a place to go: the bearer token is never sent anywhere else."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, Any]:
     """POST the check; the validator's answer ({"valid": bool, ...})."""
     if not validator.url:
         raise CheckImpossible("no licence validator configured")
+    if urllib.parse.urlsplit(validator.url).scheme != "https" and (
+        validator.require_https or urllib.parse.urlsplit(validator.url).scheme != "http"
+    ):
+        raise CheckImpossible("the licence validator URL must be https")
     payload = {"driver_license_id": message["driver_license_id"], "uuid": message.get("uuid")}
     if not validator.production:
         payload["validation_override"] = message.get("validation_override")
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if validator.token:
-        headers["Authorization"] = f"Bearer {validator.token}"
+    token = validator.bearer()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(  # noqa: S310 (configured)
         validator.url,
         data=json.dumps(payload).encode(),
@@ -142,11 +199,15 @@ def call_validator(message: dict[str, Any], validator: Validator) -> dict[str, A
     )
     timeout = min(max(validator.timeout, 0.1), MAX_TIMEOUT)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+        with _opener.open(request, timeout=timeout) as response:
             raw = response.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
         if exc.code >= 500 or exc.code in (408, 429):
             raise ValidatorUnavailable(f"validator answered {exc.code}") from None
+        if 300 <= exc.code < 400:
+            raise CheckImpossible(f"validator redirected ({exc.code}); redirects are not followed") from None
+        if exc.code in (401, 403):
+            forget_token()
         raise CheckImpossible(f"validator refused the request ({exc.code})") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise ValidatorUnavailable(f"validator not reachable ({type(exc).__name__})") from None

@@ -74,6 +74,30 @@ def contract_errors(event: Request, get_response: Callable[[Request], Response])
     return response
 
 
+def tenant_quota(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice middleware: at most KYC_TENANT_QUOTA authenticated requests per tenant and window
+    (KYC_TENANT_QUOTA_WINDOW_S); beyond it 429 `throttled` with Retry-After. 0 turns it off (the
+    local stack). The tenant is the verified token's (the authorizer's context): the path's must
+    equal it anyway. When the counter cannot be reached, the request is served (and logged)."""
+    s = settings()
+    tenant = ((event.context or {}).get("authorizer") or {}).get("tenant")
+    if s.tenant_quota <= 0 or not isinstance(tenant, str) or not tenant:
+        return get_response(event)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.storage.quota import take
+
+    try:
+        usage = take(tenant, s.tenant_quota_window)
+    except (BotoCoreError, ClientError) as exc:
+        logger().warning("tenant quota not counted", extra={"error": type(exc).__name__})
+        return get_response(event)
+    if usage.count > s.tenant_quota:
+        body = error_body("throttled", f"more than {s.tenant_quota} requests in {s.tenant_quota_window} s")
+        return Response(body=body, status_code=429, headers={**JSON, "Retry-After": str(usage.retry_after)})
+    return get_response(event)
+
+
 def authorize(auth_request: AuthRequest) -> AuthResponse:
     """The built-in authorizer: a verified token gets a policy limited to its tenant's paths.
 
@@ -165,9 +189,8 @@ def documents(request: Request, stage: str, tenant: str) -> Response:
     owner = normalise_email(body["email"]) if body.get("email") is not None else caller.email
     require_record_access(caller, tenant, owner)  # users upload for themselves; admins for any customer
     s = settings()
-    upload = presigned_upload(
-        aws.client("s3"), s.bucket, tenant, owner, content_type, kind, s.max_upload_bytes, s.upload_url_ttl
-    )
+    s3 = aws.client("s3")  # (named after its service: kyc_service/infra/calls.py reads the calls made with it)
+    upload = presigned_upload(s3, s.bucket, tenant, owner, content_type, kind, s.max_upload_bytes, s.upload_url_ttl)
     return Response(body=upload, status_code=201, headers=JSON)
 
 

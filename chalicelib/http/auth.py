@@ -131,11 +131,17 @@ def _verify_signature(token: str, settings: Settings) -> None:
 
 
 def verify_token(token: str, settings: Settings) -> Caller:
-    """Verify signature, expiry, issuer (and audience when configured); raise Unauthorized."""
+    """Verify signature, expiry, issuer and audience; raise Unauthorized.
+
+    The audience (`aud`, the app client a Cognito ID token was issued to) is checked whenever
+    KYC_TOKEN_AUDIENCE is set; a deployed stage without it trusts no token, since the pool may have
+    other app clients whose tokens must not open this API."""
     import jwt
 
     if not settings.token_issuer:
         raise Unauthorized("missing or invalid token")  # a stage without an issuer trusts no token
+    if settings.deployed and not settings.token_audience:
+        raise Unauthorized("missing or invalid token")  # fail closed: no audience configured
     try:
         _verify_signature(token, settings)
         options: Options = {
@@ -152,7 +158,7 @@ def verify_token(token: str, settings: Settings) -> Caller:
             options=options,
             algorithms=["RS256"],
             issuer=settings.token_issuer,
-            audience=settings.token_audience,
+            audience=list(settings.token_audience) or None,
             leeway=30,
         )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError, OSError) as exc:

@@ -30,7 +30,7 @@ RESPONSE_ATTR = "response_data"  # not "data": the events table's own items use 
 class CustomerIndexedLayer(DynamoDBPersistenceLayer):
     """Powertools' DynamoDB layer, plus a pointer per stored response in its customer's partition."""
 
-    def __init__(self, table_name: str, tenant: str, client: Any):
+    def __init__(self, table_name: str, tenant: str, ddb: Any):
         super().__init__(
             table_name=table_name,
             key_attr="pk",
@@ -38,7 +38,7 @@ class CustomerIndexedLayer(DynamoDBPersistenceLayer):
             static_pk_value=idempotency_pk(tenant),
             expiry_attr="expires_at",
             data_attr=RESPONSE_ATTR,
-            boto3_client=client,
+            boto3_client=ddb,
         )
         self.tenant = tenant
 
@@ -68,7 +68,7 @@ def _customer(response_data: str | None) -> str | None:
 
 @lru_cache(maxsize=256)
 def _layer(table: str, tenant: str, endpoint: str | None, region: str) -> CustomerIndexedLayer:
-    return CustomerIndexedLayer(table, tenant, aws.client("dynamodb"))
+    return CustomerIndexedLayer(table, tenant, ddb=aws.client("dynamodb"))
 
 
 def persistence_layer(tenant: str) -> CustomerIndexedLayer:

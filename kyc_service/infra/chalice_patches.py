@@ -60,16 +60,27 @@ def run_package(project_dir: str, stage: str, out_dir: str) -> int:
     return int(main() or 0)
 
 
-def run_deploy(project_dir: str, stage: str, policy_file: str, environment: dict[str, str]) -> int:
-    """`chalice deploy` of the staged project with the given policy and environment overrides;
+def run_deploy(project_dir: str, stage: str, policy_dir: str, environment: dict[str, str]) -> int:
+    """`chalice deploy` of the staged project with environment overrides and one policy per function
+    (`<policy_dir>/<function>.json`, each function's own role; `policy.json` for any other);
     prints the deployed resources on a line `KYC_DEPLOYED <json>`."""
+    from pathlib import Path
+
     from chalice.cli.factory import CLIFactory
     from chalice.utils import UI
 
+    config_path = Path(project_dir) / ".chalice" / "config.json"
+    chalice_config = json.loads(config_path.read_text())
+    stage_config = chalice_config["stages"][stage]
+    stage_config["iam_policy_file"] = str(Path(policy_dir) / "policy.json")
+    functions = stage_config.setdefault("lambda_functions", {})
+    for policy in sorted(Path(policy_dir).glob("*.json")):
+        if policy.stem != "policy":
+            functions.setdefault(policy.stem, {})["iam_policy_file"] = str(policy.resolve())
+    config_path.write_text(json.dumps(chalice_config, indent=2))
     factory = CLIFactory(project_dir=project_dir, environ=os.environ)
     config = factory.create_config_obj(
-        chalice_stage_name=stage,
-        user_provided_params={"iam_policy_file": policy_file, "environment_variables": environment},
+        chalice_stage_name=stage, user_provided_params={"environment_variables": environment}
     )
     session = factory.create_botocore_session()
     ui = UI()
@@ -106,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument("--runtime", required=True)
     deploy.add_argument("project_dir")
     deploy.add_argument("stage")
-    deploy.add_argument("policy_file")
+    deploy.add_argument("policy_dir")
     deploy.add_argument("environment", help="JSON object of environment variable overrides")
     args = parser.parse_args(argv)
     pin_runtime(args.runtime)
     if args.action == "package":
         return run_package(args.project_dir, args.stage, args.out_dir)
-    return run_deploy(args.project_dir, args.stage, args.policy_file, json.loads(args.environment))
+    return run_deploy(args.project_dir, args.stage, args.policy_dir, json.loads(args.environment))
 
 
 if __name__ == "__main__":

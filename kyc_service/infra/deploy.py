@@ -12,9 +12,16 @@ import shutil
 from pathlib import Path
 
 from chalicelib.stage import ROOT, stage_environment
-from kyc_service.infra import chalice_patches
+from kyc_service.infra import chalice_patches, roles
 from kyc_service.infra.backfill import backfill_id_number_keys, backfill_status_keys
-from kyc_service.infra.hardening import harden_mappings, put_gateway_responses
+from kyc_service.infra.hardening import (
+    access_logs,
+    dead_letter_bundles,
+    harden_mappings,
+    keep_logs,
+    put_gateway_responses,
+    throttle_stage,
+)
 from kyc_service.infra.iam import render_policy_file
 from kyc_service.infra.indexes import index_steps, live_indexes, wait_active
 from kyc_service.infra.packaging import DIST, LAMBDA_RUNTIME, build_vendor, stage_project
@@ -127,14 +134,29 @@ def deploy(
     account = session.client("sts").get_caller_identity()["Account"]
     out = Path(out_dir) if out_dir else DIST / stage
     out.mkdir(parents=True, exist_ok=True)
-    policy = render_policy_file(stage, region, account, outputs["UserPoolId"])
-    policy_file = out / "policy.json"
-    policy_file.write_text(json.dumps(policy, indent=2))
+    policies = out / "policies"  # one role per function, each with only what its code calls
+    shutil.rmtree(policies, ignore_errors=True)
+    policies.mkdir(parents=True)
+    (policies / "policy.json").write_text(
+        json.dumps(render_policy_file(stage, region, account, outputs["UserPoolId"]), indent=2)
+    )
+    for function in roles.functions():
+        doc = roles.function_policy(
+            stage,
+            function,
+            outputs["DocumentBucketName"],
+            region,
+            account,
+            outputs["UserPoolId"],
+            kms_key=outputs.get("KmsKeyArn") or None,
+        )
+        (policies / f"{function}.json").write_text(json.dumps(doc, indent=2))
     overrides = {
         "KYC_STREAM_ARN": outputs["KycTableStreamArn"],
         "KYC_USER_POOL_ID": outputs["UserPoolId"],
         "KYC_TOKEN_ISSUER": outputs["TokenIssuer"],
         "KYC_BUCKET": outputs["DocumentBucketName"],
+        "KYC_TOKEN_AUDIENCE": outputs.get("TokenAudience", ""),
     }
     project = Path(project_dir or ROOT).resolve()
     proj = stage_project(project, out, build_vendor(project, cache_dir=DIST / ".vendor"))
@@ -144,7 +166,7 @@ def deploy(
         shutil.copytree(deployed, proj / ".chalice" / "deployed")
     env = dict(os.environ, KYC_STREAM_ARN=outputs["KycTableStreamArn"], AWS_DEFAULT_REGION=region)
     proc = chalice_patches.run(
-        "deploy", LAMBDA_RUNTIME, [str(proj), stage, str(policy_file), json.dumps(overrides)], env, project_root=ROOT
+        "deploy", LAMBDA_RUNTIME, [str(proj), stage, str(policies), json.dumps(overrides)], env, project_root=ROOT
     )
     print(proc.stdout)
     if proc.returncode != 0:
@@ -154,10 +176,15 @@ def deploy(
     hardened = harden_mappings(
         stage, lambda_client=session.client("lambda"), failure_queue_arn=outputs["StreamFailureQueueArn"]
     )
+    logs = keep_logs(stage, roles.functions(), session.client("logs"))
+    if outputs.get("BundleFailureQueueArn"):
+        dead_letter_bundles(stage, outputs["BundleFailureQueueArn"], session.client("lambda"))
     state = json.loads((deployed / f"{stage}.json").read_text())
     for res in state.get("resources", []):
         if res.get("resource_type") == "rest_api":
             put_gateway_responses(res["rest_api_id"], apigw_client=session.client("apigateway"))
+            throttle_stage(res["rest_api_id"], stage_environment(stage), apigw_client=session.client("apigateway"))
+            access_logs(stage, res["rest_api_id"], session.client("logs"), session.client("apigateway"))
             # the review console's sign-in comes back to the console's URL, known only now
             console = res.get("rest_api_url", "").rstrip("/") + "/console"
             if res.get("rest_api_url") and "ConsoleClientId" in outputs and outputs.get("ConsoleUrl") != console:
@@ -176,4 +203,5 @@ def deploy(
         "hardened": hardened,
         "status_keys_backfilled": backfilled,
         "id_keys_backfilled": id_keys,
+        "log_groups": logs,
     }

@@ -5,6 +5,7 @@ REST API gets the contract's error bodies for the responses API Gateway itself m
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from chalicelib.stage import APP_NAME, function_name, resource_names, stage_environment
@@ -95,3 +96,68 @@ def put_gateway_responses(
             kw["statusCode"] = d["statusCode"]
         apigw.put_gateway_response(**kw)
     apigw.create_deployment(restApiId=rest_api_id, stageName=stage_name, description="kyc-service gateway responses")
+
+
+def throttle_stage(rest_api_id: str, env: dict[str, str], stage_name: str = "api", apigw_client=None) -> list[dict]:
+    """The SAM template's stage throttling (every method) and tracing, on the `chalice deploy` path."""
+    from kyc_service.infra.secure import DEFAULTS
+
+    rate = env.get("KYC_API_RATE_LIMIT") or DEFAULTS["KYC_API_RATE_LIMIT"]
+    burst = env.get("KYC_API_BURST_LIMIT") or DEFAULTS["KYC_API_BURST_LIMIT"]
+    ops = [
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+        {"op": "replace", "path": "/tracingEnabled", "value": "true"},
+    ]
+    apigw_client.update_stage(restApiId=rest_api_id, stageName=stage_name, patchOperations=ops)
+    return ops
+
+
+def keep_logs(stage: str, functions: list[str], logs_client, env: dict[str, str] | None = None) -> dict[str, int]:
+    """Each function's log group, with the stage's retention period (KYC_LOG_RETENTION_DAYS)."""
+    from kyc_service.infra.secure import DEFAULTS
+
+    env = env if env is not None else stage_environment(stage)
+    days = int(env.get("KYC_LOG_RETENTION_DAYS") or DEFAULTS["KYC_LOG_RETENTION_DAYS"])
+    done = {}
+    for function in functions:
+        group = f"/aws/lambda/{resource_names(stage).function_prefix}{function}"
+        with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+            logs_client.create_log_group(logGroupName=group)
+        logs_client.put_retention_policy(logGroupName=group, retentionInDays=days)
+        done[group] = days
+    return done
+
+
+def dead_letter_bundles(stage: str, queue_arn: str, lambda_client) -> str | None:
+    """The SAM template's dead-letter queue of the asynchronously invoked bundle intake."""
+    name = f"{resource_names(stage).function_prefix}intake_bundle"
+    try:
+        lambda_client.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": queue_arn})
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return None
+    return name
+
+
+def access_logs(stage: str, rest_api_id: str, logs_client, apigw_client, env: dict[str, str] | None = None) -> str:
+    """The SAM template's API access logs on the `chalice deploy` path: a log group with the stage's
+    retention, and the stage's access log settings (the same PII-free format)."""
+    from kyc_service.infra.secure import ACCESS_LOG_FORMAT, DEFAULTS
+
+    env = env if env is not None else stage_environment(stage)
+    group = f"/aws/apigateway/{resource_names(stage).function_prefix}access"
+    with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+        logs_client.create_log_group(logGroupName=group)
+    days = int(env.get("KYC_LOG_RETENTION_DAYS") or DEFAULTS["KYC_LOG_RETENTION_DAYS"])
+    logs_client.put_retention_policy(logGroupName=group, retentionInDays=days)
+    found = logs_client.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    arn = next(g["arn"] for g in found if g["logGroupName"] == group).removesuffix(":*")
+    apigw_client.update_stage(
+        restApiId=rest_api_id,
+        stageName="api",
+        patchOperations=[
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT},
+        ],
+    )
+    return arn

@@ -115,7 +115,7 @@ def merge(
     if not is_placeholder(env.get("KYC_USER_POOL_ID")):
         params["ExistingUserPoolId"]["Default"] = env["KYC_USER_POOL_ID"]
     for name, value in stage_parameters(env).items():  # retention periods (docs/privacy.md)
-        params[name]["Default"] = int(value)
+        params[name]["Default"] = int(value) if params[name]["Type"] == "Number" else value
     for section in ("Parameters", "Conditions", "Resources", "Outputs"):
         theirs = sam.setdefault(section, {})
         for key, value in res.get(section, {}).items():
@@ -169,6 +169,9 @@ def merge(
         elif r.get("Type") == "AWS::Serverless::Api" and "DefinitionBody" in props:
             props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = gateway_response_definitions()
     wire_console(sam, stage)
+    from kyc_service.infra.secure import secure
+
+    secure(sam, stage, env, lambda value: _sub_placeholders(value, pool_expr))
     return sam
 
 

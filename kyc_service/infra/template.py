@@ -22,6 +22,8 @@ STAGE_PARAMETERS = {
     "UploadExpirationDays": "KYC_UPLOAD_EXPIRATION_DAYS",
     "DocumentRetentionDays": "KYC_DOCUMENT_RETENTION_DAYS",
     "BiometricRetentionDays": "KYC_BIOMETRIC_RETENTION_DAYS",
+    "UploadCorsOrigins": "KYC_UPLOAD_CORS_ORIGINS",  # browser origins of presigned POST uploads
+    "KmsKeyArn": "KYC_KMS_KEY_ARN",  # the optional customer-managed key of the stage's data
 }
 
 
@@ -79,6 +81,8 @@ class Resolver:
     def lookup(self, name: str) -> Any:
         if name in self.params:
             return self.params[name]
+        if self.lenient and name not in self.refs and name in self.template.get("Resources", {}):
+            return {"Ref": name}  # left for CloudFormation
         return self.refs[name]
 
     def resolve(self, value: Any) -> Any:
@@ -122,7 +126,8 @@ class Resolver:
                 return sep.join(str(x) for x in self.resolve(items))
             if key == "Condition":
                 return self.conditions[arg]
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not None}  # AWS::NoValue drops the property
 
     def properties(self, logical_id: str) -> dict:
         return self.resolve(self.template["Resources"][logical_id].get("Properties", {}))

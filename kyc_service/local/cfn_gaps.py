@@ -294,7 +294,8 @@ class LocalApplier:
         if found:
             pool_id = found[0]
         else:
-            kw = {k: v for k, v in p.items() if k != "Schema"}
+            # EnabledMfas is CloudFormation's; the API sets it with SetUserPoolMfaConfig
+            kw = {k: v for k, v in p.items() if k not in ("Schema", "EnabledMfas")}
             kw["Schema"] = [_stringify(a) for a in p.get("Schema", [])]
             pool_id = idp.create_user_pool(PoolName=name, **kw)["UserPool"]["Id"]
             self.applied.append(f"{logical}: create_user_pool")

@@ -29,6 +29,7 @@ def local_parameters(existing_user_pool_id: str | None = None) -> dict[str, str]
     return {
         "ExistingUserPoolId": existing_user_pool_id or "",
         "RequireTls": "false",
+        "AccessLogging": "false",  # no S3 server access logs in moto
         **stage_parameters(local_environment()),
     }
 

@@ -44,7 +44,8 @@ class ExpiryRule:
 
 def expiry_rules(r: Resolver) -> list[ExpiryRule]:
     """The document bucket's expiration rules as the template defines them for the stage."""
-    rules = r.properties("DocumentBucket").get("LifecycleConfiguration", {}).get("Rules", [])
+    lifecycle = r.resolve(r.template["Resources"]["DocumentBucket"]["Properties"].get("LifecycleConfiguration", {}))
+    rules = lifecycle.get("Rules", [])
     return [
         ExpiryRule(rule["Id"], rule.get("Prefix", ""), int(rule["ExpirationInDays"]))
         for rule in rules
