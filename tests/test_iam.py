@@ -48,23 +48,38 @@ def test_the_authorizer_gets_nothing_but_its_logs_and_tracing():
 @pytest.mark.parametrize(
     ("function", "has", "lacks"),
     [
-        # the routes: records, presigned uploads (signed with this role), erasure, webhook secrets
+        # the routes: records, presigned uploads (signed with this role), erasure (face data too),
+        # webhook secrets, liveness sessions
         (
             "api_handler",
-            {"dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObjectVersion", "kms:Encrypt", "sns:Publish"},
+            {
+                "dynamodb:DeleteItem",
+                "s3:PutObject",
+                "s3:DeleteObjectVersion",
+                "kms:Encrypt",
+                "sns:Publish",
+                "rekognition:DeleteFaces",
+                "rekognition:CreateFaceLivenessSession",
+            },
             {"kms:Decrypt", "sqs:SendMessage", "rekognition:CompareFaces", "ssm:GetParameter", "dynamodb:GetRecords"},
         ),
         (
             "verify_records",
-            # (Rekognition and Textract read the images from S3 with the caller's permissions)
+            # (Rekognition and Textract read the images from S3 with the caller's permissions; the
+            # face index: its entries and collection faces; the ID portrait's crop is written)
             {
                 "rekognition:CompareFaces",
+                "rekognition:SearchFacesByImage",
+                "rekognition:IndexFaces",
+                "rekognition:GetFaceLivenessSessionResults",
                 "textract:AnalyzeID",
                 "s3:GetObject",
+                "s3:PutObject",
+                "dynamodb:DeleteItem",
                 "sqs:SendMessage",
                 "dynamodb:GetRecords",
             },
-            {"s3:PutObject", "s3:DeleteObject", "dynamodb:DeleteItem", "sns:Publish", "kms:Encrypt"},
+            {"s3:DeleteObject", "sns:Publish", "kms:Encrypt", "rekognition:CreateFaceLivenessSession"},
         ),
         ("notify_decisions", {"sns:Publish", "dynamodb:GetRecords"}, {"s3:GetObject", "rekognition:CompareFaces"}),
         ("update_identity", {"dynamodb:UpdateItem"}, {"sns:Publish", "s3:GetObject", "dynamodb:DeleteItem"}),
