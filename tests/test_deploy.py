@@ -473,11 +473,14 @@ def test_deploy_path_end_to_end_on_moto_server(tmp_path, env):
         text = json.dumps(doc)
         assert "${" not in text
         assert "arn:aws:dynamodb:us-east-1:123456789012:table/dev_kyc_service" in text
-        # its own role, derived from its code (roles.py): no SNS, no S3 writes, no KMS
+        # its own role, derived from its code (roles.py): no SNS, no S3 deletes, no KMS
         assert doc == roles.function_policy(
             "dev", "verify_records", outputs["DocumentBucketName"], "us-east-1", "123456789012", pool
         )
-        assert not {"sns:Publish", "s3:PutObject", "kms:Decrypt"} & {a for st in doc["Statement"] for a in st["Action"]}
+        # (the verifier writes only the ID portrait's crop: S3 puts, never deletes)
+        assert not {"sns:Publish", "s3:DeleteObject", "kms:Decrypt"} & {
+            a for st in doc["Statement"] for a in st["Action"]
+        }
         logs = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/kyc-service-dev-")
         kept = {g["logGroupName"]: g.get("retentionInDays") for g in logs["logGroups"]}
         days = int(stage_environment("dev")["KYC_LOG_RETENTION_DAYS"])

@@ -237,7 +237,8 @@ def reduce_audit(tenant: str, email: str) -> Counts:
     _put_once(
         events(
             pk,
-            f"{stone.erased_at:010d}#erasure#{stone.erasure_id[:16]}",
+            # "~" sorts after the hex digits of the entries' keys: the erasure is last within its second
+            f"{stone.erased_at:010d}#~erasure#{stone.erasure_id[:16]}",
             kind="audit_tombstone",
             data={
                 "from": None,
