@@ -119,7 +119,9 @@ def write_report(results: list[tuple[str, list, str | None]]) -> Path:
         "(4.04 s against 4.16 s for four of each). Decisions arrive one every ~1.3 s. Raising the verifier's "
         "concurrency from 2 to 4 changed nothing (41.5 against 40.6), nor did larger OCR batches. "
         "Reaching 60 needs less OCR work per document (e.g. reading only the regions the layout needs) "
-        "or more cores.",
+        "or more cores. Measured on an idle machine after issues 10-17: 36.7 (41.7 before them); each "
+        "application now also gets the quality gates, the ID portrait's crop and its upload, and the "
+        "rewritten reader; which of these costs the difference was not profiled.",
         "- `real_*`: the blind ID reader on the real specimen cards of ../shared/fixtures/ids (us-licences and "
         "other), the five core fields scored as ids/README.md says; `textract_core_acc`: Amazon Textract's recorded "
         "AnalyzeID readings of the same cards, same rule; `real_loso_core_acc`: each card read without its own "
