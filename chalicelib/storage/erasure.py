@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from pynamodb.exceptions import DeleteError
@@ -50,6 +48,7 @@ from chalicelib.keys import (
 from chalicelib.logs import logger
 from chalicelib.storage import tombstones
 from chalicelib.storage.models import KycRecordBase, condition_failed, plain, tables
+from chalicelib.storage.publishing import publish_once
 
 Counts = dict[str, int]
 NOTICE_IDEMPOTENCY_S = 30 * 24 * 3600
@@ -314,51 +313,14 @@ def notice(stone: tombstones.Tombstone) -> dict[str, Any]:
     return {"event": "kyc.erased", "tenant": stone.tenant, "reference": stone.ref, "occurred_at": occurred}
 
 
-def publish(message: dict[str, Any]) -> str:
-    response = aws.client("sns").publish(
-        TopicArn=aws.topic_arn(),
-        Message=json.dumps(message),
-        MessageAttributes={"tenant": {"DataType": "String", "StringValue": message["tenant"]}},
-    )
-    return str(response["MessageId"])
-
-
-@lru_cache(maxsize=8)
-def _idempotent_publish(table: str, endpoint: str | None, region: str) -> Callable[..., Any]:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    store = DynamoDBPersistenceLayer(
-        table_name=table,
-        key_attr="pk",
-        sort_key_attr="sk",
-        static_pk_value=ERASED_IDEMPOTENCY_PK,
-        expiry_attr="expires_at",
-        boto3_client=aws.client("dynamodb"),
-    )
-    config = IdempotencyConfig(
-        event_key_jmespath="[tenant, erasure_id]",
-        expires_after_seconds=NOTICE_IDEMPOTENCY_S,
-        raise_on_no_idempotency_key=True,
-    )
-
-    def send(erasure: dict[str, Any]) -> dict[str, str]:
-        return {"message_id": publish(erasure["message"])}
-
-    wrapped: Callable[..., Any] = idempotent_function(
-        send, data_keyword_argument="erasure", persistence_store=store, config=config
-    )
-    return wrapped
-
-
 def notify(stone: tombstones.Tombstone) -> None:
     """One `kyc.erased` message per erasure: a retry of the same erasure publishes nothing again."""
-    s = settings()
-    send = _idempotent_publish(s.events_table_name, s.aws_endpoint, s.region)
-    send(erasure={"tenant": stone.tenant, "erasure_id": stone.erasure_id, "message": notice(stone)})
+    publish_once(
+        {"tenant": stone.tenant, "erasure_id": stone.erasure_id, "message": notice(stone)},
+        static_pk=ERASED_IDEMPOTENCY_PK,
+        key="[tenant, erasure_id]",
+        ttl_s=NOTICE_IDEMPOTENCY_S,
+    )
 
 
 # -- the run ------------------------------------------------------------------------------------
