@@ -1,27 +1,20 @@
 """`python -m kyc_service audit --tenant T --email E`: a customer's status changes, oldest first
 (for an erased customer, the PII-free tombstones the erasure left: `"erased": true`).
 
-Against the local stack with `--aws-port M`; against a deployed stage with the operator's
-own AWS credentials (`--stage S`, tables named as the stage names them).
+Against the local stack by default (`--aws-port M` for another port); against a deployed stage
+with the operator's own AWS credentials (`--stage S`): commands/target.py, as erase and redrive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+
+from kyc_service.commands import target
 
 
 def _command(args) -> int:
-    from chalicelib import config
-
-    if args.aws_port:
-        from kyc_service.local import env as localenv
-
-        localenv.apply(args.stage, args.aws_port)
-    else:
-        os.environ["KYC_STAGE"] = args.stage
-        config.reset()
+    target.use(args)
     from chalicelib.http.validation import normalise_email
     from chalicelib.storage.events import list_audit, list_audit_tombstones
 
@@ -69,6 +62,5 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("audit", help="list a customer's status changes (who, when, from, to, reasons)")
     p.add_argument("--tenant", required=True)
     p.add_argument("--email", required=True, help="the e-mail (or a bundle record's app_uuid)")
-    p.add_argument("--stage", default="local")
-    p.add_argument("--aws-port", type=int, help="the local stack's embedded AWS; omit for a deployed stage")
+    target.add_arguments(p)
     p.set_defaults(func=_command)
