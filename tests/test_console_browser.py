@@ -110,6 +110,7 @@ def test_an_admin_finds_sees_and_decides_a_record_in_the_browser(running):
         assert driver.switch_to.active_element.get_attribute("id") == "record-title"
         text = driver.find_element("id", "record").text
         assert "Needs review" in text and "the selfie matches the photo on the ID" in text
+        assert "evidence." not in text  # the hashes of what was checked are not a check
         reasons = driver.find_element("id", "reasons").text  # the swapped names: why it waits for a person
         assert "first name" in reasons and "last name" in reasons and "(review)" in reasons
         history = driver.find_elements("css selector", "#events tbody tr")

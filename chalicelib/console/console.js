@@ -277,10 +277,13 @@ function verdict(passed) {
   return el("span", { class: "unsure" }, "Not settled: ");
 }
 
+// what a decision records beside its checks: the rules it applied, the SHA-256 of what it checked
+const NOT_CHECKS = new Set(["rules", "evidence"]);
+
 function checks(all) {
   const items = [];
   for (const [name, check] of Object.entries(all)) {
-    if (!check || typeof check !== "object" || name === "rules") continue;
+    if (!check || typeof check !== "object" || NOT_CHECKS.has(name)) continue;
     items.push(el("li", {}, verdict(check.passed), checkText(name, check), fieldTable(name, check)));
   }
   return items.length ? items : [el("li", {}, "No automatic check has run on this application.")];
